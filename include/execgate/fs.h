@@ -1,0 +1,45 @@
+// File helpers: RAII fd, bounded reads, atomic (never half-written) writes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace execgate {
+
+// Owns a file descriptor; closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads a whole regular file, refusing files larger than max_bytes (Error(validation)).
+std::string read_file(const std::string& path, std::size_t max_bytes);
+
+// Writes data to path atomically: temp file in the same directory, fsync, rename,
+// fsync of the directory. The result has the given mode. Throws IoError.
+void write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+}  // namespace execgate

@@ -1,0 +1,5 @@
+// PLACEHOLDER (being written): audit verbs.
+#include "cli.h"
+namespace execgate::cli {
+void add_audit_verbs(CLI::App&, Cli&) {}
+}  // namespace execgate::cli

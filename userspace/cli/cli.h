@@ -1,0 +1,27 @@
+// Shared plumbing of the operator CLI: global options and the action a verb selects.
+// Each verb group lives in its own file and registers itself with add_*_verbs().
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace execgate::cli {
+
+inline constexpr const char* kDefaultSocket = "/run/execgate/execgated.sock";
+
+struct Cli {
+  bool json = false;
+  std::string socket = kDefaultSocket;
+  // Set by the chosen verb's parse callback; returns the process exit code.
+  std::function<int()> action;
+};
+
+// keygen, issue, inspect, verify, revoke (offline ticket verbs)
+void add_ticket_verbs(CLI::App& app, Cli& cli);
+// submit, tickets, status, fileinfo, run (talk to the daemon), policy check
+void add_daemon_verbs(CLI::App& app, Cli& cli);
+// audit verify, audit tail
+void add_audit_verbs(CLI::App& app, Cli& cli);
+
+}  // namespace execgate::cli

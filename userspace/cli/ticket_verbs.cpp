@@ -1,0 +1,5 @@
+// PLACEHOLDER (being written): ticket verbs.
+#include "cli.h"
+namespace execgate::cli {
+void add_ticket_verbs(CLI::App&, Cli&) {}
+}  // namespace execgate::cli
