@@ -1,0 +1,111 @@
+// Execution tickets and revocations: body types, deterministic serialization, strict
+// parsing, signing and verification. Format: docs/tickets.md.
+//
+// Typical daemon use:
+//   VerifiedDocument d = verify_document(envelope_json, trusted_keys);  // signature
+//   if (d.kind == VerifiedDocument::Kind::ticket) check_validity(*d.ticket, clock);  // time
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "execgate/clock.h"
+#include "execgate/dsse.h"
+#include "execgate/keys.h"
+#include "execgate/sha256.h"
+#include "execgate/ticket_errors.h"
+
+namespace execgate {
+
+inline constexpr std::string_view kTicketPayloadType = "application/vnd.execgate.ticket.v1+json";
+inline constexpr std::string_view kRevocationPayloadType = "application/vnd.execgate.revocation.v1+json";
+
+// Limits enforced by the parsers (and by sign_* before signing).
+inline constexpr std::size_t kMaxSubjects = 256;
+inline constexpr std::size_t kMaxHosts = 256;
+inline constexpr std::size_t kMaxUids = 256;
+inline constexpr std::size_t kMaxRevoked = 1024;
+inline constexpr std::size_t kMaxPathBytes = 4096;
+inline constexpr std::size_t kMaxTextBytes = 1024;       // initiator, purpose, reason
+inline constexpr std::size_t kMaxPolicyNameBytes = 128;  // policy
+
+struct Subject {
+  std::array<std::uint8_t, 32> sha256{};
+  std::optional<std::string> path;  // absolute
+  bool operator==(const Subject&) const = default;
+};
+
+struct TicketBody {
+  std::string id;  // 32 lower-case hex
+  std::int64_t issued_at = 0, not_before = 0, not_after = 0;  // unix seconds
+  std::vector<Subject> subjects;      // 1..kMaxSubjects
+  std::vector<std::string> hosts;     // machine-ids (32 lower-case hex) or "*"
+  std::vector<std::uint32_t> uids;    // empty = any uid
+  std::uint64_t max_uses = 0;         // 0 = unlimited
+  std::optional<std::string> parent;  // ticket id
+  std::string initiator, purpose, policy;
+  bool operator==(const TicketBody&) const = default;
+};
+
+struct RevocationBody {
+  std::string id;                    // 32 lower-case hex
+  std::vector<std::string> revoked;  // ticket ids, 1..kMaxRevoked
+  std::int64_t issued_at = 0;
+  std::string reason;
+  bool operator==(const RevocationBody&) const = default;
+};
+
+// 128 random bits as 32 lower-case hex digits.
+std::string new_ticket_id();
+
+// Deterministic (canonical) body JSON: see docs/tickets.md "Canonical serialization".
+// Both validate first and throw MalformedError naming the field.
+std::string serialize_ticket_body(const TicketBody& body);
+std::string serialize_revocation_body(const RevocationBody& body);
+
+// Strict body parsers (no signature involved). Throw MalformedError naming the field.
+TicketBody parse_ticket_body(std::string_view json);
+RevocationBody parse_revocation_body(std::string_view json);
+// Field validation used by the serializers and parsers.
+void validate_ticket_body(const TicketBody& body);
+void validate_revocation_body(const RevocationBody& body);
+
+// Envelope JSON (no trailing newline) signed with key.
+std::string sign_ticket(const TicketBody& body, const SecretKey& key);
+std::string sign_revocation(const RevocationBody& body, const SecretKey& key);
+
+struct VerifiedDocument {
+  enum class Kind { ticket, revocation } kind = Kind::ticket;
+  std::optional<TicketBody> ticket;
+  std::optional<RevocationBody> revocation;
+  std::string key_id;         // key that signed it
+  std::string envelope_json;  // the input, unchanged
+};
+
+// Strict parse + signature check; does NOT check time (see check_validity).
+//  1. envelope parse (<= 64 KiB, exact shape)              -> malformed
+//  2. payloadType is the ticket or revocation type         -> malformed
+//  3. signature keyid is the key id of a trusted key       -> untrusted_issuer
+//  4. Ed25519 over PAE(payloadType, payload bytes)         -> bad_signature
+//  5. body parse + validation                              -> malformed
+// Throws VerificationError.
+VerifiedDocument verify_document(std::string_view envelope_json, std::span<const PublicKey> trusted);
+
+// Same parse as verify_document without any signature check, for `execgate inspect`.
+// key_id is the (unverified) keyid the envelope claims.
+VerifiedDocument parse_document_unverified(std::string_view envelope_json);
+
+// A ticket is valid for not_before <= now < not_after. Throws VerificationError
+// "not_yet_valid" / "expired".
+void check_validity(const TicketBody& body, const Clock& clock);
+
+// "90s", "15m", "8h", "7d" -> seconds (1 .. 3650 days). Throws Error(usage) naming what
+// was expected.
+std::int64_t parse_duration(std::string_view text);
+
+}  // namespace execgate

@@ -1,0 +1,54 @@
+// Typed errors of the ticket library (execgate_ticket). All derive from execgate::Error.
+#pragma once
+
+#include <string>
+
+#include "execgate/error.h"
+
+namespace execgate {
+
+// A document (envelope or body) failed verification. reason() is one of the contract's
+// names: "bad_signature", "untrusted_issuer", "expired", "not_yet_valid", or "malformed"
+// (parse / validation problems; the message names the field and what was expected).
+class VerificationError : public Error {
+ public:
+  VerificationError(std::string reason, const std::string& detail)
+      : Error(ErrorKind::verification, reason + ": " + detail), reason_(std::move(reason)) {}
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string reason_;
+};
+
+// Shorthand for VerificationError("malformed", ...).
+class MalformedError : public VerificationError {
+ public:
+  explicit MalformedError(const std::string& detail) : VerificationError("malformed", detail) {}
+};
+
+// A key file is malformed, inconsistent, or (secret keys) readable/writable by group or
+// others. The message names the file and how to fix it.
+class KeyFileError : public Error {
+ public:
+  KeyFileError(std::string path, const std::string& detail)
+      : Error(ErrorKind::validation, path + ": " + detail), path_(std::move(path)) {}
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// sha256_file / sha256_fd was given something that is not a regular file (directory,
+// device, FIFO, socket, ...).
+class NotRegularFileError : public Error {
+ public:
+  NotRegularFileError(std::string path, const std::string& type)
+      : Error(ErrorKind::validation, path + ": is a " + type + ", expected a regular file"),
+        path_(std::move(path)) {}
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace execgate

@@ -1,0 +1,30 @@
+// Internal to the CLI: the offline ticket verbs (keygen, issue, inspect, verify, revoke),
+// split over ticket_*.cpp, and their shared output helpers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cli.h"
+#include "execgate/ticket.h"
+
+namespace execgate::cli::ticket_verbs {
+
+void add_keygen(CLI::App& app, Cli& cli);
+void add_issue(CLI::App& app, Cli& cli);
+void add_revoke(CLI::App& app, Cli& cli);
+void add_inspect(CLI::App& app, Cli& cli);
+void add_verify(CLI::App& app, Cli& cli);
+
+// Largest ticket / revocation file the verbs read (the envelope limit).
+inline constexpr std::size_t kMaxDocumentFile = dsse::kMaxEnvelopeBytes;
+
+// Text safe for a terminal: control characters and DEL become \xNN, one line.
+std::string printable(std::string_view s);
+// "2026-11-26T06:30:00Z" (or the raw number if out of range).
+std::string iso_time(std::int64_t unix_seconds);
+// Unsigned decimal (no sign, no spaces) no larger than max; throws Error(usage) naming opt.
+std::uint64_t parse_unsigned(const std::string& opt, const std::string& text, std::uint64_t max);
+
+}  // namespace execgate::cli::ticket_verbs

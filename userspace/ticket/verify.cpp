@@ -1,0 +1,108 @@
+// Signing and verification of ticket / revocation envelopes.
+#include <sodium.h>
+
+#include "execgate/dsse.h"
+#include "execgate/encoding.h"
+#include "execgate/ticket.h"
+
+namespace execgate {
+
+namespace {
+
+std::string sign_payload(std::string_view payload_type, std::string payload, const SecretKey& key) {
+  dsse::Envelope env;
+  env.payload_type = std::string(payload_type);
+  env.payload = std::move(payload);
+  env.keyid = key.key_id();
+  env.sig = sign_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), key);
+  return dsse::encode(env);
+}
+
+VerifiedDocument::Kind kind_of(const std::string& payload_type) {
+  if (payload_type == kTicketPayloadType) return VerifiedDocument::Kind::ticket;
+  if (payload_type == kRevocationPayloadType) return VerifiedDocument::Kind::revocation;
+  throw MalformedError("envelope: field 'payloadType': expected \"" + std::string(kTicketPayloadType) + "\" or \"" +
+                       std::string(kRevocationPayloadType) + "\"");
+}
+
+VerifiedDocument finish(const dsse::Envelope& env, VerifiedDocument::Kind kind, std::string_view envelope_json) {
+  VerifiedDocument d;
+  d.kind = kind;
+  d.key_id = env.keyid;
+  if (kind == VerifiedDocument::Kind::ticket)
+    d.ticket = parse_ticket_body(env.payload);
+  else
+    d.revocation = parse_revocation_body(env.payload);
+  d.envelope_json = std::string(envelope_json);
+  return d;
+}
+
+}  // namespace
+
+std::string sign_ticket(const TicketBody& body, const SecretKey& key) {
+  return sign_payload(kTicketPayloadType, serialize_ticket_body(body), key);
+}
+
+std::string sign_revocation(const RevocationBody& body, const SecretKey& key) {
+  return sign_payload(kRevocationPayloadType, serialize_revocation_body(body), key);
+}
+
+VerifiedDocument verify_document(std::string_view envelope_json, std::span<const PublicKey> trusted) {
+  const dsse::Envelope env = dsse::decode(envelope_json);
+  const auto kind = kind_of(env.payload_type);
+  const PublicKey* key = nullptr;
+  for (const auto& k : trusted)
+    if (k.key_id() == env.keyid) {
+      key = &k;
+      break;
+    }
+  if (!key) throw VerificationError("untrusted_issuer", "key id " + env.keyid + " is not a trusted issuer key");
+  // The signature covers PAE(payloadType, exact decoded payload bytes); nothing is
+  // re-serialized before this check.
+  if (!verify_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), env.sig, *key))
+    throw VerificationError("bad_signature", "Ed25519 signature does not verify with key " + env.keyid);
+  return finish(env, kind, envelope_json);
+}
+
+VerifiedDocument parse_document_unverified(std::string_view envelope_json) {
+  const dsse::Envelope env = dsse::decode(envelope_json);
+  return finish(env, kind_of(env.payload_type), envelope_json);
+}
+
+void check_validity(const TicketBody& body, const Clock& clock) {
+  const UnixSeconds now = clock.now();
+  if (now < body.not_before)
+    throw VerificationError("not_yet_valid", "ticket " + body.id + " is valid from " + std::to_string(body.not_before) +
+                                                 ", now is " + std::to_string(now));
+  if (now >= body.not_after)
+    throw VerificationError("expired", "ticket " + body.id + " expired at " + std::to_string(body.not_after) +
+                                           ", now is " + std::to_string(now));
+}
+
+std::int64_t parse_duration(std::string_view text) {
+  const auto bad = [&]() -> std::int64_t {
+    throw Error(ErrorKind::usage, "invalid duration '" + std::string(text) +
+                                      "': expected a positive number followed by s, m, h or d (e.g. 90s, 15m, 8h, 7d), "
+                                      "at most 3650d");
+  };
+  if (text.size() < 2 || text.size() > 12) return bad();
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return bad();
+  }
+  std::int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + (c - '0');
+    if (n > 3650LL * 86400) return bad();
+  }
+  const std::int64_t secs = n * unit;
+  if (secs <= 0 || secs > 3650LL * 86400) return bad();
+  return secs;
+}
+
+}  // namespace execgate
