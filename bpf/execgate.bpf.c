@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * execgate BPF-LSM programs. Inside the gated scope an exec proceeds only when a valid
+ * ticket covers the exact inode being executed (or the policy baseline trusts it);
+ * otherwise -EPERM. Hooks beyond bprm_check_security close bypasses: executable
+ * mappings (loader / LD_PRELOAD tricks), writes to ticketed files, leaving the scope
+ * through cgroupfs or clone3(CLONE_INTO_CGROUP), bpf() and bpffs pins, ptrace.
+ * Every in-scope decision is a ring-buffer event (see execgate.h).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "execgate.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EPERM 1
+#define FMODE_WRITE 0x2
+#define PROT_EXEC 0x4
+#define S_IWGRP 00020
+#define S_IWOTH 00002
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define BPF_FS_MAGIC 0xcafe4a11
+#define PTRACE_MODE_ATTACH 0x02
+#define CTIME_NSEC_MASK ((1u << 30) - 1) /* newer kernels keep flag bits above nsec */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_TICKETS);
+	__type(key, struct eg_inode_key);
+	__type(value, struct eg_ticket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_tickets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_BASELINE);
+	__type(key, struct eg_inode_key);
+	__type(value, struct eg_baseline);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_baseline SEC(".maps");
+
+/* cgroup v2 ids whose whole subtree is gated */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_SCOPES);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_scopes SEC(".maps");
+
+/* the dynamic loader(s): never executed directly in scope */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_LOADERS);
+	__type(key, struct eg_inode_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_loaders SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct eg_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EG_C__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* userspace may resize before load */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct eg_task_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_task_state SEC(".maps");
+
+/* inode change time: three layouts across 6.1 .. 6.18 */
+struct inode___v611 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+struct inode___v606 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___v601 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	if (bpf_core_field_exists(struct inode___v611, i_ctime_sec)) {
+		struct inode___v611 *i = (void *)inode;
+		*sec = BPF_CORE_READ(i, i_ctime_sec);
+		*nsec = BPF_CORE_READ(i, i_ctime_nsec);
+	} else if (bpf_core_field_exists(struct inode___v606, __i_ctime)) {
+		struct inode___v606 *i = (void *)inode;
+		*sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___v601 *i = (void *)inode;
+		*sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
+	*nsec &= CTIME_NSEC_MASK;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&eg_counters, &idx);
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct eg_config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&eg_config, &zero);
+}
+
+static __always_inline bool in_scope(const struct eg_config *cfg)
+{
+	if (cfg->scope_host)
+		return true;
+	for (int level = 0; level < EG_MAX_CGROUP_DEPTH; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			break;
+		if (bpf_map_lookup_elem(&eg_scopes, &id))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline struct eg_inode_key inode_key(struct inode *inode)
+{
+	struct eg_inode_key k = {};
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	return k;
+}
+
+struct decision {
+	__u8 reason;
+	__u8 has_ticket;
+	__u8 ticket[EG_ID_LEN];
+};
+
+static __always_inline bool same_ctime(struct inode *inode, __s64 sec, __u32 nsec)
+{
+	__s64 s;
+	__u32 ns;
+	inode_ctime(inode, &s, &ns);
+	return s == sec && ns == nsec;
+}
+
+/* Baseline trust: pinned at daemon start, or (trust = root-owned) owned by uid 0 and
+ * not writable by group or others. A pinned file that changed since is `stale`. */
+static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct inode *inode,
+					    const struct eg_inode_key *key)
+{
+	struct eg_baseline *b = bpf_map_lookup_elem(&eg_baseline, key);
+	if (b && same_ctime(inode, b->ctime_sec, b->ctime_nsec))
+		return EG_R_BASELINE;
+	if (cfg->trust == EG_TRUST_ROOT_OWNED) {
+		__u32 owner = BPF_CORE_READ(inode, i_uid.val);
+		umode_t mode = BPF_CORE_READ(inode, i_mode);
+		if (owner == 0 && !(mode & (S_IWGRP | S_IWOTH)))
+			return EG_R_BASELINE;
+	}
+	return b ? EG_R_STALE : EG_R_NO_TICKET;
+}
+
+/* Checks a ticket for the inode. consume: spend one use (exec), not for mappings. */
+static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
+					  const struct eg_task_state *caller, bool consume)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	if (now < t->not_before_ns)
+		return EG_R_NOT_YET_VALID;
+	if (now >= t->not_after_ns)
+		return EG_R_EXPIRED;
+	if (!same_ctime(inode, t->ctime_sec, t->ctime_nsec))
+		return EG_R_STALE;
+	if (t->n_uids) {
+		bool ok = false;
+		for (int i = 0; i < EG_MAX_UIDS; i++) {
+			if (i < t->n_uids && t->uids[i] == uid)
+				ok = true;
+		}
+		if (!ok)
+			return EG_R_UID_MISMATCH;
+	}
+	if (t->flags & EG_TF_HAS_PARENT) {
+		if (!caller || !caller->has_ticket)
+			return EG_R_LINEAGE;
+		for (int i = 0; i < EG_ID_LEN; i++)
+			if (caller->ticket[i] != t->parent[i])
+				return EG_R_LINEAGE;
+	}
+	if (consume && (t->flags & EG_TF_LIMITED_USES)) {
+		__s64 before = __sync_fetch_and_add(&t->uses_left, -1);
+		if (before <= 0)
+			return EG_R_EXHAUSTED;
+	}
+	return EG_R_TICKET;
+}
+
+static __always_inline void decide(const struct eg_config *cfg, struct inode *inode, __u32 uid,
+				   const struct eg_task_state *caller, bool consume, bool is_exec,
+				   struct decision *d)
+{
+	struct eg_inode_key key = inode_key(inode);
+	d->has_ticket = 0;
+
+	if (BPF_CORE_READ(inode, __i_nlink) == 0) { /* memfd, O_TMPFILE or unlinked file */
+		d->reason = EG_R_MEMFD;
+		return;
+	}
+	if (is_exec && bpf_map_lookup_elem(&eg_loaders, &key)) {
+		d->reason = EG_R_LOADER_BYPASS;
+		return;
+	}
+	__u8 treason = EG_R_NO_TICKET;
+	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
+	if (t) {
+		d->has_ticket = 1;
+		__builtin_memcpy(d->ticket, t->id, EG_ID_LEN);
+		treason = ticket_reason(t, inode, uid, caller, consume);
+		if (treason == EG_R_TICKET) {
+			d->reason = EG_R_TICKET;
+			return;
+		}
+	}
+	__u8 breason = baseline_reason(cfg, inode, &key);
+	if (breason == EG_R_BASELINE) {
+		d->reason = EG_R_BASELINE;
+		return;
+	}
+	/* a ticket's own failure explains more than "no ticket" */
+	d->reason = t ? treason : breason;
+}
+
+static __always_inline bool is_allow(__u8 reason)
+{
+	return reason == EG_R_TICKET || reason == EG_R_BASELINE;
+}
+
+static __always_inline void fill_event(struct eg_event *e, struct inode *inode, __u32 hook)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_inode_key key = inode_key(inode);
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->dev = key.dev;
+	e->ino = key.ino;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->hook = hook;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline struct eg_event *reserve(void)
+{
+	struct eg_event *e = bpf_ringbuf_reserve(&eg_events, sizeof(*e), 0);
+	if (!e) {
+		count(EG_C_RB_DROPS);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/* Counts the decision and returns its verdict. */
+static __always_inline __u8 judge(const struct eg_config *cfg, __u8 reason)
+{
+	__u8 verdict = is_allow(reason) ? EG_VERDICT_ALLOW
+		       : cfg->mode == EG_MODE_MONITOR ? EG_VERDICT_MONITOR_DENY : EG_VERDICT_DENY;
+	count(verdict == EG_VERDICT_ALLOW ? EG_C_ALLOWED
+	      : verdict == EG_VERDICT_DENY ? EG_C_DENIED : EG_C_MONITOR_DENIED);
+	return verdict;
+}
+
+static __always_inline int hook_rc(__u8 verdict)
+{
+	return verdict == EG_VERDICT_DENY ? -EPERM : 0;
+}
+
+/* Fills in the verdict and submits the event. Allowed events are submitted without a
+ * wakeup; the reader is woken for denials and once enough data is pending (it also polls
+ * on a short timer), so the event path stays cheap and latency bounded. */
+static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e, __u8 verdict,
+				 const struct decision *d, const struct eg_task_state *caller)
+{
+	e->verdict = verdict;
+	e->reason = d->reason;
+	e->has_ticket = d->has_ticket;
+	__builtin_memcpy(e->ticket, d->ticket, EG_ID_LEN);
+	if (caller && caller->has_ticket) {
+		e->has_proc_ticket = 1;
+		__builtin_memcpy(e->proc_ticket, caller->ticket, EG_ID_LEN);
+	}
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (verdict != EG_VERDICT_ALLOW ||
+	    bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	count(EG_C_EVENTS);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (!cfg || !in_scope(cfg))
+		return 0;
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_task_state *caller = bpf_task_storage_get(&eg_task_state, task, 0, 0);
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	struct decision d = {};
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	int rc;
+	/* Reserve before deciding: with audit required, an exec whose evidence cannot be
+	 * recorded is denied without spending a use. */
+	struct eg_event *e = reserve();
+	if (!e) {
+		if (cfg->audit_required) {
+			d.reason = EG_R_AUDIT_UNAVAILABLE;
+			return hook_rc(judge(cfg, d.reason));
+		}
+		decide(cfg, inode, uid, caller, true, true, &d);
+		rc = hook_rc(judge(cfg, d.reason));
+	} else {
+		decide(cfg, inode, uid, caller, true, true, &d);
+		fill_event(e, inode, EG_HOOK_EXEC);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+		__u8 verdict = judge(cfg, d.reason);
+		emit(cfg, e, verdict, &d, caller);
+		rc = hook_rc(verdict);
+	}
+
+	/* lineage: the image this task is about to run and the ticket that allowed it */
+	if (rc == 0) {
+		struct eg_task_state *self = bpf_task_storage_get(&eg_task_state, task, 0,
+								  BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (self) {
+			if (caller && caller->has_ticket)
+				__builtin_memcpy(self->parent_ticket, self->ticket, EG_ID_LEN);
+			self->has_ticket = d.reason == EG_R_TICKET;
+			__builtin_memcpy(self->ticket, d.ticket, EG_ID_LEN);
+		}
+	}
+	return rc;
+}
+
+/* Children inherit the lineage of the image that forked them; an in-scope task may not
+ * place a child into another cgroup (that would leave the scope). */
+SEC("lsm/task_alloc")
+int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
+		return -EPERM;
+	struct eg_task_state *parent =
+		bpf_task_storage_get(&eg_task_state, bpf_get_current_task_btf(), 0, 0);
+	if (!parent || !parent->has_ticket)
+		return 0;
+	struct eg_task_state *child =
+		bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (child)
+		__builtin_memcpy(child, parent, sizeof(*child));
+	return 0;
+}
+
+static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg || !in_scope(cfg))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_task_state *caller = bpf_task_storage_get(&eg_task_state, task, 0, 0);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct decision d = {};
+	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, &d);
+	if (is_allow(d.reason))
+		return 0; /* allowed mappings are too frequent to log */
+	if (d.reason != EG_R_MEMFD)
+		d.reason = EG_R_LOADER_BYPASS;
+	__u8 verdict = judge(cfg, d.reason);
+	struct eg_event *e = reserve();
+	if (e) {
+		fill_event(e, inode, hook);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		emit(cfg, e, verdict, &d, caller);
+	}
+	return hook_rc(verdict);
+}
+
+/* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. */
+SEC("lsm/mmap_file")
+int BPF_PROG(eg_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	return check_exec_mapping(file, EG_HOOK_MMAP_EXEC);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(eg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0;
+	return check_exec_mapping(file, EG_HOOK_MPROTECT_EXEC);
+}
+
+static __always_inline __u64 sb_magic(struct file *file)
+{
+	return BPF_CORE_READ(file, f_inode, i_sb, s_magic);
+}
+
+/* No process may open a ticketed file for writing; an in-scope process may not write
+ * cgroupfs (cgroup.procs: leaving the scope). */
+SEC("lsm/file_open")
+int BPF_PROG(eg_file_open, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	bool monitor = cfg->mode == EG_MODE_MONITOR;
+	__u64 magic = sb_magic(file);
+	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && !monitor && in_scope(cfg))
+		return -EPERM;
+
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct eg_inode_key key = inode_key(inode);
+	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
+	if (!t)
+		return 0;
+	struct decision d = {.reason = EG_R_WRITE_PROTECTED, .has_ticket = 1};
+	__builtin_memcpy(d.ticket, t->id, EG_ID_LEN);
+	__u8 verdict = judge(cfg, d.reason);
+	struct eg_event *e = reserve();
+	if (e) {
+		fill_event(e, inode, EG_HOOK_OPEN_WRITE);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		emit(cfg, e, verdict, &d, NULL);
+	}
+	return hook_rc(verdict);
+}
+
+/* In scope, bpf() is refused: no editing the gate's maps or detaching its programs. */
+SEC("lsm/bpf")
+int BPF_PROG(eg_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (cfg && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
+		return -EPERM;
+	return 0;
+}
+
+/* In scope, no unlinking or renaming in bpffs (the gate's pins). */
+SEC("lsm/inode_unlink")
+int BPF_PROG(eg_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	if (BPF_CORE_READ(dir, i_sb, s_magic) != BPF_FS_MAGIC)
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
+		return -EPERM;
+	return 0;
+}
+
+/* In scope, no ptrace attach (nor process_vm_writev): no injecting code into a process
+ * outside the gate or running an unticketed image's code inside a ticketed one. */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(eg_ptrace, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
+		return -EPERM;
+	return 0;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * execgate kernel <-> userspace ABI: map keys and values, the ring-buffer event, reason
+ * and counter codes. Included by the BPF programs (after vmlinux.h) and by the C++ gate
+ * library (after <linux/types.h>). Keep it plain C with fixed-width types and explicit
+ * padding: both sides read the same bytes.
+ */
+#ifndef EXECGATE_ABI_H
+#define EXECGATE_ABI_H
+
+#define EG_ID_LEN 16           /* ticket id: 128 bit */
+#define EG_COMM_LEN 16
+#define EG_PATH_LEN 256
+#define EG_MAX_UIDS 8          /* uids a ticket may name in the kernel entry */
+#define EG_MAX_CGROUP_DEPTH 32 /* deepest cgroup level checked for scope membership */
+
+#define EG_MAX_TICKETS 65536
+#define EG_MAX_BASELINE 262144
+#define EG_MAX_SCOPES 64
+#define EG_MAX_LOADERS 16
+
+/* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
+ * (major << 20 | minor), NOT userspace st_dev; see gate/devnum.h. */
+struct eg_inode_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+/* eg_ticket.flags */
+#define EG_TF_LIMITED_USES (1u << 0) /* uses_left is meaningful */
+#define EG_TF_HAS_PARENT (1u << 1)   /* parent[] must match the caller's image ticket */
+
+/* A ticket installed for one inode. Validity is on CLOCK_BOOTTIME (bpf_ktime_get_boot_ns),
+ * so expiry needs no daemon. */
+struct eg_ticket {
+	__u8 id[EG_ID_LEN];
+	__u8 parent[EG_ID_LEN];
+	__u64 not_before_ns;
+	__u64 not_after_ns;
+	__s64 ctime_sec; /* inode change time recorded at install */
+	__u32 ctime_nsec;
+	__u32 flags;
+	__s64 uses_left; /* decremented atomically per allowed exec when EG_TF_LIMITED_USES */
+	__u32 n_uids;    /* 0 = any uid */
+	__u32 uids[EG_MAX_UIDS];
+	__u32 _pad;
+};
+
+/* A baseline-trusted file, pinned at daemon start exactly as it was then. */
+struct eg_baseline {
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 _pad;
+};
+
+/* Single-entry config array. Zero means: enforce, nothing in scope. */
+#define EG_MODE_ENFORCE 0
+#define EG_MODE_MONITOR 1
+#define EG_TRUST_NONE 0
+#define EG_TRUST_ROOT_OWNED 1
+struct eg_config {
+	__u32 mode;
+	__u32 scope_host;     /* 1: every task is in scope */
+	__u32 trust;          /* EG_TRUST_* */
+	__u32 audit_required; /* 1: deny an exec whose event cannot be reserved */
+	__u64 wakeup_bytes;   /* wake the reader once this much data is pending */
+	__u64 self_cgroup;    /* reserved */
+};
+
+/* Per-task: which ticket authorized the image this task runs (lineage). */
+struct eg_task_state {
+	__u8 ticket[EG_ID_LEN];
+	__u8 parent_ticket[EG_ID_LEN]; /* the parent image's ticket at exec time */
+	__u32 has_ticket;
+	__u32 _pad;
+};
+
+/* Verdicts */
+#define EG_VERDICT_ALLOW 0
+#define EG_VERDICT_DENY 1
+#define EG_VERDICT_MONITOR_DENY 2 /* would deny; monitor mode let it run */
+
+/* Reasons. Names (userspace, audit log) are in gate/reason.cpp. */
+enum eg_reason {
+	EG_R_TICKET = 1,    /* allowed: a valid ticket covers the file */
+	EG_R_BASELINE = 2,  /* allowed: policy baseline trusts the file */
+	EG_R_NO_TICKET = 10,
+	EG_R_EXPIRED = 11,
+	EG_R_NOT_YET_VALID = 12,
+	EG_R_UID_MISMATCH = 13,
+	EG_R_STALE = 14,
+	EG_R_EXHAUSTED = 15,
+	EG_R_LINEAGE = 16,
+	EG_R_AUDIT_UNAVAILABLE = 17,
+	EG_R_LOADER_BYPASS = 18,
+	EG_R_MEMFD = 19,
+	EG_R_WRITE_PROTECTED = 20, /* open for write of a ticketed file */
+};
+
+/* Which hook produced an event */
+#define EG_HOOK_EXEC 1
+#define EG_HOOK_OPEN_WRITE 2
+#define EG_HOOK_MMAP_EXEC 3
+#define EG_HOOK_MPROTECT_EXEC 4
+
+/* Per-CPU counters (index into the counters array) */
+enum eg_counter {
+	EG_C_ALLOWED = 0,
+	EG_C_DENIED = 1,
+	EG_C_MONITOR_DENIED = 2,
+	EG_C_RB_DROPS = 3, /* events that could not be reserved in the ring buffer */
+	EG_C_EVENTS = 4,   /* events submitted */
+	EG_C__COUNT = 8,
+};
+
+struct eg_event {
+	__u64 ts_boot_ns;
+	__u64 dev;
+	__u64 ino;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 hook;
+	__u8 verdict;
+	__u8 reason;
+	__u8 has_ticket;
+	__u8 has_proc_ticket;
+	__u32 _pad;
+	__u8 ticket[EG_ID_LEN];      /* the ticket that decided (allow) or was found (deny) */
+	__u8 proc_ticket[EG_ID_LEN]; /* ticket of the image that called exec (lineage) */
+	char comm[EG_COMM_LEN];
+	char path[EG_PATH_LEN];
+};
+
+#endif /* EXECGATE_ABI_H */

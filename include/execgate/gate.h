@@ -1,0 +1,104 @@
+// The kernel gate: loads, attaches and pins the BPF-LSM programs and maps, and gives
+// typed access to the maps. One Gate per daemon; every fd, link and ring buffer it
+// holds is released by its destructor. Pinned links keep enforcing after the daemon dies.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <linux/types.h>
+
+#include "execgate.h"  // bpf/: the kernel ABI
+#include "execgate/error.h"
+
+namespace execgate {
+
+inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/execgate";
+
+struct GateOptions {
+  std::string pin_dir = kDefaultPinDir;
+  std::uint32_t ringbuf_bytes = 4u << 20;
+};
+
+struct GateCounters {
+  std::uint64_t allowed = 0, denied = 0, monitor_denied = 0, ringbuf_drops = 0, events = 0;
+};
+
+struct InodeKey {
+  std::uint64_t dev = 0;  // kernel s_dev encoding
+  std::uint64_t ino = 0;
+  auto operator<=>(const InodeKey&) const = default;
+};
+
+// Thrown when the kernel cannot enforce (no BPF-LSM, load refused): the message says
+// what to do about it.
+class GateUnavailable : public Error {
+ public:
+  explicit GateUnavailable(std::string msg) : Error(ErrorKind::kernel, std::move(msg)) {}
+};
+
+// Reads /sys/kernel/security/lsm; throws GateUnavailable unless "bpf" is listed.
+void require_bpf_lsm(const std::string& lsm_file = "/sys/kernel/security/lsm");
+
+class Gate {
+ public:
+  // Loads the programs, reusing maps already pinned under pin_dir, attaches every hook
+  // and pins the links (replacing older pinned links without a gap).
+  static std::unique_ptr<Gate> install(const GateOptions& opts);
+  // Removes every pin under pin_dir: the gate stops enforcing once no fd holds it.
+  static void uninstall(const std::string& pin_dir = kDefaultPinDir);
+  // True when pins from an earlier daemon exist.
+  static bool pinned(const std::string& pin_dir = kDefaultPinDir);
+
+  ~Gate();
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+
+  void set_config(const eg_config& cfg);
+  eg_config config() const;
+  void set_scopes(const std::vector<std::uint64_t>& cgroup_ids);
+  void set_loaders(const std::vector<InodeKey>& keys);
+
+  void put_baseline(const InodeKey& key, const eg_baseline& value);
+  void clear_baseline();
+
+  void put_ticket(const InodeKey& key, const eg_ticket& value);
+  bool delete_ticket(const InodeKey& key);
+  std::optional<eg_ticket> get_ticket(const InodeKey& key) const;
+  std::vector<std::pair<InodeKey, eg_ticket>> tickets() const;
+
+  GateCounters counters() const;
+  std::size_t attached_programs() const { return links_; }
+
+  // Drains available events into cb; waits up to timeout_ms for a wakeup first.
+  // Returns the number consumed. Events submitted without a wakeup are still drained.
+  int poll_events(int timeout_ms, const std::function<void(const eg_event&)>& cb);
+
+ private:
+  struct Impl;
+  explicit Gate(std::unique_ptr<Impl> impl, std::size_t links);
+  std::unique_ptr<Impl> impl_;
+  std::size_t links_;
+};
+
+// Userspace st_dev -> the kernel's s_dev encoding (major << 20 | minor).
+std::uint64_t kernel_dev(std::uint64_t st_dev);
+
+// Reason code <-> brief name ("no_ticket", "stale", ...). Unknown codes -> "unknown".
+std::string reason_name(std::uint8_t code);
+std::string verdict_name(std::uint8_t verdict);
+std::string hook_name(std::uint32_t hook);
+
+// Wall-clock unix seconds -> CLOCK_BOOTTIME ns (saturating at 0 and UINT64_MAX).
+std::uint64_t wall_to_boot_ns(std::int64_t unix_seconds);
+// CLOCK_BOOTTIME ns -> wall-clock unix ns.
+std::int64_t boot_ns_to_wall_ns(std::uint64_t boot_ns);
+
+// cgroup v2 mount point (from /proc/self/mounts), e.g. /sys/fs/cgroup.
+std::string cgroup2_root();
+
+}  // namespace execgate

@@ -1,0 +1,62 @@
+// The daemon's policy (TOML, strict): mode, scope, baseline, trusted issuers, audit.
+// Format and defaults: docs/policy.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "execgate/error.h"
+
+namespace execgate {
+
+enum class GateMode { enforce, monitor };
+enum class BaselineTrust { none, root_owned };
+
+struct IssuerPolicy {
+  std::string name;
+  std::string pubkey;             // path of NAME.pub
+  std::int64_t max_ttl = 0;       // seconds; 0 = no limit
+  bool allow_any_host = false;    // may tickets say hosts = ["*"]
+};
+
+struct AuditPolicy {
+  std::string path = "/var/log/execgate/audit.jsonl";
+  std::string signing_key;        // NAME.key; empty = no signed checkpoints
+  bool required = false;          // no evidence, no execution
+  std::uint64_t checkpoint_every = 1000;
+  std::uint64_t rotate_bytes = 64ull << 20;
+  std::uint32_t ringbuf_kib = 4096;  // kernel ring buffer size (power of two, >= 4)
+};
+
+struct Policy {
+  std::string name = "default";
+  GateMode mode = GateMode::enforce;
+  bool scope_host = false;
+  std::vector<std::string> scope_cgroups;  // cgroup v2 paths relative to the cgroup2 root
+  BaselineTrust trust = BaselineTrust::none;
+  std::vector<std::string> baseline_paths;
+  std::vector<IssuerPolicy> issuers;
+  AuditPolicy audit;
+  std::string control_group;  // group whose members may use the control socket (root always)
+};
+
+// A policy error names the source, line and key: "policy.toml:12: [scope] cgroups: expected ...".
+class PolicyError : public Error {
+ public:
+  PolicyError(std::string source, std::uint32_t line, std::string message);
+  std::uint32_t line() const noexcept { return line_; }
+
+ private:
+  std::uint32_t line_;
+};
+
+Policy parse_policy(std::string_view toml_text, const std::string& source_name);
+Policy load_policy(const std::string& path);
+
+std::string to_string(GateMode m);
+std::string to_string(BaselineTrust t);
+
+}  // namespace execgate

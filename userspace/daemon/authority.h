@@ -1,0 +1,62 @@
+// Judges a submitted envelope against the policy's issuers, this host and the lifecycle
+// state (tombstones, spent set, installed ids). Pure logic: no kernel, no files.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "execgate/clock.h"
+#include "execgate/policy.h"
+#include "execgate/ticket.h"
+#include "state_store.h"
+
+namespace execgate {
+
+struct TrustedIssuer {
+  IssuerPolicy policy;
+  PublicKey key;
+};
+
+// A refusal: `reason` is the brief's name, `detail` says why in words.
+struct Refusal {
+  std::string reason;
+  std::string detail;
+};
+
+struct Judgement {
+  VerifiedDocument doc;           // valid when !refusal
+  const TrustedIssuer* issuer = nullptr;
+  std::optional<Refusal> refusal;
+  bool already_installed = false;  // same id and identical content: nothing to do
+};
+
+class Authority {
+ public:
+  Authority(std::vector<TrustedIssuer> issuers, std::string machine_id, const Clock& clock)
+      : issuers_(std::move(issuers)), machine_id_(std::move(machine_id)), clock_(clock) {}
+
+  // Loads each issuer's public key; throws naming the issuer and file.
+  static std::vector<TrustedIssuer> load_issuers(const Policy& policy);
+
+  Judgement judge(const std::string& envelope_json, const StateSnapshot& state) const;
+  // Re-checks an installed ticket (start-up, SIGHUP): signature and issuer only.
+  std::optional<Refusal> recheck(const std::string& envelope_json) const;
+
+  const TrustedIssuer* issuer_for(const std::string& key_id) const;
+  const std::vector<TrustedIssuer>& issuers() const { return issuers_; }
+
+ private:
+  std::optional<Refusal> check_ticket(const TicketBody& t, const TrustedIssuer& issuer) const;
+  std::vector<TrustedIssuer> issuers_;
+  std::string machine_id_;
+  const Clock& clock_;
+};
+
+// sha256 hex of an envelope's bytes: identifies "the same content".
+std::string envelope_digest(const std::string& envelope_json);
+// /etc/machine-id (32 lower-case hex) or Error naming the file.
+std::string read_machine_id(const std::string& path = "/etc/machine-id");
+
+}  // namespace execgate

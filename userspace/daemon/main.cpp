@@ -1,0 +1,139 @@
+// execgated: loads and pins the BPF-LSM gate, installs verified tickets, audits every
+// decision. It never runs without enforcement: no BPF-LSM, no daemon.
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "control_server.h"
+#include "execgate/audit.h"
+#include "execgate/gate.h"
+#include "execgate/policy.h"
+#include "gate_daemon.h"
+#include "spool.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+void on_signal(int sig) {
+  if (sig == SIGHUP) g_reload = true;
+  else g_stop = true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace execgate;
+  CLI::App app{"execgated: the execgate daemon (BPF-LSM exec gate)"};
+  DaemonPaths paths;
+  paths.config = "/etc/execgate/policy.toml";
+  bool uninstall = false;
+  app.add_option("--config", paths.config, "policy file")->capture_default_str();
+  app.add_option("--state-dir", paths.state_dir, "state directory")->capture_default_str();
+  app.add_option("--socket", paths.socket, "control socket")->capture_default_str();
+  app.add_option("--pin-dir", paths.pin_dir, "bpffs directory for pins")->capture_default_str();
+  app.add_flag("--uninstall", uninstall, "detach the gate: remove every pin and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (uninstall) {
+      Gate::uninstall(paths.pin_dir);
+      std::cerr << "execgated: removed " << paths.pin_dir << "; the gate no longer enforces\n";
+      return 0;
+    }
+    Policy policy = load_policy(paths.config);
+    GateOptions gopts{paths.pin_dir, policy.audit.ringbuf_kib << 10};
+    const bool reused = Gate::pinned(paths.pin_dir);
+    std::unique_ptr<Gate> gate = Gate::install(gopts);
+
+    AuditOptions aopts;
+    aopts.path = policy.audit.path;
+    aopts.signing_key_path = policy.audit.signing_key;
+    aopts.checkpoint_every = policy.audit.checkpoint_every;
+    aopts.rotate_bytes = policy.audit.rotate_bytes;
+    std::unique_ptr<AuditLog> audit = AuditLog::open(aopts);
+
+    SystemClock clock;
+    GateDaemon daemon(policy, paths, *gate, *audit, clock);
+    audit->append({{"event", "daemon_start"},
+                   {"reason", reused ? "reused_pins" : "fresh"},
+                   {"detail", "policy " + paths.config + ", mode " + to_string(policy.mode)}});
+    daemon.start();
+
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    std::atomic<bool> stop_events{false};
+    std::thread events([&] {
+      while (!stop_events.load()) {
+        try {
+          gate->poll_events(50, [&](const eg_event& ev) { daemon.on_event(ev); });
+          daemon.note_drops();
+        } catch (const std::exception& e) {
+          std::cerr << "execgated: event thread: " << e.what() << "\n";
+        }
+      }
+      gate->poll_events(0, [&](const eg_event& ev) { daemon.on_event(ev); });
+    });
+
+    ControlOptions copts;
+    copts.path = paths.socket;
+    if (!policy.control_group.empty()) copts.allowed_gid = group_id(policy.control_group);
+    ControlServer server(copts, [&](const std::string& line, uid_t uid) {
+      nlohmann::json reply;
+      try {
+        reply = daemon.handle(nlohmann::json::parse(line), uid);
+      } catch (const nlohmann::json::exception& e) {
+        reply = {{"ok", false}, {"error", std::string("malformed request: ") + e.what()}};
+      } catch (const std::exception& e) {
+        reply = {{"ok", false}, {"error", e.what()}};
+      }
+      return reply.dump();
+    });
+    Spool spool(paths.state_dir + "/inbox", [&](const std::string& env, const std::string& src) {
+      return daemon.submit(env, src);
+    });
+    spool.drain();
+    std::cerr << "execgated: ready (" << gate->attached_programs() << " programs, mode " << to_string(policy.mode)
+              << (reused ? ", reused pinned maps" : "") << ")\n";
+
+    int ticks = 0;
+    server.serve(g_stop, 100, [&] {
+      pollfd p{spool.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 0) > 0) spool.drain();
+      if (g_reload.exchange(false)) {
+        try {
+          daemon.reload(load_policy(paths.config));
+          std::cerr << "execgated: policy reloaded\n";
+        } catch (const std::exception& e) {
+          std::cerr << "execgated: reload refused, keeping the old policy: " << e.what() << "\n";
+        }
+      }
+      if (++ticks % 10 == 0) daemon.sweep();
+    });
+
+    stop_events = true;
+    events.join();
+    audit->append({{"event", "daemon_stop"}, {"reason", "signal"}, {"detail", "the pinned gate keeps enforcing"}});
+    audit->close();
+    return 0;
+  } catch (const PolicyError& e) {
+    std::cerr << "execgated: policy: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "execgated: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,41 @@
+// The daemon's persistent state under the state dir: installed envelopes, revocation
+// tombstones and the spent set. Every file is written atomically (temp, fsync, rename,
+// fsync dir); a corrupted or unreadable file stops the daemon naming the file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace execgate {
+
+struct InstalledRecord {
+  std::string envelope;                  // the signed envelope exactly as submitted
+  std::optional<std::int64_t> uses_left; // last known, for tickets with max_uses
+  std::int64_t installed_at = 0;
+};
+
+struct StateSnapshot {
+  std::map<std::string, InstalledRecord> installed;  // by ticket id
+  std::map<std::string, std::string> tombstones;     // ticket id -> revocation id
+  std::map<std::string, std::string> spent;          // ticket id -> sha256 of its envelope
+};
+
+class StateStore {
+ public:
+  explicit StateStore(std::string dir);  // creates the layout (0700)
+  const std::string& dir() const { return dir_; }
+
+  StateSnapshot load() const;  // throws Error(validation) naming the bad file
+  void put_installed(const std::string& id, const InstalledRecord& rec);
+  void remove_installed(const std::string& id);
+  void put_tombstone(const std::string& ticket_id, const std::string& revocation_id);
+  void put_spent(const std::string& ticket_id, const std::string& envelope_digest);
+
+ private:
+  std::string path(const char* sub, const std::string& id) const;
+  std::string dir_;
+};
+
+}  // namespace execgate

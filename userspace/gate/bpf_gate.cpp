@@ -1,0 +1,247 @@
+// Gate: the BPF skeleton's lifecycle (load, attach, pin, reuse) and map access.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "execgate.skel.h"
+#include "execgate/fs.h"
+#include "execgate/gate.h"
+
+namespace execgate {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) throw Error(ErrorKind::kernel, what + ": " + errstr(rc));
+}
+
+struct SkelDeleter {
+  void operator()(execgate_bpf* s) const { execgate_bpf__destroy(s); }
+};
+struct RingDeleter {
+  void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+};
+
+}  // namespace
+
+void require_bpf_lsm(const std::string& lsm_file) {
+  std::ifstream in(lsm_file);
+  if (!in)
+    throw GateUnavailable("cannot read " + lsm_file +
+                          ": securityfs is not mounted or the kernel has no LSM support; execgate needs BPF-LSM "
+                          "(CONFIG_BPF_LSM=y with \"bpf\" in the lsm= boot parameter)");
+  std::string list;
+  std::getline(in, list);
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (item == "bpf") return;
+  throw GateUnavailable("BPF-LSM is not active (active LSMs: " + list +
+                        "). Add bpf to the kernel command line, e.g. lsm=" + list +
+                        ",bpf, and reboot; execgated never runs without enforcement. "
+                        "To try the gate on this machine anyway: scripts/vm-run.sh");
+}
+
+struct Gate::Impl {
+  std::unique_ptr<execgate_bpf, SkelDeleter> skel;
+  std::vector<UniqueFd> link_fds;
+  std::unique_ptr<ring_buffer, RingDeleter> ring;
+  std::function<void(const eg_event&)> const* cb = nullptr;
+  std::string pin_dir;
+
+  static int on_event(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    if (size < sizeof(eg_event) || !self->cb) return 0;
+    eg_event ev;
+    std::memcpy(&ev, data, sizeof ev);
+    (*self->cb)(ev);
+    return 0;
+  }
+};
+
+Gate::Gate(std::unique_ptr<Impl> impl, std::size_t links) : impl_(std::move(impl)), links_(links) {}
+Gate::~Gate() = default;
+
+bool Gate::pinned(const std::string& pin_dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(pin_dir) / "eg_tickets", ec);
+}
+
+void Gate::uninstall(const std::string& pin_dir) {
+  std::error_code ec;
+  if (!fs::exists(pin_dir, ec)) return;
+  for (const auto& entry : fs::directory_iterator(pin_dir)) {
+    if (::unlink(entry.path().c_str()) != 0) throw IoError(entry.path(), errno, "cannot remove pin");
+  }
+  if (::rmdir(pin_dir.c_str()) != 0) throw IoError(pin_dir, errno, "cannot remove pin directory");
+}
+
+std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
+  require_bpf_lsm();
+  std::error_code ec;
+  fs::create_directories(opts.pin_dir, ec);
+  if (ec)
+    throw GateUnavailable("cannot create " + opts.pin_dir + ": " + ec.message() +
+                          " (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)");
+
+  auto impl = std::make_unique<Impl>();
+  impl->pin_dir = opts.pin_dir;
+  LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts.pin_dir.c_str());
+  impl->skel.reset(execgate_bpf__open_opts(&oo));
+  if (!impl->skel) throw GateUnavailable("cannot open the BPF object: " + errstr(errno));
+  if (!pinned(opts.pin_dir)) check(bpf_map__set_max_entries(impl->skel->maps.eg_events, opts.ringbuf_bytes), "ring buffer size");
+  if (int rc = execgate_bpf__load(impl->skel.get()); rc < 0)
+    throw GateUnavailable("the kernel refused to load the BPF-LSM programs: " + errstr(rc) +
+                          ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM; "
+                          "if pins from an incompatible version exist, run execgated --uninstall first");
+
+  std::size_t links = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, impl->skel->obj) {
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link)
+      throw GateUnavailable(std::string("cannot attach ") + bpf_program__name(prog) + ": " + errstr(errno));
+    std::string pin = opts.pin_dir + "/link_" + bpf_program__name(prog);
+    // Replace an older pinned link without a gap: the new one is attached already.
+    UniqueFd old(bpf_obj_get(pin.c_str()));
+    if (old) ::unlink(pin.c_str());
+    int rc = bpf_link__pin(link, pin.c_str());
+    if (rc < 0) {
+      bpf_link__destroy(link);
+      throw GateUnavailable("cannot pin " + pin + ": " + errstr(rc));
+    }
+    // The pin holds the attachment; keep our own fd too and let libbpf forget the link.
+    impl->link_fds.emplace_back(::dup(bpf_link__fd(link)));
+    bpf_link__disconnect(link);
+    bpf_link__destroy(link);
+    ++links;
+  }
+  return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
+}
+
+void Gate::set_config(const eg_config& cfg) {
+  __u32 zero = 0;
+  check(bpf_map__update_elem(impl_->skel->maps.eg_config, &zero, sizeof zero, &cfg, sizeof cfg, BPF_ANY), "config map");
+}
+
+eg_config Gate::config() const {
+  __u32 zero = 0;
+  eg_config cfg{};
+  check(bpf_map__lookup_elem(impl_->skel->maps.eg_config, &zero, sizeof zero, &cfg, sizeof cfg, 0), "config map");
+  return cfg;
+}
+
+template <typename K>
+static std::vector<K> map_keys(bpf_map* map) {
+  std::vector<K> keys;
+  K key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map__get_next_key(map, prev, &next, sizeof(K)) == 0) {
+    keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  return keys;
+}
+
+void Gate::set_scopes(const std::vector<std::uint64_t>& ids) {
+  bpf_map* m = impl_->skel->maps.eg_scopes;
+  __u8 one = 1;
+  for (std::uint64_t id : ids) check(bpf_map__update_elem(m, &id, sizeof id, &one, 1, BPF_ANY), "scope map");
+  for (std::uint64_t id : map_keys<std::uint64_t>(m)) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) bpf_map__delete_elem(m, &id, sizeof id, 0);
+  }
+}
+
+void Gate::set_loaders(const std::vector<InodeKey>& keys) {
+  bpf_map* m = impl_->skel->maps.eg_loaders;
+  for (const auto& k : map_keys<eg_inode_key>(m)) bpf_map__delete_elem(m, &k, sizeof k, 0);
+  __u8 one = 1;
+  for (const auto& k : keys) {
+    eg_inode_key kk{k.dev, k.ino};
+    check(bpf_map__update_elem(m, &kk, sizeof kk, &one, 1, BPF_ANY), "loader map");
+  }
+}
+
+void Gate::put_baseline(const InodeKey& key, const eg_baseline& value) {
+  eg_inode_key k{key.dev, key.ino};
+  check(bpf_map__update_elem(impl_->skel->maps.eg_baseline, &k, sizeof k, &value, sizeof value, BPF_ANY),
+        "baseline map (max " + std::to_string(EG_MAX_BASELINE) + " files)");
+}
+
+void Gate::clear_baseline() {
+  bpf_map* m = impl_->skel->maps.eg_baseline;
+  for (const auto& k : map_keys<eg_inode_key>(m)) bpf_map__delete_elem(m, &k, sizeof k, 0);
+}
+
+void Gate::put_ticket(const InodeKey& key, const eg_ticket& value) {
+  eg_inode_key k{key.dev, key.ino};
+  check(bpf_map__update_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &value, sizeof value, BPF_ANY),
+        "ticket map (max " + std::to_string(EG_MAX_TICKETS) + " files)");
+}
+
+bool Gate::delete_ticket(const InodeKey& key) {
+  eg_inode_key k{key.dev, key.ino};
+  return bpf_map__delete_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, 0) == 0;
+}
+
+std::optional<eg_ticket> Gate::get_ticket(const InodeKey& key) const {
+  eg_inode_key k{key.dev, key.ino};
+  eg_ticket v{};
+  if (bpf_map__lookup_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &v, sizeof v, 0) != 0) return std::nullopt;
+  return v;
+}
+
+std::vector<std::pair<InodeKey, eg_ticket>> Gate::tickets() const {
+  std::vector<std::pair<InodeKey, eg_ticket>> out;
+  for (const auto& k : map_keys<eg_inode_key>(impl_->skel->maps.eg_tickets)) {
+    eg_ticket v{};
+    if (bpf_map__lookup_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &v, sizeof v, 0) == 0)
+      out.push_back({InodeKey{k.dev, k.ino}, v});
+  }
+  return out;
+}
+
+GateCounters Gate::counters() const {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) throw Error(ErrorKind::kernel, "cannot count possible CPUs");
+  std::vector<std::uint64_t> vals(static_cast<std::size_t>(ncpu));
+  auto sum = [&](__u32 idx) {
+    std::uint64_t total = 0;
+    if (bpf_map__lookup_elem(impl_->skel->maps.eg_counters, &idx, sizeof idx, vals.data(),
+                             vals.size() * sizeof(std::uint64_t), 0) == 0)
+      for (auto v : vals) total += v;
+    return total;
+  };
+  return GateCounters{sum(EG_C_ALLOWED), sum(EG_C_DENIED), sum(EG_C_MONITOR_DENIED), sum(EG_C_RB_DROPS),
+                      sum(EG_C_EVENTS)};
+}
+
+int Gate::poll_events(int timeout_ms, const std::function<void(const eg_event&)>& cb) {
+  if (!impl_->ring) {
+    impl_->ring.reset(ring_buffer__new(bpf_map__fd(impl_->skel->maps.eg_events), &Impl::on_event, impl_.get(), nullptr));
+    if (!impl_->ring) throw Error(ErrorKind::kernel, "cannot open the event ring buffer: " + errstr(errno));
+  }
+  impl_->cb = &cb;
+  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  if (n >= 0) {
+    // Events are submitted without a wakeup in batches: drain whatever is there.
+    int m = ring_buffer__consume(impl_->ring.get());
+    if (m > 0) n += m;
+  }
+  impl_->cb = nullptr;
+  if (n == -EINTR) return 0;
+  if (n < 0) throw Error(ErrorKind::kernel, "ring buffer poll failed: " + errstr(n));
+  return n;
+}
+
+}  // namespace execgate

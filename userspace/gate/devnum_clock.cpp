@@ -1,0 +1,48 @@
+// Conversions between userspace and kernel views: device numbers and clocks.
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "execgate/gate.h"
+
+namespace execgate {
+
+std::uint64_t kernel_dev(std::uint64_t st_dev) {
+  // Kernel-internal dev_t is MKDEV(ma, mi) = ma << 20 | mi; st_dev uses new_encode_dev.
+  return (static_cast<std::uint64_t>(major(st_dev)) << 20) | minor(st_dev);
+}
+
+static std::int64_t ns_of(clockid_t c) {
+  struct timespec ts {};
+  clock_gettime(c, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::uint64_t wall_to_boot_ns(std::int64_t unix_seconds) {
+  const std::int64_t offset = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_BOOTTIME);  // wall at boot
+  constexpr std::int64_t kMaxSec = std::numeric_limits<std::int64_t>::max() / 1'000'000'000 - 1;
+  if (unix_seconds >= kMaxSec) return std::numeric_limits<std::uint64_t>::max();
+  const std::int64_t boot = unix_seconds * 1'000'000'000 - offset;
+  return boot <= 0 ? 0 : static_cast<std::uint64_t>(boot);
+}
+
+std::int64_t boot_ns_to_wall_ns(std::uint64_t boot_ns) {
+  return static_cast<std::int64_t>(boot_ns) + (ns_of(CLOCK_REALTIME) - ns_of(CLOCK_BOOTTIME));
+}
+
+std::string cgroup2_root() {
+  std::ifstream in("/proc/self/mounts");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string src, dir, type;
+    ls >> src >> dir >> type;
+    if (type == "cgroup2") return dir;
+  }
+  throw Error(ErrorKind::kernel, "no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
+}
+
+}  // namespace execgate

@@ -1,0 +1,44 @@
+// Names of the kernel's reason, verdict and hook codes (the brief's vocabulary).
+#include "execgate/gate.h"
+
+namespace execgate {
+
+std::string reason_name(std::uint8_t code) {
+  switch (code) {
+    case EG_R_TICKET: return "ticket";
+    case EG_R_BASELINE: return "baseline";
+    case EG_R_NO_TICKET: return "no_ticket";
+    case EG_R_EXPIRED: return "expired";
+    case EG_R_NOT_YET_VALID: return "not_yet_valid";
+    case EG_R_UID_MISMATCH: return "uid_mismatch";
+    case EG_R_STALE: return "stale";
+    case EG_R_EXHAUSTED: return "exhausted";
+    case EG_R_LINEAGE: return "lineage";
+    case EG_R_AUDIT_UNAVAILABLE: return "audit_unavailable";
+    case EG_R_LOADER_BYPASS: return "loader_bypass";
+    case EG_R_MEMFD: return "memfd";
+    case EG_R_WRITE_PROTECTED: return "write_protected";
+    default: return "unknown";
+  }
+}
+
+std::string verdict_name(std::uint8_t verdict) {
+  switch (verdict) {
+    case EG_VERDICT_ALLOW: return "allow";
+    case EG_VERDICT_DENY: return "deny";
+    case EG_VERDICT_MONITOR_DENY: return "monitor_deny";
+    default: return "unknown";
+  }
+}
+
+std::string hook_name(std::uint32_t hook) {
+  switch (hook) {
+    case EG_HOOK_EXEC: return "exec";
+    case EG_HOOK_OPEN_WRITE: return "open_write";
+    case EG_HOOK_MMAP_EXEC: return "mmap_exec";
+    case EG_HOOK_MPROTECT_EXEC: return "mprotect_exec";
+    default: return "unknown";
+  }
+}
+
+}  // namespace execgate
