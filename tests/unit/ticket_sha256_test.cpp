@@ -1,0 +1,100 @@
+// SHA-256 of files through one fd.
+#include <fcntl.h>
+
+#include <fstream>
+
+#include "execgate/fs.h"
+#include "ticket_test_util.h"
+
+namespace execgate {
+namespace {
+
+using test::TempDir;
+
+TEST(Sha256File, EmptyFile) {
+  TempDir dir;
+  write_file_atomic(dir.file("empty"), "");
+  EXPECT_EQ(hex_encode(sha256_file(dir.file("empty"))),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(Sha256File, LargerThanOneBufferMatchesBytes) {
+  TempDir dir;
+  std::string data(200'000, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + 3);
+  write_file_atomic(dir.file("f"), data);
+  EXPECT_EQ(sha256_file(dir.file("f")), sha256_bytes(as_bytes(data)));
+}
+
+TEST(Sha256File, DirectoryIsATypedError) {
+  TempDir dir;
+  try {
+    sha256_file(dir.path().string());
+    FAIL() << "directory hashed";
+  } catch (const NotRegularFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sha256File, DevNullIsATypedError) {
+  try {
+    sha256_file("/dev/null");
+    FAIL() << "/dev/null hashed";
+  } catch (const NotRegularFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("character device"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sha256File, MissingFileIsNotFound) {
+  TempDir dir;
+  try {
+    sha256_file(dir.file("missing"));
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::not_found);
+  }
+}
+
+TEST(Sha256File, UnreadableFileIsIoError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root can read mode-000 files";
+  TempDir dir;
+  write_file_atomic(dir.file("secret"), "x", 0000);
+  EXPECT_THROW(sha256_file(dir.file("secret")), IoError);
+}
+
+TEST(Sha256Fd, HashesThroughGivenFdWithoutMovingOffset) {
+  TempDir dir;
+  write_file_atomic(dir.file("abc"), "abc");
+  UniqueFd fd(::open(dir.file("abc").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd);
+  ASSERT_EQ(::lseek(fd.get(), 2, SEEK_SET), 2);
+  EXPECT_EQ(hex_encode(sha256_fd(fd.get(), "abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(::lseek(fd.get(), 0, SEEK_CUR), 2);
+  // Same fd again gives the same answer.
+  EXPECT_EQ(sha256_fd(fd.get(), "abc"), sha256_bytes(as_bytes("abc")));
+}
+
+TEST(Sha256Fd, PipeIsATypedError) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  EXPECT_THROW(sha256_fd(r.get(), "pipe"), NotRegularFileError);
+}
+
+}  // namespace
+}  // namespace execgate
+
+namespace execgate {
+namespace {
+
+TEST(Sha256Fd, ReadFailureIsIoError) {
+  test::TempDir dir;
+  write_file_atomic(dir.file("f"), "data");
+  UniqueFd fd(::open(dir.file("f").c_str(), O_WRONLY | O_CLOEXEC));  // pread fails with EBADF
+  ASSERT_TRUE(fd);
+  EXPECT_THROW(sha256_fd(fd.get(), "f"), IoError);
+}
+
+}  // namespace
+}  // namespace execgate
