@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# fetch-kernel.sh [--refresh] [bookworm|trixie]
+#
+# Downloads Debian's cloud kernel (linux-image-*-cloud-amd64) for the given release once,
+# unpacks it into ${EXECGATE_CACHE:-$HOME/.cache/execgate}/kernels/<name>/ and prints the
+# path of the vmlinuz. Idempotent: when the kernel is already cached it only prints the path.
+#
+#   bookworm (default)  the machine's own release, downloaded with the machine's apt setup
+#                       (falls back to a private apt configuration if that fails)
+#   trixie              fetched through a private apt configuration (own sources file, lists
+#                       and cache dirs under the cache); the machine's apt sources are untouched
+#
+# Cache layout: kernels/<name>/{vmlinuz,config,System.map,version,package}
+# Exit status: 0 ok (path on stdout), 1 download/unpack failed, 2 usage error.
+set -euo pipefail
+
+prog=fetch-kernel
+die() { echo "$prog: $*" >&2; exit 1; }
+usage() { echo "usage: $0 [--refresh] [bookworm|trixie]" >&2; exit 2; }
+
+refresh=0
+name=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --refresh) refresh=1 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    bookworm|trixie) [ -z "$name" ] || usage; name=$1 ;;
+    *) echo "$prog: unknown kernel or option '$1' (known kernels: bookworm, trixie)" >&2; usage ;;
+  esac
+  shift
+done
+name=${name:-bookworm}
+
+cache=${EXECGATE_CACHE:-$HOME/.cache/execgate}
+kdir=$cache/kernels/$name
+if [ "$refresh" = 0 ] && [ -s "$kdir/vmlinuz" ]; then
+  echo "$kdir/vmlinuz"
+  exit 0
+fi
+
+for t in apt-get apt-cache dpkg-deb flock; do
+  command -v "$t" >/dev/null || die "required tool '$t' not found"
+done
+mkdir -p "$cache/kernels" || die "cannot create cache dir $cache/kernels"
+
+# One fetch per kernel at a time (other sessions may run this concurrently).
+exec 9>"$cache/kernels/.$name.lock"
+flock 9
+if [ "$refresh" = 0 ] && [ -s "$kdir/vmlinuz" ]; then   # someone else fetched it meanwhile
+  echo "$kdir/vmlinuz"
+  exit 0
+fi
+
+work=$(mktemp -d "$cache/kernels/.fetch-$name.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The Debian mirror the machine itself uses (same host and URL scheme).
+mirror_url() {
+  local f u=
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    u=$(awk '
+      /^[[:space:]]*#/ { next }
+      /^[[:space:]]*URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }
+      /^[[:space:]]*deb[[:space:]]/ {
+        for (i = 2; i <= NF; i++) { if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; continue }
+          if ($i ~ /\/debian\/?$/) { print $i; exit } else break } }' "$f")
+    [ -n "$u" ] && { echo "${u%/}"; return; }
+  done
+  echo "http://deb.debian.org/debian"
+}
+
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+apt_opts=()
+# Private apt configuration for SUITE: own sources file, lists, caches; nothing system-wide is
+# written (Dir::Cache also redirects pkgcache.bin away from /var/cache/apt).
+private_apt() {
+  local suite=$1 adir=$cache/apt/$1 mirror
+  mirror=$(mirror_url)
+  mkdir -p "$adir/lists/partial" "$adir/archives/partial" "$adir/cache"
+  local signed=
+  [ -r "$keyring" ] && signed="[signed-by=$keyring] "
+  echo "deb ${signed}$mirror $suite main" >"$adir/sources.list"
+  apt_opts=(
+    -o "Dir::Etc::sourcelist=$adir/sources.list"
+    -o "Dir::Etc::sourceparts=/dev/null"
+    -o "Dir::Etc::preferences=/dev/null"
+    -o "Dir::Etc::preferencesparts=/dev/null"
+    -o "Dir::State::Lists=$adir/lists"
+    -o "Dir::Cache=$adir/cache"
+    -o "Dir::Cache::archives=$adir/archives"
+    -o "Acquire::Languages=none"
+    -o "APT::Sandbox::User=root"
+  )
+  echo "$prog: updating private apt lists for $suite from $mirror" >&2
+  if ! apt-get -q "${apt_opts[@]}" update >"$work/apt-update.log" 2>&1; then
+    cat "$work/apt-update.log" >&2
+    die "apt-get update for $suite from $mirror failed (see above)"
+  fi
+  # apt-get update returns 0 on some fetch errors; check the list really arrived.
+  if ! ls "$adir/lists/"*"_dists_${suite}_"*Packages* >/dev/null 2>&1; then
+    cat "$work/apt-update.log" >&2
+    die "apt-get update for $suite from $mirror produced no package list (see above)"
+  fi
+}
+
+# Name of the versioned image package the cloud meta-package depends on.
+versioned_pkg() {
+  apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-cloud-amd64$/ { print $2; exit }'
+}
+
+download() {
+  local pkg=$1
+  (cd "$work" && apt-get -q "${apt_opts[@]}" download "$pkg") >"$work/apt-download.log" 2>&1
+}
+
+pkg=
+case "$name" in
+  bookworm)
+    pkg=$(versioned_pkg || true)
+    if [ -z "$pkg" ] || ! download "$pkg"; then
+      echo "$prog: the machine's apt could not provide the bookworm cloud kernel; using a private apt configuration" >&2
+      private_apt bookworm
+      pkg=$(versioned_pkg || true)
+      [ -n "$pkg" ] || die "linux-image-cloud-amd64 not found in bookworm lists"
+      download "$pkg" || { cat "$work/apt-download.log" >&2; die "apt-get download $pkg failed (see above)"; }
+    fi
+    ;;
+  trixie)
+    private_apt trixie
+    pkg=$(versioned_pkg || true)
+    [ -n "$pkg" ] || die "linux-image-cloud-amd64 (or its versioned dependency) not found in trixie lists"
+    download "$pkg" || { cat "$work/apt-download.log" >&2; die "apt-get download $pkg failed (see above)"; }
+    ;;
+esac
+
+deb=$(ls "$work"/"$pkg"_*.deb 2>/dev/null | head -n1)
+[ -n "$deb" ] && [ -s "$deb" ] || { cat "$work/apt-download.log" >&2; die "download of $pkg produced no .deb"; }
+echo "$prog: unpacking $(basename "$deb")" >&2
+dpkg-deb -x "$deb" "$work/x" || die "dpkg-deb -x $deb failed"
+
+vmlinuz=$(ls "$work"/x/boot/vmlinuz-* 2>/dev/null | head -n1)
+[ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in $deb"
+kver=${vmlinuz##*/vmlinuz-}
+mkdir "$work/out"
+cp "$vmlinuz" "$work/out/vmlinuz"
+cp "$work/x/boot/config-$kver" "$work/out/config" 2>/dev/null || true
+cp "$work/x/boot/System.map-$kver" "$work/out/System.map" 2>/dev/null || true
+echo "$kver" >"$work/out/version"
+basename "$deb" >"$work/out/package"
+
+rm -rf "$kdir.old"
+[ -e "$kdir" ] && mv "$kdir" "$kdir.old"
+mv "$work/out" "$kdir"
+rm -rf "$kdir.old"
+echo "$prog: cached $name kernel $kver" >&2
+echo "$kdir/vmlinuz"
