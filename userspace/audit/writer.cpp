@@ -87,10 +87,17 @@ struct AuditLog::Impl {
     rec["seq"] = seq;
     rec["time"] = now_rfc3339();
     rec["prev"] = prev;
-    std::string canonical = audit_canonical(rec);
-    std::string hash = audit_hash_hex(canonical);
+    // Serialize straight into the pending buffer (same serializer and settings as
+    // audit_canonical / json::dump), hash that region, then turn the closing '}' into
+    // ,"hash":"<hex>"}\n.
     const std::size_t before = pending.size();
-    pending.append(canonical, 0, canonical.size() - 1);
+    {
+      nlohmann::detail::serializer<nlohmann::json> ser(nlohmann::detail::output_adapter<char>(pending), ' ',
+                                                       nlohmann::json::error_handler_t::replace);
+      ser.dump(rec, false, false, 0);
+    }
+    std::string hash = audit_hash_hex(std::string_view(pending).substr(before));
+    pending.pop_back();
     pending.append(",\"hash\":\"").append(hash).append("\"}\n");
     file_bytes += pending.size() - before;
     ++pending_records;
