@@ -2,6 +2,8 @@
 #include "strict_json.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "execgate/ticket_errors.h"
@@ -14,37 +16,245 @@ void fail_field(const std::string& what, const std::string& field, const std::st
   throw MalformedError(what + ": field '" + field + "': expected " + expected);
 }
 
-json parse_strict(std::string_view text, const std::string& what, int max_depth) {
-  std::vector<std::vector<std::string>> keys;  // keys seen in each open object
-  auto cb = [&](int depth, json::parse_event_t ev, json& parsed) -> bool {
-    switch (ev) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (depth >= max_depth) throw MalformedError(what + ": JSON nested too deeply");
-        if (ev == json::parse_event_t::object_start) keys.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!keys.empty()) keys.pop_back();
-        break;
-      case json::parse_event_t::key: {
-        if (keys.empty() || !parsed.is_string()) break;
-        auto& seen = keys.back();
-        const auto& k = parsed.get_ref<const std::string&>();
-        if (std::find(seen.begin(), seen.end(), k) != seen.end())
-          throw MalformedError(what + ": duplicate key '" + k + "'");
-        seen.push_back(k);
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
-  try {
-    return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const json::exception& e) {
-    throw MalformedError(what + ": not valid JSON (" + std::string(e.what()) + ")");
+namespace {
+
+// A small strict RFC 8259 parser that builds an nlohmann::json DOM. It exists because the
+// envelope is mostly one long base64 string and nlohmann's lexer copies it one character
+// at a time; this parser scans strings in bulk, which keeps verify_document close to the
+// cost of the Ed25519 check (see tests/bench/ticket_bench.cpp). It also rejects duplicate
+// keys and nesting deeper than max_depth, which nlohmann does not. The fuzzer
+// (tests/fuzz/ticket_parse_fuzz.cpp) cross-checks it against nlohmann::json::parse.
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& what, int max_depth)
+      : p_(text.data()), end_(text.data() + text.size()), begin_(text.data()), what_(what), max_depth_(max_depth) {}
+
+  json parse_document() {
+    skip_ws();
+    json v = value(0);
+    skip_ws();
+    if (p_ != end_) fail("unexpected data after the JSON value");
+    return v;
   }
+
+ private:
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw MalformedError(what_ + ": not valid JSON (" + msg + " at offset " + std::to_string(p_ - begin_) + ")");
+  }
+
+  void skip_ws() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  void expect_literal(std::string_view lit) {
+    if (static_cast<std::size_t>(end_ - p_) < lit.size() || std::string_view(p_, lit.size()) != lit)
+      fail("invalid literal");
+    p_ += lit.size();
+  }
+
+  json value(int depth) {
+    if (p_ == end_) fail("unexpected end of input");
+    switch (*p_) {
+      case '{': return object(depth + 1);
+      case '[': return array(depth + 1);
+      case '"': return json(string());
+      case 't': expect_literal("true"); return json(true);
+      case 'f': expect_literal("false"); return json(false);
+      case 'n': expect_literal("null"); return json(nullptr);
+      default:
+        if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) return number();
+        fail("unexpected character");
+    }
+  }
+
+  json object(int depth) {
+    if (depth > max_depth_) throw MalformedError(what_ + ": JSON nested too deeply");
+    ++p_;  // '{'
+    json obj = json::object();
+    skip_ws();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return obj;
+    }
+    for (;;) {
+      skip_ws();
+      if (p_ == end_ || *p_ != '"') fail("expected a string key");
+      std::string k = string();
+      if (obj.contains(k)) throw MalformedError(what_ + ": duplicate key '" + k + "'");
+      skip_ws();
+      if (p_ == end_ || *p_ != ':') fail("expected ':'");
+      ++p_;
+      skip_ws();
+      obj.emplace(std::move(k), value(depth));
+      skip_ws();
+      if (p_ == end_) fail("unexpected end of input");
+      if (*p_ == ',') { ++p_; continue; }
+      if (*p_ == '}') { ++p_; return obj; }
+      fail("expected ',' or '}'");
+    }
+  }
+
+  json array(int depth) {
+    if (depth > max_depth_) throw MalformedError(what_ + ": JSON nested too deeply");
+    ++p_;  // '['
+    json arr = json::array();
+    skip_ws();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return arr;
+    }
+    for (;;) {
+      skip_ws();
+      arr.push_back(value(depth));
+      skip_ws();
+      if (p_ == end_) fail("unexpected end of input");
+      if (*p_ == ',') { ++p_; continue; }
+      if (*p_ == ']') { ++p_; return arr; }
+      fail("expected ',' or ']'");
+    }
+  }
+
+  unsigned hex4() {
+    if (end_ - p_ < 4) fail("truncated \\u escape");
+    unsigned v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = *p_++;
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+      else fail("invalid \\u escape");
+    }
+    return v;
+  }
+
+  static void put_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xc0 | cp >> 6);
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xe0 | cp >> 12);
+      out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | cp >> 18);
+      out += static_cast<char>(0x80 | (cp >> 12 & 0x3f));
+      out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+  }
+
+  std::string string() {
+    ++p_;  // '"'
+    std::string out;
+    for (;;) {
+      // Copy the run of plain characters in one go.
+      const char* run = p_;
+      while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+      if (!valid_utf8(std::string_view(run, static_cast<std::size_t>(p_ - run)))) {
+        p_ = run;
+        fail("invalid UTF-8 in string");
+      }
+      out.append(run, p_);
+      if (p_ == end_) fail("unterminated string");
+      const char c = *p_++;
+      if (c == '"') return out;
+      if (c != '\\') {
+        --p_;
+        fail("control character in string");
+      }
+      if (p_ == end_) fail("unterminated string");
+      switch (*p_++) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          std::uint32_t cp = hex4();
+          if (cp >= 0xdc00 && cp <= 0xdfff) fail("unpaired low surrogate");
+          if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') fail("unpaired high surrogate");
+            p_ += 2;
+            const std::uint32_t lo = hex4();
+            if (lo < 0xdc00 || lo > 0xdfff) fail("invalid surrogate pair");
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          }
+          put_utf8(out, cp);
+          break;
+        }
+        default:
+          fail("invalid escape");
+      }
+    }
+  }
+
+  json number() {
+    const char* start = p_;
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_ || !(*p_ >= '0' && *p_ <= '9')) fail("invalid number");
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    bool is_float = false;
+    if (p_ != end_ && *p_ == '.') {
+      is_float = true;
+      ++p_;
+      if (p_ == end_ || !(*p_ >= '0' && *p_ <= '9')) fail("invalid number");
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      is_float = true;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !(*p_ >= '0' && *p_ <= '9')) fail("invalid number");
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    const std::string_view digits(start, static_cast<std::size_t>(p_ - start));
+    if (!is_float) {
+      // Exact integer if it fits (like nlohmann: int64 for negatives, uint64 otherwise).
+      std::uint64_t mag = 0;
+      bool overflow = false;
+      for (char c : digits.substr(negative ? 1 : 0)) {
+        const auto d = static_cast<std::uint64_t>(c - '0');
+        if (mag > (UINT64_MAX - d) / 10) {
+          overflow = true;
+          break;
+        }
+        mag = mag * 10 + d;
+      }
+      if (!overflow) {
+        if (!negative) return json(mag);
+        if (mag <= static_cast<std::uint64_t>(INT64_MAX) + 1)
+          return json(mag == static_cast<std::uint64_t>(INT64_MAX) + 1 ? INT64_MIN : -static_cast<std::int64_t>(mag));
+      }
+    }
+    const std::string copy(digits);
+    char* endp = nullptr;
+    const double d = std::strtod(copy.c_str(), &endp);
+    if (endp != copy.c_str() + copy.size() || !std::isfinite(d)) fail("number out of range");
+    return json(d);
+  }
+
+  const char* p_;
+  const char* end_;
+  const char* begin_;
+  const std::string& what_;
+  int max_depth_;
+};
+
+}  // namespace
+
+json parse_strict(std::string_view text, const std::string& what, int max_depth) {
+  return Parser(text, what, max_depth).parse_document();
 }
 
 FieldReader::FieldReader(const json& obj, std::string what, std::string prefix)
