@@ -337,3 +337,31 @@ TEST(AuditWriterAppendOnly, FlagIsSetOrExplained) {
 
 }  // namespace
 }  // namespace execgate
+
+namespace execgate {
+namespace {
+
+using namespace audit_test;
+
+TEST(AuditWriterFields, ExecRecordsCarryAllDecisionFields) {
+  TempDir dir;
+  Keys keys(dir);
+  auto log = AuditLog::open(test_options(dir, keys));
+  log->append({{"event", "exec"}, {"verdict", "deny"}, {"reason", "no_ticket"}, {"pid", 5}});
+  EXPECT_THROW(log->append({{"event", "exec"}}), Error);
+  EXPECT_THROW(log->append({{"event", "exec"}, {"verdict", "maybe"}}), Error);
+  log->append({{"event", "daemon_start"}, {"version", "0.1.0"}});
+  log->close();
+  auto lines = read_lines(dir.file("audit.jsonl"));
+  auto e = rec(lines[0]);
+  for (const char* k : {"verdict", "reason", "pid", "ppid", "uid", "comm", "path", "dev", "ino", "ticket", "lineage"})
+    EXPECT_TRUE(e.contains(k)) << k;
+  EXPECT_TRUE(e["ticket"].is_null());
+  EXPECT_EQ(e["pid"], 5);
+  auto d = rec(lines[1]);
+  EXPECT_FALSE(d.contains("verdict"));  // fields that do not apply are absent
+  EXPECT_EQ(d["version"], "0.1.0");
+}
+
+}  // namespace
+}  // namespace execgate

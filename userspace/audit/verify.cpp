@@ -26,8 +26,6 @@ class Verifier {
     auto lines = audit_detail::split_lines(data, &torn);
     std::uint64_t name_seq = 0;
     if (rotated) {
-      std::uint64_t dummy = 0;
-      (void)dummy;
       const std::string live = path.substr(0, path.size() - 21);
       audit_detail::parse_rotated_name(live, path, &name_seq);
       if (lines.empty()) {
@@ -87,7 +85,7 @@ class Verifier {
     if (line.empty()) fail(pos, "empty line");
     nlohmann::json rec;
     std::string why;
-    if (!audit_detail_parse(line, &rec, &why)) fail(pos, "record " + why);
+    if (!parse_audit_line(line, &rec, &why)) fail(pos, "record " + why);
     auto sit = rec.find("seq");
     if (sit == rec.end() || !sit->is_number_unsigned()) fail(pos, "record has no unsigned integer seq");
     const std::uint64_t seq = sit->get<std::uint64_t>();
@@ -132,10 +130,6 @@ class Verifier {
     r_.records++;
     r_.last_seq = seq;
     r_.last_hash = hash;
-  }
-
-  static bool audit_detail_parse(std::string_view line, nlohmann::json* rec, std::string* why) {
-    return parse_audit_line(line, rec, why);
   }
 
   void checkpoint(const nlohmann::json& rec, std::uint64_t seq) {

@@ -379,6 +379,16 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
   if (*eit == "checkpoint") throw Error(ErrorKind::usage, "checkpoint records are written by the audit log itself");
   if (fields.contains("seq") || fields.contains("prev") || fields.contains("hash"))
     throw Error(ErrorKind::usage, "seq, prev and hash are set by the audit log");
+  if (*eit == "exec") {
+    // exec records always carry the contract's decision fields (null when unknown).
+    static constexpr const char* kExecFields[] = {"verdict", "reason", "pid", "ppid", "uid",    "comm",
+                                                  "path",    "dev",    "ino", "ticket", "lineage"};
+    for (const char* k : kExecFields)
+      if (!fields.contains(k)) fields[k] = nullptr;
+    const auto& v = fields["verdict"];
+    if (!(v.is_string() && (v == "allow" || v == "deny" || v == "monitor_deny")))
+      throw Error(ErrorKind::usage, "exec record needs verdict allow, deny or monitor_deny");
+  }
   Impl& im = *impl_;
   std::unique_lock<std::mutex> lk(im.mu);
   if (im.closed) throw Error(ErrorKind::usage, "audit log is closed");
