@@ -326,6 +326,26 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 	count(EG_C_EVENTS);
 }
 
+/* A denial that concerns no file (scope escape, gate tamper, ptrace): counted, audited. */
+static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason, __u32 hook)
+{
+	struct decision d = {.reason = reason};
+	__u8 verdict = judge(cfg, reason);
+	struct eg_event *e = reserve();
+	if (e) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		e->ts_boot_ns = bpf_ktime_get_boot_ns();
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->hook = hook;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		emit(cfg, e, verdict, &d, NULL);
+	}
+	return hook_rc(verdict);
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 {
@@ -382,8 +402,11 @@ int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	if (ret)
 		return ret;
 	struct eg_config *cfg = get_config();
-	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
-		return -EPERM;
+	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && in_scope(cfg)) {
+		int rc = deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CLONE_INTO_CGROUP);
+		if (rc)
+			return rc;
+	}
 	struct eg_task_state *parent =
 		bpf_task_storage_get(&eg_task_state, bpf_get_current_task_btf(), 0, 0);
 	if (!parent || !parent->has_ticket)
@@ -463,10 +486,9 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	struct eg_config *cfg = get_config();
 	if (!cfg)
 		return 0;
-	bool monitor = cfg->mode == EG_MODE_MONITOR;
 	__u64 magic = sb_magic(file);
-	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && !monitor && in_scope(cfg))
-		return -EPERM;
+	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && in_scope(cfg))
+		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
 
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct eg_inode_key key = inode_key(inode);
@@ -493,8 +515,8 @@ int BPF_PROG(eg_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 	if (ret)
 		return ret;
 	struct eg_config *cfg = get_config();
-	if (cfg && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
-		return -EPERM;
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_BPF);
 	return 0;
 }
 
@@ -507,8 +529,8 @@ int BPF_PROG(eg_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 	if (BPF_CORE_READ(dir, i_sb, s_magic) != BPF_FS_MAGIC)
 		return 0;
 	struct eg_config *cfg = get_config();
-	if (cfg && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
-		return -EPERM;
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PIN_UNLINK);
 	return 0;
 }
 
@@ -522,7 +544,7 @@ int BPF_PROG(eg_ptrace, struct task_struct *child, unsigned int mode, int ret)
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
 	struct eg_config *cfg = get_config();
-	if (cfg && cfg->mode == EG_MODE_ENFORCE && in_scope(cfg))
-		return -EPERM;
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_PTRACE, EG_HOOK_PTRACE);
 	return 0;
 }

@@ -95,6 +95,9 @@ enum eg_reason {
 	EG_R_LOADER_BYPASS = 18,
 	EG_R_MEMFD = 19,
 	EG_R_WRITE_PROTECTED = 20, /* open for write of a ticketed file */
+	EG_R_SCOPE_ESCAPE = 21,    /* cgroupfs write or clone3(CLONE_INTO_CGROUP) from the scope */
+	EG_R_GATE_TAMPER = 22,     /* bpf() or unlinking bpffs pins from the scope */
+	EG_R_PTRACE = 23,          /* ptrace attach / process_vm_writev from the scope */
 };
 
 /* Which hook produced an event */
@@ -102,6 +105,11 @@ enum eg_reason {
 #define EG_HOOK_OPEN_WRITE 2
 #define EG_HOOK_MMAP_EXEC 3
 #define EG_HOOK_MPROTECT_EXEC 4
+#define EG_HOOK_CGROUP_WRITE 5
+#define EG_HOOK_CLONE_INTO_CGROUP 6
+#define EG_HOOK_BPF 7
+#define EG_HOOK_PIN_UNLINK 8
+#define EG_HOOK_PTRACE 9
 
 /* Per-CPU counters (index into the counters array) */
 enum eg_counter {

@@ -18,6 +18,9 @@ std::string reason_name(std::uint8_t code) {
     case EG_R_LOADER_BYPASS: return "loader_bypass";
     case EG_R_MEMFD: return "memfd";
     case EG_R_WRITE_PROTECTED: return "write_protected";
+    case EG_R_SCOPE_ESCAPE: return "scope_escape";
+    case EG_R_GATE_TAMPER: return "gate_tamper";
+    case EG_R_PTRACE: return "ptrace";
     default: return "unknown";
   }
 }
@@ -37,6 +40,11 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_OPEN_WRITE: return "open_write";
     case EG_HOOK_MMAP_EXEC: return "mmap_exec";
     case EG_HOOK_MPROTECT_EXEC: return "mprotect_exec";
+    case EG_HOOK_CGROUP_WRITE: return "cgroup_write";
+    case EG_HOOK_CLONE_INTO_CGROUP: return "clone_into_cgroup";
+    case EG_HOOK_BPF: return "bpf";
+    case EG_HOOK_PIN_UNLINK: return "pin_unlink";
+    case EG_HOOK_PTRACE: return "ptrace";
     default: return "unknown";
   }
 }

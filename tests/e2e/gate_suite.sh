@@ -1,0 +1,195 @@
+#!/bin/sh
+# The kernel gate's end-to-end suite. Runs INSIDE the VM (scripts/vm-run.sh) as root:
+#   gate_suite.sh PROBE
+# Every case attacks or uses the real BPF-LSM gate and checks the kernel's errno and the
+# audit record. Ends with "N passed, M failed".
+E2E=$(cd "$(dirname "$0")" && pwd)
+PROBE=$1
+PROBE_DIR=$(dirname "$PROBE")
+. "$E2E/lib.sh"
+
+mkdir -p $W /opt/app
+execgate keygen -o $W/ops >/dev/null
+execgate keygen -o $W/audit >/dev/null
+# busybox copies named after applets; each case gets its own inode
+for n in true echo cat sleep; do cp /bin/busybox /opt/app/$n; done
+for d in mu r1 st cp1 script; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; cp /bin/busybox /opt/$d/echo; done
+chmod 755 /opt/app/* /opt/*/*
+
+policy() { # policy MODE [EXTRA-AUDIT-LINES]
+  cat <<EOT
+name = "e2e"
+mode = "$1"
+[scope]
+cgroups = ["/gated"]
+[baseline]
+trust = "none"
+paths = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/local/bin", "/usr/local/lib", "$PROBE_DIR"]
+[[issuer]]
+name = "ops"
+pubkey = "$W/ops.pub"
+max_ttl = "1d"
+[audit]
+path = "$AUDIT"
+signing_key = "$W/audit.key"
+checkpoint_every = 50
+EOT
+}
+policy enforce >$W/enforce.toml
+policy monitor >$W/monitor.toml
+
+check "policy check accepts the suite's policy" execgate policy check $W/enforce.toml
+start_daemon $W/enforce.toml || { echo "cannot start the daemon"; summary; exit 1; }
+check "status: gate attached, enforce" sh -c 'execgate status | grep -q "attached.*mode enforce"'
+
+# --- 1. unticketed exec in scope: EPERM ---
+out=$(gated $PROBE exec /opt/app/true 2>&1)
+check "unticketed exec in scope fails with EPERM" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited deny no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' '/opt/app/true'
+
+# --- 2. ticketed exec runs ---
+ticket true /opt/app/true --ttl 1h
+T_TRUE=$TID
+out=$(gated $PROBE exec /opt/app/true 2>&1); rc=$?
+check "ticketed exec runs" [ "$rc" = 0 -a -z "$out" ]
+check "  ... audited allow with the ticket id" audit_has '"verdict":"allow"' "\"ticket\":\"$T_TRUE\""
+check "execgate run runs a ticketed command" gated /opt/app/true
+check "same content at another inode is not covered" sh -c "execgate run -- $PROBE exec /opt/cp1/echo | grep -q EXEC_ERRNO=EPERM"
+
+# --- 3. expired: the kernel alone denies (daemon stopped) ---
+ticket echo /opt/app/echo --ttl 2s
+T_ECHO=$TID
+kill -STOP $DPID
+sleep 3
+out=$(in_scope $PROBE exec /opt/app/echo x 2>&1)
+kill -CONT $DPID
+check "expired ticket denied by the kernel without the daemon" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited expired" audit_has '"reason":"expired"' "\"ticket\":\"$T_ECHO\""
+check "  ... daemon records ticket_expired" audit_has '"event":"ticket_expired"' "$T_ECHO"
+
+# --- 4. not yet valid ---
+ticket cat /opt/app/cat --ttl 1h --not-before +1h
+out=$(gated $PROBE exec /opt/app/cat /dev/null 2>&1)
+check "not-yet-valid ticket denied" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited not_yet_valid" audit_has '"reason":"not_yet_valid"' "\"ticket\":\"$TID\""
+
+# --- 5. uid mismatch ---
+ticket sleep /opt/app/sleep --ttl 1h --uid 4242
+out=$(gated $PROBE exec /opt/app/sleep 0 2>&1)
+check "uid mismatch denied" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited uid_mismatch" audit_has '"reason":"uid_mismatch"' "\"ticket\":\"$TID\""
+
+# --- 6. a ticketed file cannot be opened for writing, from any process ---
+out=$($PROBE open-write /opt/app/true 2>&1)
+check "open-for-write of a ticketed binary refused (outside scope too)" contains "$out" "OPEN_ERRNO=EPERM"
+check "  ... audited write_protected" audit_has '"reason":"write_protected"' "\"ticket\":\"$T_TRUE\""
+check "cp over a ticketed binary fails" sh -c '! cp /bin/busybox /opt/app/true 2>/dev/null'
+
+# --- 7. replaced by rename (new inode) ---
+ticket r1 /opt/r1/true --ttl 1h
+cp /bin/busybox /opt/r1/true.new && mv /opt/r1/true.new /opt/r1/true
+out=$(gated $PROBE exec /opt/r1/true 2>&1)
+check "binary replaced by rename is denied" contains "$out" "EXEC_ERRNO=EPERM"
+
+# --- 8. modified in place through an fd opened before the ticket: stale ---
+rm -f $W/trigger $W/done
+$PROBE hold-write /opt/st/true $W/trigger $W/done >$W/hold.out 2>&1 &
+HOLD=$!
+i=0; while ! grep -q HOLD_OPEN $W/hold.out 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+ticket st /opt/st/true --ttl 1h
+T_ST=$TID
+touch $W/trigger
+wait $HOLD
+out=$(gated $PROBE exec /opt/st/true 2>&1)
+check "binary modified in place after the ticket is denied" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited stale" audit_has '"reason":"stale"' "\"ticket\":\"$T_ST\""
+
+# --- 9. max_uses = 2 ---
+ticket mu /opt/mu/true --ttl 1h --max-uses 2
+T_MU=$TID
+gated $PROBE exec /opt/mu/true >/dev/null 2>&1; r1=$?
+gated $PROBE exec /opt/mu/true >/dev/null 2>&1; r2=$?
+out=$(gated $PROBE exec /opt/mu/true 2>&1)
+check "max_uses=2: two execs run" [ "$r1" = 0 -a "$r2" = 0 ]
+check "max_uses=2: the third is denied" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited exhausted" audit_has '"reason":"exhausted"' "\"ticket\":\"$T_MU\""
+
+# --- 10. outside the scope nothing changes ---
+out=$($PROBE exec /opt/cp1/echo echo outside 2>&1)
+check "process outside the scope is unaffected" [ "$out" = "outside" ]
+
+# --- 11. bypass attempts: each denied and audited ---
+out=$(gated $PROBE exec /lib64/ld-linux-x86-64.so.2 /opt/cp1/echo 2>&1)
+check "bypass: run via the dynamic loader" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited loader_bypass" audit_has '"reason":"loader_bypass"' '"hook":"exec"'
+out=$(gated $PROBE mmap-exec /opt/cp1/echo 2>&1)
+check "bypass: mmap PROT_EXEC of an unticketed file" contains "$out" "MMAP_ERRNO=EPERM"
+check "  ... audited" audit_has '"reason":"loader_bypass"' '"hook":"mmap_exec"'
+out=$(gated $PROBE mprotect-exec /opt/cp1/echo 2>&1)
+check "bypass: mprotect to PROT_EXEC of an unticketed file" contains "$out" "MPROTECT_ERRNO=EPERM"
+check "  ... audited" audit_has '"reason":"loader_bypass"' '"hook":"mprotect_exec"'
+out=$(gated $PROBE memfd-exec /opt/app/true 2>&1)
+check "bypass: memfd copy of a ticketed binary (fexecve)" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited memfd" audit_has '"reason":"memfd"'
+out=$(gated $PROBE execveat-empty /opt/cp1/echo 2>&1)
+check "bypass: execveat(fd, \"\", AT_EMPTY_PATH) of an unticketed file" contains "$out" "EXEC_ERRNO=EPERM"
+cp /bin/busybox $W/tmpfile-exec; chmod 755 $W/tmpfile-exec
+out=$(gated $PROBE exec $W/tmpfile-exec true 2>&1)
+check "bypass: freshly written file in /tmp" contains "$out" "EXEC_ERRNO=EPERM"
+mv /opt/script/true /opt/script/sh
+printf '#!/opt/script/sh\necho script-ran\n' >/opt/script/run.sh; chmod 755 /opt/script/run.sh
+ticket script /opt/script/run.sh --ttl 1h
+out=$(gated $PROBE exec /opt/script/run.sh 2>&1)
+check "bypass: ticketed script with an unticketed interpreter" contains "$out" "EXEC_ERRNO=EPERM"
+out=$(gated sh -c 'echo $$ > /sys/fs/cgroup/cgroup.procs && echo ESCAPED' 2>&1)
+check "bypass: leave the scope through cgroup.procs" sh -c "! echo '$out' | grep -q ESCAPED"
+check "  ... audited scope_escape" audit_has '"reason":"scope_escape"' '"hook":"cgroup_write"'
+out=$(gated $PROBE clone-into-cgroup /sys/fs/cgroup 2>&1)
+check "bypass: clone3(CLONE_INTO_CGROUP) out of the scope" contains "$out" "CLONE_ERRNO=EPERM"
+check "  ... audited" audit_has '"reason":"scope_escape"' '"hook":"clone_into_cgroup"'
+out=$(gated $PROBE bpf 2>&1)
+check "bypass: bpf() from the scope (map edits, detach)" contains "$out" "BPF_ERRNO=EPERM"
+check "  ... audited gate_tamper" audit_has '"reason":"gate_tamper"' '"hook":"bpf"'
+gated rm -f /sys/fs/bpf/execgate/link_eg_bprm_check >/dev/null 2>&1
+check "bypass: unlink the gate's pinned link from the scope" [ -e /sys/fs/bpf/execgate/link_eg_bprm_check ]
+check "  ... audited" audit_has '"reason":"gate_tamper"' '"hook":"pin_unlink"'
+sleep 100 &
+VICTIM=$!
+out=$(gated $PROBE ptrace $VICTIM 2>&1)
+kill $VICTIM
+check "bypass: ptrace a process outside the scope" contains "$out" "PTRACE_ERRNO=EPERM"
+check "  ... audited ptrace" audit_has '"reason":"ptrace"'
+
+# --- 12. SIGKILL the daemon: the pinned gate keeps enforcing ---
+kill -KILL $DPID; wait $DPID 2>/dev/null
+out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
+check "daemon SIGKILLed: unticketed exec still EPERM" contains "$out" "EXEC_ERRNO=EPERM"
+out=$(in_scope $PROBE exec /opt/app/true 2>&1); rc=$?
+check "daemon SIGKILLed: ticketed exec still runs" [ "$rc" = 0 ]
+
+# --- 13. restart: pinned state reused ---
+start_daemon $W/enforce.toml
+check "restarted daemon reuses the pins" audit_has '"event":"daemon_start"' '"reason":"reused_pins"'
+check "restarted daemon still lists the ticket" sh -c "execgate tickets | grep -q $T_TRUE"
+out=$(gated $PROBE exec /opt/app/true 2>&1); rc=$?
+check "ticket installed before the restart still runs" [ "$rc" = 0 ]
+check "kernel events lost while the daemon was down are audited after restart" audit_has '"reason":"no_ticket"' '/opt/cp1/echo'
+
+# --- 14. monitor mode: denies nothing, still records ---
+stop_daemon
+start_daemon $W/monitor.toml
+out=$(gated $PROBE exec /opt/cp1/echo echo monitored 2>&1)
+check "monitor mode lets an unticketed exec run" [ "$out" = "monitored" ]
+check "  ... and records monitor_deny" audit_has '"verdict":"monitor_deny"' '"reason":"no_ticket"' '/opt/cp1/echo'
+stop_daemon
+start_daemon $W/enforce.toml
+out=$(gated $PROBE exec /opt/cp1/echo 2>&1)
+check "back to enforce: denied again" contains "$out" "EXEC_ERRNO=EPERM"
+
+# --- 15. the audit log verifies ---
+stop_daemon
+out=$(execgate audit verify $AUDIT --pub $W/audit.pub 2>&1); rc=$?
+check "audit log of the whole run verifies" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || echo "$out" | head -5
+
+summary

@@ -1,0 +1,71 @@
+# Shared helpers for the VM suites (sourced; POSIX sh / busybox).
+PASS=0
+FAIL=0
+W=${W:-/tmp/eg}
+AUDIT=$W/audit/audit.jsonl
+SOCK=/run/execgate/execgated.sock
+
+pass() { PASS=$((PASS + 1)); echo "PASS $1"; }
+fail() { FAIL=$((FAIL + 1)); echo "FAIL $1: $2"; }
+check() { # check NAME CONDITION-COMMAND... : pass when the command succeeds
+  name=$1; shift
+  if "$@"; then pass "$name"; else fail "$name" "$*"; fi
+}
+
+# contains HAYSTACK NEEDLE
+contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+
+# audit_has PATTERN... : some audit line contains every pattern (waits up to 5 s)
+audit_has() {
+  i=0
+  while [ $i -lt 50 ]; do
+    if [ -f "$AUDIT" ]; then
+      lines=$(cat "$AUDIT")
+      for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
+      [ -n "$lines" ] && return 0
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "  audit has no line with: $*" >&2
+  return 1
+}
+
+# start_daemon POLICY: starts execgated and waits until it answers
+start_daemon() {
+  execgated --config "$1" --state-dir $W/state >>$W/daemon.log 2>&1 &
+  DPID=$!
+  i=0
+  while [ $i -lt 100 ]; do
+    execgate status >/dev/null 2>&1 && return 0
+    kill -0 $DPID 2>/dev/null || { echo "execgated died:"; tail -5 $W/daemon.log; return 1; }
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "execgated did not answer"; tail -5 $W/daemon.log
+  return 1
+}
+
+stop_daemon() {
+  kill -TERM $DPID 2>/dev/null
+  wait $DPID 2>/dev/null
+}
+
+# in_scope CMD...: joins the gated cgroup directly (needs no daemon) and execs CMD
+in_scope() { sh -c 'echo $$ > /sys/fs/cgroup/gated/cgroup.procs && exec "$@"' sh "$@"; }
+
+# gated CMD...: runs CMD inside the gated scope (fresh cgroup via execgate run)
+gated() { execgate run -- "$@"; }
+
+# ticket NAME FILE ISSUE-ARGS...: issues and submits a ticket; sets TID
+ticket() {
+  n=$1; f=$2; shift 2
+  execgate issue --key $W/ops.key --binary "$f" --this-host -o $W/$n.ticket "$@" >/dev/null || return 1
+  TID=$(execgate --json inspect $W/$n.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+  execgate submit $W/$n.ticket >/dev/null
+}
+
+summary() {
+  echo "$PASS passed, $FAIL failed"
+  [ $FAIL -eq 0 ]
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Runs INSIDE a VM booted WITHOUT bpf in lsm=: the daemon must refuse to start, say why
+# and how to fix it, and exit 1. Ends with "N passed, M failed".
+E2E=$(cd "$(dirname "$0")" && pwd)
+. "$E2E/lib.sh"
+mkdir -p $W
+execgate keygen -o $W/ops >/dev/null
+cat >$W/p.toml <<EOT
+[scope]
+host = true
+[[issuer]]
+name = "ops"
+pubkey = "$W/ops.pub"
+[audit]
+path = "$AUDIT"
+EOT
+out=$(execgated --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
+echo "  execgated said: $out"
+check "no BPF-LSM: execgated exits 1" [ "$rc" = 1 ]
+check "  ... and says BPF-LSM is not active" contains "$out" "BPF-LSM is not active"
+check "  ... and how to enable it (lsm=...,bpf)" contains "$out" "lsm="
+check "  ... and nothing was pinned" [ ! -e /sys/fs/bpf/execgate/eg_tickets ]
+summary

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs the real-kernel suites in the VM: tests/e2e/run-vm-suites.sh [bookworm|trixie ...]
+# (default: both kernels). One boot per suite and kernel. Prints each suite's cases and a
+# total "N passed, M failed"; exits non-zero when anything failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${BUILD_DIR:-$repo/build}
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || kernels=(bookworm trixie)
+for f in "$build/execgate" "$build/execgated" "$build/tests/eg-probe"; do
+  [ -x "$f" ] || { echo "run-vm-suites: $f missing: build first (scripts/test.sh)" >&2; exit 1; }
+done
+
+total_pass=0
+total_fail=0
+run_suite() { # KERNEL SUITE [vm-run options...]
+  local kernel=$1 suite=$2
+  shift 2
+  echo "=== $suite on $kernel"
+  local log
+  log=$(mktemp)
+  BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$kernel" --timeout 900 "$@" \
+    --add "$here" --add "$build/tests/eg-probe" -- sh "$here/$suite" "$build/tests/eg-probe" | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  rm -f "$log"
+  if [ -z "$line" ]; then
+    echo "FAIL $suite on $kernel: no summary (vm-run exit $rc)"
+    total_fail=$((total_fail + 1))
+    return
+  fi
+  total_pass=$((total_pass + ${line%% passed*}))
+  local f=${line#*, }
+  total_fail=$((total_fail + ${f%% failed*}))
+  [ "$rc" = 0 ] || [ "${f%% failed*}" != 0 ] || { echo "FAIL $suite on $kernel: exit $rc"; total_fail=$((total_fail + 1)); }
+}
+
+for k in "${kernels[@]}"; do
+  run_suite "$k" gate_suite.sh
+  run_suite "$k" no_lsm_suite.sh --append-cmdline "lsm=capability,yama"
+done
+echo "e2e: $total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
