@@ -95,6 +95,11 @@ class AuditLog {
 // Canonical bytes of a record: the object without `hash`, keys sorted byte-wise, compact
 // nlohmann dump (no whitespace, non-ASCII as UTF-8, invalid UTF-8 replaced by U+FFFD).
 std::string audit_canonical(const nlohmann::json& record_without_hash);
+// Appends audit_canonical(fields + {"seq": seq, "time": time, "prev": prev}) to out without
+// copying or modifying `fields` (any `time` member in fields is replaced; fields must not
+// contain seq/prev). The writer's fast path; byte-identical to audit_canonical.
+void append_audit_canonical(std::string& out, const nlohmann::json& fields, std::uint64_t seq,
+                            std::string_view time, std::string_view prev);
 // BLAKE2b-256 (crypto_generichash, no key) of canonical bytes, lower-case hex.
 std::string audit_hash_hex(std::string_view canonical);
 // The stored line for canonical bytes and their hash: canonical with the closing '}'

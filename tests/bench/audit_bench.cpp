@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -48,9 +49,22 @@ nlohmann::json exec_record(std::int64_t i) {
           {"lineage", {"3f2a9c1be0d84f6a8a5e2f1c0b9d7e43"}}};
 }
 
-void label(benchmark::State& state, double rate) {
-  state.counters["records/s"] = rate;
-  state.SetLabel(rate >= kTarget ? "target >= 200000/s: MET" : "target >= 200000/s: NOT MET");
+double process_cpu_seconds() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// records/s is wall-clock; records/cpu_s divides by the CPU time of the whole process
+// (producer + group-commit thread), which is what counts when other load shares the cores.
+void label(benchmark::State& state, double wall_rate, double cpu_rate) {
+  state.counters["records/s"] = wall_rate;
+  state.counters["records/cpu_s"] = cpu_rate;
+  std::string l = "target >= 200000/s: wall ";
+  l += wall_rate >= kTarget ? "MET" : "NOT MET";
+  l += ", cpu ";
+  l += cpu_rate >= kTarget ? "MET" : "NOT MET";
+  state.SetLabel(l);
 }
 
 void BM_AuditAppend(benchmark::State& state) {
@@ -58,14 +72,26 @@ void BM_AuditAppend(benchmark::State& state) {
   auto log = execgate::AuditLog::open(fx.opt);
   std::int64_t i = 0;
   auto t0 = std::chrono::steady_clock::now();
+  const double c0 = process_cpu_seconds();
   for (auto _ : state) benchmark::DoNotOptimize(log->append(exec_record(i++)));
   log->close();  // everything fsynced before we stop the clock
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  label(state, static_cast<double>(i) / secs);
+  label(state, static_cast<double>(i) / secs, static_cast<double>(i) / (process_cpu_seconds() - c0));
   state.counters["fsyncs"] = static_cast<double>(log->status().fsync_count);
   state.counters["checkpoints"] = static_cast<double>(log->status().checkpoints);
 }
 BENCHMARK(BM_AuditAppend)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
+
+// Baseline: only building and destroying the caller's record (not the writer's cost).
+void BM_BuildRecordOnly(benchmark::State& state) {
+  std::int64_t i = 0;
+  for (auto _ : state) {
+    auto r = exec_record(i++);
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["records/s"] = benchmark::Counter(static_cast<double>(i), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BuildRecordOnly)->Unit(benchmark::kMicrosecond);
 
 // Two producers (ring-buffer thread + control thread) sharing one log. The final close is
 // outside the timed region here (it is inside in BM_AuditAppend).

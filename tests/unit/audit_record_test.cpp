@@ -65,6 +65,25 @@ TEST(AuditRecord, ParseRejectsNonCanonicalAndEdits) {
   EXPECT_FALSE(parse_audit_line("[1]", &out, &why));
 }
 
+TEST(AuditRecord, FastCanonicalMatchesDump) {
+  std::vector<nlohmann::json> cases = {
+      nlohmann::json::object(),
+      {{"event", "exec"}, {"pid", 1}, {"uid", -5}, {"ticket", nullptr}, {"lineage", {"a", "b"}}},
+      {{"pa", 1}, {"pz", 2}, {"s", true}, {"sz", false}, {"ti", 1.5}, {"tz", 0.1}, {"Z", "x"}, {"é", "ü"}},
+      {{"path", "/tmp/a\"b\\c\n\u001f\u007f"}, {"comm", std::string("\xff\xc3")}, {"big", 18446744073709551615ull}},
+      {{"detail", {{"nested", {1, 2, {{"k", "v"}}}}, {"empty", nlohmann::json::array()}}}, {"time", "caller's"}},
+  };
+  const std::string prev(kAuditGenesisPrev);
+  for (auto c : cases) {
+    std::string fast;
+    append_audit_canonical(fast, c, 42, "2024-01-01T00:00:00.000000001Z", prev);
+    c["seq"] = 42;
+    c["time"] = "2024-01-01T00:00:00.000000001Z";
+    c["prev"] = prev;
+    EXPECT_EQ(fast, audit_canonical(c));
+  }
+}
+
 TEST(AuditRecord, TimeFormat) {
   EXPECT_EQ(format_audit_time(0, 0), "1970-01-01T00:00:00.000000000Z");
   EXPECT_EQ(format_audit_time(1714566896, 123456789), "2024-05-01T12:34:56.123456789Z");

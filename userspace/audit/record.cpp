@@ -2,6 +2,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <charconv>
 #include <ctime>
 
 #include "execgate/audit.h"
@@ -24,6 +25,116 @@ bool is_audit_event(std::string_view event) noexcept {
 
 std::string audit_canonical(const nlohmann::json& record) {
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+// Strings that need no escaping and are plain ASCII are copied; anything else goes through
+// nlohmann's serializer so the bytes are identical to json::dump (replace handler).
+void dump_string(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+      out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out.append(s);
+  out += '"';
+}
+
+template <typename T>
+void dump_int(std::string& out, T v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void dump_value(std::string& out, const nlohmann::json& v) {
+  using T = nlohmann::json::value_t;
+  switch (v.type()) {
+    case T::null:
+      out += "null";
+      return;
+    case T::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return;
+    case T::number_integer:
+      dump_int(out, v.get<std::int64_t>());
+      return;
+    case T::number_unsigned:
+      dump_int(out, v.get<std::uint64_t>());
+      return;
+    case T::string:
+      dump_string(out, v.get_ref<const std::string&>());
+      return;
+    case T::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ',';
+        first = false;
+        dump_value(out, e);
+      }
+      out += ']';
+      return;
+    }
+    case T::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) out += ',';
+        first = false;
+        dump_string(out, k);
+        out += ':';
+        dump_value(out, e);
+      }
+      out += '}';
+      return;
+    }
+    default:  // floating point, binary
+      out += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+}  // namespace
+
+void append_audit_canonical(std::string& out, const nlohmann::json& fields, std::uint64_t seq,
+                            std::string_view time, std::string_view prev) {
+  // Keys in byte order, with "prev" < "seq" < "time" merged in.
+  struct Injected {
+    std::string_view key;
+    int kind;
+  };
+  static constexpr Injected kInjected[] = {{"prev", 0}, {"seq", 1}, {"time", 2}};
+  std::size_t next = 0;
+  bool first = true;
+  auto emit_injected = [&](const Injected& inj) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out.append(inj.key);
+    out += "\":";
+    if (inj.kind == 0)
+      dump_string(out, prev);
+    else if (inj.kind == 1)
+      dump_int(out, seq);
+    else
+      dump_string(out, time);
+  };
+  out += '{';
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    const std::string& k = it.key();
+    while (next < 3 && std::string_view(kInjected[next].key) < std::string_view(k)) emit_injected(kInjected[next++]);
+    if (k == "time") continue;  // always the writer's
+    if (!first) out += ',';
+    first = false;
+    dump_string(out, k);
+    out += ':';
+    dump_value(out, it.value());
+  }
+  while (next < 3) emit_injected(kInjected[next++]);
+  out += '}';
 }
 
 std::string audit_hash_hex(std::string_view canonical) {

@@ -1,6 +1,7 @@
 // AuditLog: thread-safe appends, group commit, checkpoints, rotation and resume
 // (docs/audit.md "Writer").
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,7 +65,9 @@ struct AuditLog::Impl {
   std::thread flusher;
 
   // --------------------------------------------------------------------------------------
-  std::string now_rfc3339() {
+  // Writes the RFC 3339 time into time_buf (30 chars) and returns it.
+  char time_buf[40] = {};
+  std::string_view now_rfc3339() {
     struct timespec ts {};
     clock_gettime(CLOCK_REALTIME, &ts);
     if (ts.tv_sec != cached_sec) {
@@ -72,9 +75,12 @@ struct AuditLog::Impl {
       cached_prefix = format_audit_time(ts.tv_sec, 0);
       cached_prefix.resize(cached_prefix.size() - 10);  // drop "000000000Z"
     }
-    char ns[16];
-    std::snprintf(ns, sizeof ns, "%09ldZ", ts.tv_nsec);
-    return cached_prefix + ns;
+    std::memcpy(time_buf, cached_prefix.data(), cached_prefix.size());
+    char* p = time_buf + cached_prefix.size();
+    long ns = ts.tv_nsec;
+    for (int i = 8; i >= 0; --i, ns /= 10) p[i] = static_cast<char>('0' + ns % 10);
+    p[9] = 'Z';
+    return {time_buf, cached_prefix.size() + 10};
   }
 
   void check_failed_locked() const {
@@ -82,27 +88,31 @@ struct AuditLog::Impl {
   }
 
   // Sets seq/time/prev, hashes, buffers. Caller holds mu.
-  std::uint64_t emit_locked(nlohmann::json& rec) {
+  std::uint64_t emit_locked(const nlohmann::json& rec) {
     const std::uint64_t seq = next_seq;
-    rec["seq"] = seq;
-    rec["time"] = now_rfc3339();
-    rec["prev"] = prev;
-    // Serialize straight into the pending buffer (same serializer and settings as
-    // audit_canonical / json::dump), hash that region, then turn the closing '}' into
+    // Serialize straight into the pending buffer (byte-identical to audit_canonical of the
+    // record with seq/time/prev set), hash that region, then turn the closing '}' into
     // ,"hash":"<hex>"}\n.
+    const std::string_view time = now_rfc3339();
     const std::size_t before = pending.size();
-    {
-      nlohmann::detail::serializer<nlohmann::json> ser(nlohmann::detail::output_adapter<char>(pending), ' ',
-                                                       nlohmann::json::error_handler_t::replace);
-      ser.dump(rec, false, false, 0);
-    }
-    std::string hash = audit_hash_hex(std::string_view(pending).substr(before));
+    append_audit_canonical(pending, rec, seq, time, prev);
+    std::uint8_t digest[32];
+    crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(pending.data() + before),
+                       pending.size() - before, nullptr, 0);
     pending.pop_back();
-    pending.append(",\"hash\":\"").append(hash).append("\"}\n");
+    pending.append(",\"hash\":\"");
+    static constexpr char kHex[] = "0123456789abcdef";
+    const std::size_t hpos = pending.size();
+    pending.resize(hpos + 64);
+    for (int i = 0; i < 32; ++i) {
+      pending[hpos + 2 * i] = kHex[digest[i] >> 4];
+      pending[hpos + 2 * i + 1] = kHex[digest[i] & 0xf];
+    }
+    prev.assign(pending, hpos, 64);
+    pending.append("\"}\n");
     file_bytes += pending.size() - before;
     ++pending_records;
     ++records_written;
-    prev = std::move(hash);
     next_seq = seq + 1;
     return seq;
   }
@@ -377,14 +387,24 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
   if (eit == fields.end() || !eit->is_string() || !is_audit_event(eit->get_ref<const std::string&>()))
     throw Error(ErrorKind::usage, "audit record needs an `event` from the contract");
   if (*eit == "checkpoint") throw Error(ErrorKind::usage, "checkpoint records are written by the audit log itself");
-  if (fields.contains("seq") || fields.contains("prev") || fields.contains("hash"))
-    throw Error(ErrorKind::usage, "seq, prev and hash are set by the audit log");
-  if (*eit == "exec") {
+  // One pass over the (sorted) members: reserved names, and which exec fields are present.
+  static constexpr std::string_view kExecFields[] = {"comm", "dev",  "ino",    "lineage", "path",   "pid",
+                                                     "ppid", "reason", "ticket", "uid",   "verdict"};
+  const bool is_exec = *eit == "exec";
+  unsigned present = 0;
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "seq" || k == "prev" || k == "hash")
+      throw Error(ErrorKind::usage, "seq, prev and hash are set by the audit log");
+    if (is_exec)
+      for (unsigned i = 0; i < std::size(kExecFields); ++i)
+        if (kExecFields[i] == k) present |= 1u << i;
+  }
+  if (is_exec) {
     // exec records always carry the contract's decision fields (null when unknown).
-    static constexpr const char* kExecFields[] = {"verdict", "reason", "pid", "ppid", "uid",    "comm",
-                                                  "path",    "dev",    "ino", "ticket", "lineage"};
-    for (const char* k : kExecFields)
-      if (!fields.contains(k)) fields[k] = nullptr;
+    if (present != (1u << std::size(kExecFields)) - 1)
+      for (unsigned i = 0; i < std::size(kExecFields); ++i)
+        if (!(present & (1u << i))) fields[std::string(kExecFields[i])] = nullptr;
     const auto& v = fields["verdict"];
     if (!(v.is_string() && (v == "allow" || v == "deny" || v == "monitor_deny")))
       throw Error(ErrorKind::usage, "exec record needs verdict allow, deny or monitor_deny");
