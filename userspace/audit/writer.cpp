@@ -37,6 +37,7 @@ struct AuditLog::Impl {
   // ---- chain state and pending buffer: guarded by mu ----
   mutable std::mutex mu;
   std::condition_variable wake;   // flusher
+  bool rearm = false;             // a first pending record or checkpoint-due: recompute the deadline
   std::condition_variable space;  // back-pressured appenders, flush() waiters
   std::uint64_t next_seq = 1;
   std::string prev{kAuditGenesisPrev};
@@ -230,8 +231,13 @@ struct AuditLog::Impl {
       auto deadline = Clk::now() + std::chrono::hours(1);
       if (pending_records > 0) deadline = std::min(deadline, last_sync + opt.fsync_interval);
       if (key && since_cp > 0) deadline = std::min(deadline, last_cp_time + opt.checkpoint_interval);
-      wake.wait_until(lk, deadline, [&] { return stop || pending_records >= opt.fsync_max_records; });
+      wake.wait_until(lk, deadline, [&] { return stop || rearm || pending_records >= opt.fsync_max_records; });
       if (stop) break;
+      if (rearm && pending_records < opt.fsync_max_records && Clk::now() < deadline) {
+        rearm = false;
+        continue;  // new work arrived while idle: sleep until its own deadline
+      }
+      rearm = false;
       const auto now = Clk::now();
       try {
         if (key && since_cp > 0 && now >= last_cp_time + opt.checkpoint_interval && error.empty())
@@ -422,7 +428,12 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
   im.before_append_locked();
   const std::uint64_t seq = im.emit_locked(fields);
   ++im.since_cp;
-  if (im.pending_records >= im.opt.fsync_max_records) im.wake.notify_one();
+  if (im.pending_records >= im.opt.fsync_max_records) {
+    im.wake.notify_one();
+  } else if (im.pending_records == 1 || im.since_cp == 1) {
+    im.rearm = true;  // the flusher may be sleeping on a far deadline
+    im.wake.notify_one();
+  }
   return seq;
 }
 
