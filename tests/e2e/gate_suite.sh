@@ -115,7 +115,7 @@ check "max_uses=2: the third is denied" contains "$out" "EXEC_ERRNO=EPERM"
 check "  ... audited exhausted" audit_has '"reason":"exhausted"' "\"ticket\":\"$T_MU\""
 
 # --- 10. outside the scope nothing changes ---
-out=$($PROBE exec /opt/cp1/echo echo outside 2>&1)
+out=$($PROBE exec /opt/cp1/echo outside 2>&1)
 check "process outside the scope is unaffected" [ "$out" = "outside" ]
 
 # --- 11. bypass attempts: each denied and audited ---
@@ -178,7 +178,7 @@ check "kernel events lost while the daemon was down are audited after restart" a
 # --- 14. monitor mode: denies nothing, still records ---
 stop_daemon
 start_daemon $W/monitor.toml
-out=$(gated $PROBE exec /opt/cp1/echo echo monitored 2>&1)
+out=$(gated $PROBE exec /opt/cp1/echo monitored 2>&1)
 check "monitor mode lets an unticketed exec run" [ "$out" = "monitored" ]
 check "  ... and records monitor_deny" audit_has '"verdict":"monitor_deny"' '"reason":"no_ticket"' '/opt/cp1/echo'
 stop_daemon
