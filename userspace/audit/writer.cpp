@@ -366,6 +366,7 @@ std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options) {
     if (ec) throw IoError(p.parent_path().string(), ec.value(), "cannot create the audit directory");
   }
   const std::size_t torn = impl->resume();
+  impl->durable_seq = impl->next_seq - 1;  // what is already in the files
   impl->open_file_io_locked();
   impl->last_sync = impl->last_cp_time = Clk::now();
   std::unique_ptr<AuditLog> log(new AuditLog(std::move(impl)));
@@ -449,7 +450,10 @@ void AuditLog::flush() {
   Impl& im = *impl_;
   std::unique_lock<std::mutex> lk(im.mu);
   im.check_failed_locked();
+  const std::uint64_t target = im.next_seq - 1;
   im.sync_locked(lk);
+  // A batch the group-commit thread took before us may still be in flight.
+  im.space.wait(lk, [&] { return im.durable_seq >= target || !im.error.empty() || im.fd.get() < 0; });
   im.check_failed_locked();
 }
 
