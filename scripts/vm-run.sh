@@ -22,7 +22,9 @@
 #   EXECGATE_VM_NOLOCK=1 (do not serialise VMs), EXECGATE_VM_CONSOLE=1 (same as --console),
 #   EXECGATE_VM_VERBOSE=1 (same as --verbose), EXECGATE_VM_COMPRESS=none|gzip (per-run part),
 #   EXECGATE_VM_BUSYBOX (busybox binary), EXECGATE_VM_SHELL (/bin/sh in the VM; default
-#   /bin/dash, "busybox" for busybox ash).
+#   /bin/dash, "busybox" for busybox ash), EXECGATE_VM_BOOT_RETRIES (1: boots again when the
+#   VM died before CMD started), EXECGATE_VM_TCG_THREAD (single|multi, default single),
+#   EXECGATE_VM_QEMU_ARGS (extra qemu arguments, word-split).
 #
 # Exit status: CMD's status; 124 timeout; 125 VM/harness failure (bad usage, no kernel,
 #   qemu error, boot failure, kernel panic, no exit marker).
@@ -309,10 +311,10 @@ for p in "${adds[@]}"; do
   abs=$(realpath -s -m "$abs")
   [ "$abs" != / ] || fail "--add /: refusing to copy the whole host"
   if [ -d "$p" ]; then
-    mkdir -p "$run$(dirname "$abs")"
     # Directories are copied as they are (symlinks inside stay symlinks); a symlink given on
-    # the command line is followed.
-    cp -a -H "$p" "$run$abs" 2>/dev/null || cp -a -H "$p/." "$run$abs/" || fail "copying directory $p failed"
+    # the command line is followed. Merges with what is already there (several --add).
+    mkdir -p "$run$abs" && chmod --reference="$p" "$run$abs" && cp -a "$p/." "$run$abs/" ||
+      fail "copying directory $p failed"
     while IFS= read -r -d '' f; do add_libs "$f"; done < <(find "$run$abs" -type f -print0)
   else
     copy_file "$p" "$abs" || fail "copying $p failed"
@@ -320,8 +322,19 @@ for p in "${adds[@]}"; do
   fi
 done
 
-# Make sure directories we created are not 0700 (mktemp) or odd, and files are root's.
-find "$run" -mindepth 1 -type d -exec chmod u+rwx,go+rx {} +
+# Directory modes: the VM's standard directories keep their usual modes (the per-run archive
+# would otherwise re-chmod them); other directories get the host directory's mode when it
+# exists (e.g. 0700 from mktemp -d), else 0755.
+while IFS= read -r -d '' d; do
+  rel=${d#"$run"}
+  case "$rel" in
+    /tmp|/var/tmp) chmod 1777 "$d" ;;
+    /root) chmod 0700 "$d" ;;
+    /bin|/sbin|/lib|/lib64|/etc|/etc/vm-run|/etc/execgate|/var|/var/lib|/var/log|/run|/mnt|/usr|/usr/bin|/usr/sbin|/usr/lib|/usr/local|/usr/local/*)
+      chmod 0755 "$d" ;;
+    *) if [ -d "$rel" ]; then chmod --reference="$rel" "$d"; else chmod 0755 "$d"; fi ;;
+  esac
+done < <(find "$run" -mindepth 1 -type d -print0)
 
 # The per-run part is left uncompressed by default: gunzip under TCG costs more than it saves.
 case "${EXECGATE_VM_COMPRESS:-none}" in
@@ -331,11 +344,11 @@ case "${EXECGATE_VM_COMPRESS:-none}" in
 esac
 initrd=$tmp/initrd.img
 {
-  cat "$base" || exit 1
+  cat "$base" || fail "cannot read $base"
   # An uncompressed archive may follow only at a 4-byte aligned offset (zeros are skipped).
   pad=$(( (4 - $(stat -c %s "$base") % 4) % 4 ))
   [ "$pad" = 0 ] || head -c "$pad" /dev/zero
-  (cd "$run" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | $compress
+  (cd "$run" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio -o -0 -H newc -R 0:0 --quiet) | $compress
 } >"$initrd" || fail "building the initramfs failed"
 t1=$(date +%s.%N)
 
@@ -350,31 +363,11 @@ if [ "${EXECGATE_VM_NOLOCK:-0}" != 1 ] && command -v flock >/dev/null; then
 fi
 
 console=$tmp/console.log
-: >"$console"
 cmdline="console=ttyS0 quiet loglevel=1 panic=-1${extra_cmdline}"
-
-start=$(date +%s.%N)
-timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg -cpu max -m "$mem" -smp "$smp" \
-  -nodefaults -nographic -no-reboot -monitor none \
-  -kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline" \
-  -serial "file:$console" -serial stdio ${EXECGATE_VM_QEMU_ARGS:-} \
-  </dev/null 2>"$tmp/qemu.err" &
-qpid=$!
-if [ "$show_console" = 1 ]; then
-  # Follows the console until qemu (its timeout wrapper) exits.
-  tail -n +1 -f --pid="$qpid" "$console" | sed -u 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g; s/\r$//' >&2 &
-  tailpid=$!
-fi
-wait "$qpid"
-qrc=$?
-qpid=
-if [ -n "$tailpid" ]; then wait "$tailpid" 2>/dev/null; tailpid=; fi
-elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-if [ "$verbose" = 1 ]; then
-  awk -v a="$t0" -v b="$t1" -v n="$(stat -c %s "$initrd")" -v e="$elapsed" -v k="$vmlinuz" \
-    'BEGIN { printf "vm-run: kernel %s, initramfs %.1f MB prepared in %.2fs, VM ran %ss\n", k, n / 1048576, b - a, e }' >&2
-fi
+# Single-threaded TCG by default: with MTTCG (thread=multi) a vCPU can run stale translated
+# code after the kernel live-patches its text (text_poke with int3), which showed up as a rare
+# "Oops: int3" at boot on 6.12; it is no slower here. The guest still has $smp CPUs.
+tcg_thread=${EXECGATE_VM_TCG_THREAD:-single}
 
 diagnose() {
   echo "$prog: --- last console lines ($vmlinuz) ---" >&2
@@ -387,23 +380,60 @@ diagnose() {
   fi
 }
 
-marker=$(tr -d '\r' <"$console" | sed -n 's/.*EXECGATE_VM_EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n1)
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-  if grep -aq 'EXECGATE_VM_READY' "$console"; then
-    echo "$prog: timeout: CMD did not finish within ${timeout_s}s; VM killed" >&2
-  else
-    echo "$prog: timeout: VM did not finish booting within ${timeout_s}s; VM killed" >&2
+boot_retries=${EXECGATE_VM_BOOT_RETRIES:-1}
+[[ "$boot_retries" =~ ^[0-9]+$ ]] || fail "EXECGATE_VM_BOOT_RETRIES must be a number"
+attempt=0
+while :; do
+  attempt=$((attempt + 1))
+  : >"$console"
+  start=$(date +%s.%N)
+  timeout -k 5 "$timeout_s" qemu-system-x86_64 \
+    -accel "tcg,thread=$tcg_thread" -cpu max -m "$mem" -smp "$smp" \
+    -nodefaults -nographic -no-reboot -monitor none \
+    -kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline" \
+    -serial "file:$console" -serial stdio ${EXECGATE_VM_QEMU_ARGS:-} \
+    </dev/null 2>"$tmp/qemu.err" &
+  qpid=$!
+  if [ "$show_console" = 1 ]; then
+    # Follows the console until qemu (its timeout wrapper) exits.
+    tail -n +1 -f --pid="$qpid" "$console" | sed -u 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g; s/\r$//' >&2 &
+    tailpid=$!
   fi
+  wait "$qpid"
+  qrc=$?
+  qpid=
+  if [ -n "$tailpid" ]; then wait "$tailpid" 2>/dev/null; tailpid=; fi
+  elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  if [ "$verbose" = 1 ]; then
+    awk -v a="$t0" -v b="$t1" -v n="$(stat -c %s "$initrd")" -v e="$elapsed" -v k="$vmlinuz" \
+      'BEGIN { printf "vm-run: kernel %s, initramfs %.1f MB prepared in %.2fs, VM ran %ss\n", k, n / 1048576, b - a, e }' >&2
+  fi
+
+  marker=$(tr -d '\r' <"$console" | sed -n 's/.*EXECGATE_VM_EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n1)
+  ready=0
+  grep -aq 'EXECGATE_VM_READY' "$console" && ready=1
+  if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+    if [ "$ready" = 1 ]; then
+      echo "$prog: timeout: CMD did not finish within ${timeout_s}s; VM killed" >&2
+    else
+      echo "$prog: timeout: VM did not finish booting within ${timeout_s}s; VM killed" >&2
+    fi
+    diagnose
+    exit 124
+  fi
+  [ -n "$marker" ] && exit "$marker"
+  if [ "$ready" = 1 ]; then
+    echo "$prog: VM died while running CMD (kernel panic/oops or init killed) after ${elapsed}s; qemu exit $qrc" >&2
+    diagnose
+    exit 125
+  fi
+  # CMD never started, so nothing has run yet: booting again is safe.
+  if [ "$attempt" -le "$boot_retries" ]; then
+    echo "$prog: warning: VM failed to boot (attempt $attempt, ${elapsed}s, qemu exit $qrc); retrying" >&2
+    diagnose
+    continue
+  fi
+  echo "$prog: VM failed to boot (no init start marker) after ${elapsed}s, $attempt attempt(s); qemu exit $qrc" >&2
   diagnose
-  exit 124
-fi
-if [ -n "$marker" ]; then
-  exit "$marker"
-fi
-if grep -aq 'EXECGATE_VM_READY' "$console"; then
-  echo "$prog: VM died while running CMD (kernel panic/oops or init killed) after ${elapsed}s; qemu exit $qrc" >&2
-else
-  echo "$prog: VM failed to boot (no init start marker) after ${elapsed}s; qemu exit $qrc" >&2
-fi
-diagnose
-exit 125
+  exit 125
+done
