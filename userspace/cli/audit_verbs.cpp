@@ -218,7 +218,9 @@ void add_audit_verbs(CLI::App& app, Cli& cli) {
   auto vo = std::make_shared<VerifyOpts>();
   auto* verify = audit->add_subcommand("verify", "check the hash chain and signed checkpoints; exit 3 when broken");
   verify->add_option("log", vo->log, "audit log file or directory")->capture_default_str();
-  verify->add_option("--pub", vo->pubs, "audit signing public key NAME.pub (repeat for rotated keys)")->required();
+  verify->add_option("--pub", vo->pubs, "audit signing public key NAME.pub (repeat for rotated keys)")
+      ->required()
+      ->allow_extra_args(false);
   verify->add_flag("--strict", vo->strict, "the log must end with a checkpoint (closed logs)");
   verify->add_flag("--allow-pruned", vo->allow_pruned, "accept a log whose oldest files were removed");
   verify->callback([&cli, vo] { cli.action = [&cli, vo] { return run_verify(*vo, cli.json); }; });
