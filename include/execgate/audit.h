@@ -142,6 +142,11 @@ struct AuditVerifyOptions {
   // Accept a log whose oldest file does not start at seq 1 (old files pruned): the first
   // record's seq/prev are then taken on trust (warning).
   bool allow_pruned_start = false;
+  // A head known from outside the log (a shipped checkpoint, `status().last_hash`): the log
+  // must contain record expect_seq with hash expect_hash. Detects truncation after the last
+  // checkpoint, which the log alone cannot. expect_seq 0 = not set.
+  std::uint64_t expect_seq = 0;
+  std::string expect_hash;
 };
 
 struct AuditVerifyResult {

@@ -209,6 +209,29 @@ TEST_F(AuditVerify, TailLongerThanCheckpointEveryIsAnErrorEvenLive) {
   expect_bad(r, 23, "more than the declared checkpoint_every 10");
 }
 
+TEST_F(AuditVerify, TruncatedToACheckpointNeedsAnOutsideHead) {
+  const std::string head = rec(lines[27])["hash"];
+  lines.resize(22);  // cut back to the checkpoint at 22: still a valid log on its own
+  write_lines(opt.path, lines);
+  AuditVerifyOptions strict;
+  strict.require_final_checkpoint = true;
+  EXPECT_TRUE(verify(strict).ok);
+  strict.expect_seq = 28;
+  strict.expect_hash = head;
+  auto r = verify(strict);
+  EXPECT_FALSE(r.ok);
+  expect_bad(r, 23, "log truncated");
+}
+
+TEST_F(AuditVerify, ExpectedHeadMismatch) {
+  AuditVerifyOptions vo;
+  vo.expect_seq = 28;
+  vo.expect_hash = rec(lines[27])["hash"];
+  EXPECT_TRUE(verify(vo).ok);
+  vo.expect_hash = std::string(64, 'a');
+  expect_bad(verify(vo), 28, "expected head");
+}
+
 TEST_F(AuditVerify, WrongKey) {
   Keys other(dir, "other");
   auto r = verify_audit(opt.path, other.kp.pub);

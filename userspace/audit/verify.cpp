@@ -51,6 +51,9 @@ class Verifier {
 
   void finish() {
     r_.unsigned_tail = since_cp_;
+    if (opt_.expect_seq != 0 && (!started_ || r_.last_seq < opt_.expect_seq))
+      fail(started_ ? r_.last_seq + 1 : 1, "log truncated: it ends at seq " + std::to_string(r_.last_seq) +
+                                                " but the expected head is seq " + std::to_string(opt_.expect_seq));
     if (!started_) {
       r_.warnings.push_back("log is empty");
       return;
@@ -121,6 +124,8 @@ class Verifier {
     if (eit == rec.end() || !eit->is_string() || !is_audit_event(eit->get_ref<const std::string&>()))
       fail(seq, "record has a missing or unknown event");
     const std::string& hash = rec["hash"].get_ref<const std::string&>();
+    if (opt_.expect_seq == seq && opt_.expect_hash != hash)
+      fail(seq, "record hash differs from the expected head " + opt_.expect_hash);
     if (eit->get_ref<const std::string&>() == "checkpoint")
       checkpoint(rec, seq);
     else

@@ -178,6 +178,7 @@ struct VerifyOpts {
   std::vector<std::string> pubs;
   bool strict = false;
   bool allow_pruned = false;
+  std::string expect_head;  // SEQ:HASH
 };
 
 int run_verify(const VerifyOpts& o, bool json) {
@@ -186,6 +187,18 @@ int run_verify(const VerifyOpts& o, bool json) {
   AuditVerifyOptions vo;
   vo.require_final_checkpoint = o.strict;
   vo.allow_pruned_start = o.allow_pruned;
+  if (!o.expect_head.empty()) {
+    const auto colon = o.expect_head.find(':');
+    const std::string seq = o.expect_head.substr(0, colon);
+    const std::string hash = colon == std::string::npos ? "" : o.expect_head.substr(colon + 1);
+    bool digits = !seq.empty() && seq.size() <= 19;
+    for (char c : seq) digits = digits && c >= '0' && c <= '9';
+    if (!digits || std::stoull(seq) == 0 || hash.size() != 64 ||
+        hash.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw Error(ErrorKind::usage, "--expect-head: expected SEQ:HASH (seq >= 1, 64 lower-case hex)");
+    vo.expect_seq = std::stoull(seq);
+    vo.expect_hash = hash;
+  }
   AuditVerifyResult r = verify_audit(o.log, keys, vo);
   if (json) {
     nlohmann::json j = r.to_json();
@@ -223,6 +236,8 @@ void add_audit_verbs(CLI::App& app, Cli& cli) {
       ->allow_extra_args(false);
   verify->add_flag("--strict", vo->strict, "the log must end with a checkpoint (closed logs)");
   verify->add_flag("--allow-pruned", vo->allow_pruned, "accept a log whose oldest files were removed");
+  verify->add_option("--expect-head", vo->expect_head,
+                     "SEQ:HASH known from elsewhere (shipped checkpoint); detects truncation of the tail");
   verify->callback([&cli, vo] { cli.action = [&cli, vo] { return run_verify(*vo, cli.json); }; });
 
   auto to = std::make_shared<TailOpts>();
