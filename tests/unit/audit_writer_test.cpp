@@ -367,3 +367,43 @@ TEST(AuditWriterFields, ExecRecordsCarryAllDecisionFields) {
 
 }  // namespace
 }  // namespace execgate
+
+namespace execgate {
+namespace {
+
+using namespace audit_test;
+
+// Regression: an idle group-commit thread sleeping on a far deadline must be woken by the
+// first pending record (commit within ~fsync_interval, without flush()).
+TEST(AuditWriterGroupCommit, IdleWriterCommitsWithoutFlush) {
+  TempDir dir;
+  Keys keys(dir);
+  auto opt = test_options(dir, keys);
+  opt.fsync_interval = std::chrono::milliseconds(10);
+  opt.checkpoint_interval = std::chrono::milliseconds(50);
+  auto log = AuditLog::open(opt);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let the thread go idle
+  for (int round = 1; round <= 2; ++round) {
+    const std::uint64_t seq = log->append(exec_fields(round));
+    bool durable = false;
+    for (int i = 0; i < 100 && !durable; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      durable = log->status().durable_seq >= seq;
+    }
+    EXPECT_TRUE(durable) << "round " << round;
+    // The time-based checkpoint follows within checkpoint_interval.
+    bool signed_ = false;
+    for (int i = 0; i < 200 && !signed_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      signed_ = log->status().durable_seq >= seq + 1;
+    }
+    EXPECT_TRUE(signed_) << "round " << round;
+  }
+  auto lines = read_lines(opt.path);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(rec(lines[1])["event"], "checkpoint");
+  EXPECT_EQ(rec(lines[3])["event"], "checkpoint");
+}
+
+}  // namespace
+}  // namespace execgate
