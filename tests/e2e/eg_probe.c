@@ -15,7 +15,11 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +45,48 @@ static int report(const char *verb, int ok, int err)
 		printf("%s_ERRNO=%s\n", verb, errname(err));
 	fflush(stdout);
 	return ok ? 0 : 1;
+}
+
+#include "execgate.h"
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int obj_get(const char *path)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.pathname = (uint64_t)(uintptr_t)path;
+	return (int)sys_bpf(BPF_OBJ_GET, &a);
+}
+
+static int sock_connect(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un addr;
+	memset(&addr, 0, sizeof addr);
+	addr.sun_family = AF_UNIX;
+	strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+		return -1;
+	return fd;
+}
+
+static void print_reply(int fd)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("REPLY %s", n > 0 ? buf : "(none)\n");
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int copy_fd(int in, int out)
@@ -154,6 +200,153 @@ int main(int argc, char **argv)
 			ptrace(PTRACE_DETACH, pid, 0, 0);
 		}
 		return report("PTRACE", rc == 0, err);
+	}
+	if (!strcmp(verb, "clock")) {
+		printf("%llu\n", (unsigned long long)now_ns());
+		return 0;
+	}
+	if ((!strcmp(verb, "forge-entry") || !strcmp(verb, "drop-entry")) && argc == 4) {
+		/* forge-entry PIN_DIR PATH: an attacker with bpf() outside the scope writes a
+		 * ticket entry for PATH (or deletes one); the daemon must undo it on reconcile. */
+		char pin[512];
+		snprintf(pin, sizeof pin, "%s/eg_tickets", argv[2]);
+		int map = obj_get(pin);
+		struct stat st;
+		if (map < 0 || stat(argv[3], &st) != 0)
+			return report("SETUP", 0, errno);
+		struct eg_inode_key key = {((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino};
+		struct eg_ticket val;
+		memset(&val, 0, sizeof val);
+		memset(val.id, 0xee, sizeof val.id);
+		val.not_after_ns = ~0ull;
+		val.ctime_sec = st.st_ctim.tv_sec;
+		val.ctime_nsec = (uint32_t)st.st_ctim.tv_nsec;
+		union bpf_attr a;
+		memset(&a, 0, sizeof a);
+		a.map_fd = (uint32_t)map;
+		a.key = (uint64_t)(uintptr_t)&key;
+		a.value = (uint64_t)(uintptr_t)&val;
+		if (strcmp(verb, "forge-entry"))
+			a.value = 0; /* delete takes no value */
+		long rc = !strcmp(verb, "forge-entry") ? sys_bpf(BPF_MAP_UPDATE_ELEM, &a)
+						       : sys_bpf(BPF_MAP_DELETE_ELEM, &a);
+		return report("MAP", rc == 0, errno);
+	}
+	if (!strcmp(verb, "setuid-exec") && argc >= 4) {
+		uid_t uid = (uid_t)atoi(argv[2]);
+		if (setgid(uid) != 0 || setuid(uid) != 0)
+			return report("SETUID", 0, errno);
+		execv(argv[3], argv + 3);
+		return report("EXEC", 0, errno) ? 126 : 0;
+	}
+	if (!strcmp(verb, "sock-send") && argc == 4) { /* sock-send SOCK LINE: one request */
+		int fd = sock_connect(argv[2]);
+		if (fd < 0)
+			return report("CONNECT", 0, errno);
+		dprintf(fd, "%s\n", argv[3]);
+		print_reply(fd);
+		return 0;
+	}
+	if (!strcmp(verb, "submit-file") && argc == 4) {
+		/* submit-file SOCK FILE: one submit request without the CLI's start-up cost;
+		 * prints the reply and the round trip in ns (the daemon answers after the maps
+		 * were updated). */
+		int in = open(argv[3], O_RDONLY);
+		static char doc[70000], req[150000];
+		ssize_t n = in < 0 ? -1 : read(in, doc, sizeof doc - 1);
+		if (n <= 0)
+			return report("SETUP", 0, errno);
+		size_t o = (size_t)snprintf(req, sizeof req, "{\"op\":\"submit\",\"document\":\"");
+		for (ssize_t i = 0; i < n; i++) {
+			if (doc[i] == '"' || doc[i] == '\\')
+				req[o++] = '\\';
+			if (doc[i] == '\n')
+				continue;
+			req[o++] = doc[i];
+		}
+		o += (size_t)snprintf(req + o, sizeof req - o, "\"}\n");
+		uint64_t t0 = now_ns();
+		int fd = sock_connect(argv[2]);
+		if (fd < 0 || write(fd, req, o) != (ssize_t)o)
+			return report("CONNECT", 0, errno);
+		print_reply(fd);
+		printf("ROUNDTRIP_NS %llu\n", (unsigned long long)(now_ns() - t0));
+		return 0;
+	}
+	if (!strcmp(verb, "sock-big") && argc == 4) { /* sock-big SOCK BYTES: no newline, ever */
+		int fd = sock_connect(argv[2]);
+		if (fd < 0)
+			return report("CONNECT", 0, errno);
+		long total = atol(argv[3]), sent = 0;
+		char chunk[65536];
+		memset(chunk, 'x', sizeof chunk);
+		signal(SIGPIPE, SIG_IGN);
+		while (sent < total) {
+			ssize_t n = send(fd, chunk, (size_t)(total - sent < (long)sizeof chunk ? total - sent : (long)sizeof chunk), 0);
+			if (n <= 0)
+				break;
+			sent += n;
+		}
+		printf("SENT %ld\n", sent);
+		print_reply(fd);
+		return 0;
+	}
+	if (!strcmp(verb, "sock-idle") && argc == 5) { /* sock-idle SOCK N SECONDS */
+		int n = atoi(argv[3]), open_ok = 0;
+		for (int i = 0; i < n; i++)
+			if (sock_connect(argv[2]) >= 0)
+				open_ok++;
+		printf("IDLE_OPEN %d\n", open_ok);
+		fflush(stdout);
+		sleep((unsigned)atoi(argv[4]));
+		return 0;
+	}
+	if (!strcmp(verb, "exec-storm") && argc >= 4) { /* exec-storm N PATH ARGS: N execs */
+		int n = atoi(argv[2]), ok = 0, denied = 0;
+		uint64_t t0 = now_ns();
+		for (int i = 0; i < n; i++) {
+			pid_t pid = vfork();
+			if (pid == 0) {
+				execv(argv[3], argv + 3);
+				_exit(errno == EPERM ? 126 : 127);
+			}
+			int st = 0;
+			waitpid(pid, &st, 0);
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				ok++;
+			else if (WIFEXITED(st) && WEXITSTATUS(st) == 126)
+				denied++;
+		}
+		printf("STORM ok=%d denied=%d ns=%llu\n", ok, denied, (unsigned long long)(now_ns() - t0));
+		return 0;
+	}
+	if (!strcmp(verb, "prog-stats") && argc == 3) { /* prog-stats PINNED_LINK: bpf_stats */
+		int link = obj_get(argv[2]);
+		if (link < 0)
+			return report("SETUP", 0, errno);
+		struct bpf_link_info li;
+		memset(&li, 0, sizeof li);
+		union bpf_attr a;
+		memset(&a, 0, sizeof a);
+		a.info.bpf_fd = (uint32_t)link;
+		a.info.info_len = sizeof li;
+		a.info.info = (uint64_t)(uintptr_t)&li;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
+			return report("LINKINFO", 0, errno);
+		memset(&a, 0, sizeof a);
+		a.prog_id = li.prog_id;
+		int prog = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+		struct bpf_prog_info pi;
+		memset(&pi, 0, sizeof pi);
+		memset(&a, 0, sizeof a);
+		a.info.bpf_fd = (uint32_t)prog;
+		a.info.info_len = sizeof pi;
+		a.info.info = (uint64_t)(uintptr_t)&pi;
+		if (prog < 0 || sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
+			return report("PROGINFO", 0, errno);
+		printf("PROG run_cnt=%llu run_time_ns=%llu\n", (unsigned long long)pi.run_cnt,
+		       (unsigned long long)pi.run_time_ns);
+		return 0;
 	}
 	fprintf(stderr, "eg-probe: unknown verb or arguments: %s\n", verb);
 	return 2;
