@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 done
 name=${name:-bookworm}
 
-cache=${EXECGATE_CACHE:-$HOME/.cache/execgate}
+cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
 kdir=$cache/kernels/$name
 if [ "$refresh" = 0 ] && [ -s "$kdir/vmlinuz" ]; then
   echo "$kdir/vmlinuz"

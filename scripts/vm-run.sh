@@ -93,7 +93,7 @@ if [ "$vm_shell" != busybox ]; then
   [ "$vm_shell" = busybox ] || vm_shell=$(readlink -f "$vm_shell")
 fi
 
-cache=${EXECGATE_CACHE:-$HOME/.cache/execgate}
+cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
 mkdir -p "$cache/initramfs" || fail "cannot create cache dir $cache"
 
 # --- kernel ------------------------------------------------------------------------------------
