@@ -2,6 +2,7 @@
 // prints "<VERB>_OK" or "<VERB>_ERRNO=<NAME>" so tests check the kernel's errno, not
 // just an exit status. Exit 0 when the operation succeeded, 1 when it failed.
 #define _GNU_SOURCE
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -272,6 +273,45 @@ int main(int argc, char **argv)
 		print_reply(fd);
 		printf("ROUNDTRIP_NS %llu\n", (unsigned long long)(now_ns() - t0));
 		return 0;
+	}
+	if (!strcmp(verb, "audit-delay") && argc == 4) {
+		/* audit-delay LOG PATH: for exec records of PATH, the delay between the kernel's
+		 * decision (kernel_time_ns) and the record's `time`; prints max and > 100 ms. */
+		FILE *f = fopen(argv[2], "r");
+		if (!f)
+			return report("SETUP", 0, errno);
+		static char line[8192];
+		long n = 0, over = 0;
+		long long max = 0;
+		while (fgets(line, sizeof line, f)) {
+			if (!strstr(line, argv[3]) || !strstr(line, "\"event\":\"exec\""))
+				continue;
+			char *k = strstr(line, "\"kernel_time_ns\":"), *t = strstr(line, "\"time\":\"");
+			if (!k || !t)
+				continue;
+			long long kns = atoll(k + 17);
+			struct tm tm;
+			memset(&tm, 0, sizeof tm);
+			char *rest = strptime(t + 8, "%Y-%m-%dT%H:%M:%S", &tm);
+			if (!rest)
+				continue;
+			long long frac = 0;
+			int digits = 0;
+			if (*rest == '.')
+				for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+					frac = frac * 10 + (*rest - '0');
+			while (digits++ < 9)
+				frac *= 10;
+			long long rns = (long long)timegm(&tm) * 1000000000ll + frac;
+			long long d = rns - kns;
+			if (d > max)
+				max = d;
+			if (d > 100000000ll)
+				over++;
+			n++;
+		}
+		printf("AUDIT_DELAY records=%ld max_ms=%lld over_100ms=%ld\n", n, max / 1000000, over);
+		return n > 0 ? 0 : 1;
 	}
 	if (!strcmp(verb, "sock-big") && argc == 4) { /* sock-big SOCK BYTES: no newline, ever */
 		int fd = sock_connect(argv[2]);
