@@ -53,6 +53,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } eg_scopes SEC(".maps");
 
+/* cgroup id -> 1 in scope / 2 not: memo of the ancestor walk (cgroup ids are never
+ * reused); cleared by the daemon whenever the scope changes */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EG_MAX_SCOPE_CACHE);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_scope_memo SEC(".maps");
+
 /* the dynamic loader(s): never executed directly in scope */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -139,14 +149,22 @@ static __always_inline bool in_scope(const struct eg_config *cfg)
 {
 	if (cfg->scope_host)
 		return true;
+	__u64 self = bpf_get_current_cgroup_id();
+	__u8 *memo = bpf_map_lookup_elem(&eg_scope_memo, &self);
+	if (memo)
+		return *memo == 1;
+	__u8 verdict = 2;
 	for (int level = 0; level < EG_MAX_CGROUP_DEPTH; level++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
 		if (!id)
 			break;
-		if (bpf_map_lookup_elem(&eg_scopes, &id))
-			return true;
+		if (bpf_map_lookup_elem(&eg_scopes, &id)) {
+			verdict = 1;
+			break;
+		}
 	}
-	return false;
+	bpf_map_update_elem(&eg_scope_memo, &self, &verdict, BPF_ANY);
+	return verdict == 1;
 }
 
 static __always_inline struct eg_inode_key inode_key(struct inode *inode)
@@ -190,9 +208,10 @@ static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct 
 
 /* Checks a ticket for the inode. consume: spend one use (exec), not for mappings. */
 static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
-					  const struct eg_task_state *caller, bool consume)
+					  const struct eg_task_state *caller, bool consume, __u64 now)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
+	if (!now) /* clock reads are costly under emulation: callers pass one in when they have it */
+		now = bpf_ktime_get_boot_ns();
 	if (now < t->not_before_ns)
 		return EG_R_NOT_YET_VALID;
 	if (now >= t->not_after_ns)
@@ -225,7 +244,7 @@ static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *ino
 
 static __always_inline void decide(const struct eg_config *cfg, struct inode *inode, __u32 uid,
 				   const struct eg_task_state *caller, bool consume, bool is_exec,
-				   struct decision *d)
+				   __u64 now, struct decision *d)
 {
 	struct eg_inode_key key = inode_key(inode);
 	d->has_ticket = 0;
@@ -243,7 +262,7 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 	if (t) {
 		d->has_ticket = 1;
 		__builtin_memcpy(d->ticket, t->id, EG_ID_LEN);
-		treason = ticket_reason(t, inode, uid, caller, consume);
+		treason = ticket_reason(t, inode, uid, caller, consume, now);
 		if (treason == EG_R_TICKET) {
 			d->reason = EG_R_TICKET;
 			return;
@@ -263,11 +282,11 @@ static __always_inline bool is_allow(__u8 reason)
 	return reason == EG_R_TICKET || reason == EG_R_BASELINE;
 }
 
-static __always_inline void fill_event(struct eg_event *e, struct inode *inode, __u32 hook)
+static __always_inline void fill_event(struct eg_event *e, struct inode *inode, __u32 hook, __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct eg_inode_key key = inode_key(inode);
-	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->ts_boot_ns = now ? now : bpf_ktime_get_boot_ns();
 	e->dev = key.dev;
 	e->ino = key.ino;
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -285,7 +304,9 @@ static __always_inline struct eg_event *reserve(void)
 		count(EG_C_RB_DROPS);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	/* everything but path[] (filled by the hook, NUL-terminated) */
+	__builtin_memset(e, 0, __builtin_offsetof(struct eg_event, path));
+	e->path[0] = 0;
 	return e;
 }
 
@@ -369,11 +390,12 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 			d.reason = EG_R_AUDIT_UNAVAILABLE;
 			return hook_rc(judge(cfg, d.reason));
 		}
-		decide(cfg, inode, uid, caller, true, true, &d);
+		decide(cfg, inode, uid, caller, true, true, 0, &d);
 		rc = hook_rc(judge(cfg, d.reason));
 	} else {
-		decide(cfg, inode, uid, caller, true, true, &d);
-		fill_event(e, inode, EG_HOOK_EXEC);
+		__u64 now = bpf_ktime_get_boot_ns();
+		decide(cfg, inode, uid, caller, true, true, now, &d);
+		fill_event(e, inode, EG_HOOK_EXEC, now);
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
 		__u8 verdict = judge(cfg, d.reason);
 		emit(cfg, e, verdict, &d, caller);
@@ -381,11 +403,12 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 	}
 
 	/* lineage: the image this task is about to run and the ticket that allowed it */
-	if (rc == 0) {
-		struct eg_task_state *self = bpf_task_storage_get(&eg_task_state, task, 0,
-								  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (rc == 0 && cfg->track_lineage) {
+		struct eg_task_state *self = caller;
+		if (!self && d.reason == EG_R_TICKET)
+			self = bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (self) {
-			if (caller && caller->has_ticket)
+			if (self->has_ticket)
 				__builtin_memcpy(self->parent_ticket, self->ticket, EG_ID_LEN);
 			self->has_ticket = d.reason == EG_R_TICKET;
 			__builtin_memcpy(self->ticket, d.ticket, EG_ID_LEN);
@@ -427,7 +450,7 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 	struct eg_task_state *caller = bpf_task_storage_get(&eg_task_state, task, 0, 0);
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct decision d = {};
-	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, &d);
+	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, 0, &d);
 	if (is_allow(d.reason))
 		return 0; /* allowed mappings are too frequent to log */
 	if (d.reason != EG_R_MEMFD)
@@ -435,7 +458,7 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 	__u8 verdict = judge(cfg, d.reason);
 	struct eg_event *e = reserve();
 	if (e) {
-		fill_event(e, inode, hook);
+		fill_event(e, inode, hook, 0);
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
 					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 		emit(cfg, e, verdict, &d, caller);
@@ -500,7 +523,7 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	__u8 verdict = judge(cfg, d.reason);
 	struct eg_event *e = reserve();
 	if (e) {
-		fill_event(e, inode, EG_HOOK_OPEN_WRITE);
+		fill_event(e, inode, EG_HOOK_OPEN_WRITE, 0);
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
 					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 		emit(cfg, e, verdict, &d, NULL);

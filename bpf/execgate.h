@@ -18,6 +18,7 @@
 #define EG_MAX_BASELINE 262144
 #define EG_MAX_SCOPES 64
 #define EG_MAX_LOADERS 16
+#define EG_MAX_SCOPE_CACHE 16384
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
  * (major << 20 | minor), NOT userspace st_dev; see gate/devnum.h. */
@@ -64,7 +65,8 @@ struct eg_config {
 	__u32 trust;          /* EG_TRUST_* */
 	__u32 audit_required; /* 1: deny an exec whose event cannot be reserved */
 	__u64 wakeup_bytes;   /* wake the reader once this much data is pending */
-	__u64 self_cgroup;    /* reserved */
+	__u32 track_lineage;  /* 1: record which ticket authorized each task's image */
+	__u32 _pad;
 };
 
 /* Per-task: which ticket authorized the image this task runs (lineage). */

@@ -59,13 +59,23 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& a
       machine_id_(read_machine_id()),
       authority_(std::make_unique<Authority>(Authority::load_issuers(policy_), machine_id_, clock_)) {}
 
-void GateDaemon::apply_policy() {
+// The kernel config from the policy and the installed tickets. Lineage is tracked only
+// while some installed ticket names a parent (tracking costs a task-storage allocation
+// per ticketed exec); a parent image started before that is not known and its children
+// are denied `lineage` (fail closed).
+eg_config GateDaemon::kernel_config() const {
   eg_config cfg{};
   cfg.mode = policy_.mode == GateMode::monitor ? EG_MODE_MONITOR : EG_MODE_ENFORCE;
   cfg.scope_host = policy_.scope_host ? 1 : 0;
   cfg.trust = policy_.trust == BaselineTrust::root_owned ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
   cfg.audit_required = policy_.audit.required ? 1 : 0;
   cfg.wakeup_bytes = std::min<std::uint64_t>(64 << 10, (std::uint64_t{policy_.audit.ringbuf_kib} << 10) / 8);
+  for (const auto& [id, inst] : installed_)
+    if (inst.body.parent) cfg.track_lineage = 1;
+  return cfg;
+}
+
+void GateDaemon::apply_policy() {
 
   std::vector<std::uint64_t> ids;
   if (!policy_.scope_cgroups.empty()) {
@@ -83,7 +93,7 @@ void GateDaemon::apply_policy() {
   gate_.set_scopes(ids);
   gate_.set_loaders(find_loaders());
   pin_baseline();
-  gate_.set_config(cfg);
+  gate_.set_config(kernel_config());
 }
 
 void GateDaemon::pin_baseline() {
@@ -171,6 +181,7 @@ void GateDaemon::start() {
     auto cur = gate_.get_ticket(key);
     if (!cur || std::memcmp(&*cur, &e.second, sizeof(eg_ticket)) != 0) gate_.put_ticket(key, e.second);
   }
+  gate_.set_config(kernel_config());
 }
 
 void GateDaemon::audit_ticket(const std::string& event, const std::string& id, const std::string& reason, json extra) {
@@ -186,12 +197,13 @@ void GateDaemon::install_locked(const std::string& id, Installed inst) {
                       clock_.now()};
   store_.put_installed(id, rec);  // durable first: a crash re-installs on start
   state_.installed[id] = rec;
-  for (const auto& s : inst.subjects) gate_.put_ticket(s.key, kernel_entry(inst.body, s, inst.uses_left));
+  const Installed& in = installed_[id] = std::move(inst);
+  if (in.body.parent) gate_.set_config(kernel_config());  // lineage tracking on before the entries
+  for (const auto& s : in.subjects) gate_.put_ticket(s.key, kernel_entry(in.body, s, in.uses_left));
   audit_ticket("ticket_installed", id, "ticket",
-               {{"issuer", inst.issuer}, {"key_id", inst.key_id}, {"subjects", subjects_json(inst.subjects)},
-                {"not_after", inst.body.not_after}, {"max_uses", inst.body.max_uses},
-                {"initiator", inst.body.initiator}, {"purpose", inst.body.purpose}});
-  installed_[id] = std::move(inst);
+               {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
+                {"not_after", in.body.not_after}, {"max_uses", in.body.max_uses},
+                {"initiator", in.body.initiator}, {"purpose", in.body.purpose}});
 }
 
 void GateDaemon::uninstall_locked(const std::string& id, const std::string& event, const std::string& reason) {
@@ -215,6 +227,7 @@ void GateDaemon::uninstall_locked(const std::string& id, const std::string& even
     state_.spent[id] = d;
   }
   store_.remove_installed(id);
+  if (inst.body.parent) gate_.set_config(kernel_config());
   audit_ticket(event, id, reason);
 }
 

@@ -61,6 +61,7 @@ class GateDaemon {
   };
 
   void apply_policy();
+  eg_config kernel_config() const;
   void pin_baseline();
   void install_locked(const std::string& id, Installed inst);
   void uninstall_locked(const std::string& id, const std::string& event, const std::string& reason);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +161,9 @@ void Gate::set_scopes(const std::vector<std::uint64_t>& ids) {
   for (std::uint64_t id : map_keys<std::uint64_t>(m)) {
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) bpf_map__delete_elem(m, &id, sizeof id, 0);
   }
+  // The kernel memoizes each cgroup's membership: forget it all.
+  bpf_map* memo = impl_->skel->maps.eg_scope_memo;
+  for (std::uint64_t id : map_keys<std::uint64_t>(memo)) bpf_map__delete_elem(memo, &id, sizeof id, 0);
 }
 
 void Gate::set_loaders(const std::vector<InodeKey>& keys) {
