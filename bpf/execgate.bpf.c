@@ -227,7 +227,9 @@ static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *ino
 		if (!ok)
 			return EG_R_UID_MISMATCH;
 	}
-	if (t->flags & EG_TF_HAS_PARENT) {
+	/* lineage is judged at exec only: the kernel's own mappings of the image it just
+	 * allowed (and later dlopen()s) run in the new image, not the caller's */
+	if (consume && (t->flags & EG_TF_HAS_PARENT)) {
 		if (!caller || !caller->has_ticket)
 			return EG_R_LINEAGE;
 		for (int i = 0; i < EG_ID_LEN; i++)
@@ -396,7 +398,8 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 		__u64 now = bpf_ktime_get_boot_ns();
 		decide(cfg, inode, uid, caller, true, true, now, &d);
 		fill_event(e, inode, EG_HOOK_EXEC, now);
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+		/* interp: the script for its own pass, the interpreter for the second pass */
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, interp));
 		__u8 verdict = judge(cfg, d.reason);
 		emit(cfg, e, verdict, &d, caller);
 		rc = hook_rc(verdict);

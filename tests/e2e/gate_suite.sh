@@ -114,6 +114,19 @@ check "max_uses=2: two execs run" [ "$r1" = 0 -a "$r2" = 0 ]
 check "max_uses=2: the third is denied" contains "$out" "EXEC_ERRNO=EPERM"
 check "  ... audited exhausted" audit_has '"reason":"exhausted"' "\"ticket\":\"$T_MU\""
 
+# --- 9b. lineage: a child ticket runs only from its parent ticket's image ---
+mkdir -p /opt/lin; cp $PROBE /opt/lin/launcher; cp /bin/busybox /opt/lin/true; chmod 755 /opt/lin/*
+ticket lparent /opt/lin/launcher --ttl 1h
+T_LP=$TID
+ticket lchild /opt/lin/true --ttl 1h --parent $T_LP
+T_LC=$TID
+out=$(gated $PROBE exec /opt/lin/true 2>&1)
+check "lineage: child ticket from a process without the parent ticket is denied" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited lineage" audit_has '"reason":"lineage"' "\"ticket\":\"$T_LC\""
+out=$(gated /opt/lin/launcher exec /opt/lin/true 2>&1); rc=$?
+check "lineage: the parent ticket's image may exec the child" [ "$rc" = 0 -a -z "$out" ]
+check "  ... audited allow with the lineage" audit_has '"verdict":"allow"' "\"ticket\":\"$T_LC\"" "\"lineage\":[\"$T_LP\"]"
+
 # --- 10. outside the scope nothing changes ---
 out=$($PROBE exec /opt/cp1/echo outside 2>&1)
 check "process outside the scope is unaffected" [ "$out" = "outside" ]

@@ -97,3 +97,11 @@ TEST(Policy, SyntaxErrorNamesLine) {
   std::string e = error_of("[scope]\nhost = true\ncgroups = [\n");
   EXPECT_NE(e.find("p.toml:"), std::string::npos) << e;
 }
+
+TEST(Policy, ShippedExampleParses) {
+  Policy p = load_policy(std::string(EXECGATE_SOURCE_DIR) + "/policies/example.toml");
+  EXPECT_EQ(p.name, "ci-runner");
+  EXPECT_EQ(p.scope_cgroups, std::vector<std::string>{"/ci.slice"});
+  ASSERT_EQ(p.issuers.size(), 1u);
+  EXPECT_EQ(p.issuers[0].max_ttl, 8 * 3600);
+}
