@@ -444,6 +444,22 @@ int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	return 0;
 }
 
+/* Counts and records a decision about an open file (named by its dentry). */
+static __always_inline int decide_file_event(const struct eg_config *cfg, struct file *file,
+					     struct inode *inode, __u32 hook, const struct decision *d,
+					     const struct eg_task_state *caller)
+{
+	__u8 verdict = judge(cfg, d->reason);
+	struct eg_event *e = reserve();
+	if (e) {
+		fill_event(e, inode, hook, 0);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		emit(cfg, e, verdict, d, caller);
+	}
+	return hook_rc(verdict);
+}
+
 static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 {
 	struct eg_config *cfg = get_config();
@@ -458,15 +474,7 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 		return 0; /* allowed mappings are too frequent to log */
 	if (d.reason != EG_R_MEMFD)
 		d.reason = EG_R_LOADER_BYPASS;
-	__u8 verdict = judge(cfg, d.reason);
-	struct eg_event *e = reserve();
-	if (e) {
-		fill_event(e, inode, hook, 0);
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-		emit(cfg, e, verdict, &d, caller);
-	}
-	return hook_rc(verdict);
+	return decide_file_event(cfg, file, inode, hook, &d, caller);
 }
 
 /* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. */
@@ -523,15 +531,7 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 		return 0;
 	struct decision d = {.reason = EG_R_WRITE_PROTECTED, .has_ticket = 1};
 	__builtin_memcpy(d.ticket, t->id, EG_ID_LEN);
-	__u8 verdict = judge(cfg, d.reason);
-	struct eg_event *e = reserve();
-	if (e) {
-		fill_event(e, inode, EG_HOOK_OPEN_WRITE, 0);
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-		emit(cfg, e, verdict, &d, NULL);
-	}
-	return hook_rc(verdict);
+	return decide_file_event(cfg, file, inode, EG_HOOK_OPEN_WRITE, &d, NULL);
 }
 
 /* In scope, bpf() is refused: no editing the gate's maps or detaching its programs. */

@@ -1,4 +1,5 @@
 // File naming, listing, the append-only attribute and small I/O helpers.
+#include <limits>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -101,24 +102,7 @@ bool parse_rotated_name(const std::string& live_path, const std::string& candida
 }
 
 std::string read_whole(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) throw IoError(path, errno, "cannot open");
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw IoError(path, errno, "cannot stat");
-  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::validation, path + ": not a regular file");
-  std::string out;
-  out.reserve(static_cast<std::size_t>(st.st_size));
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw IoError(path, errno, "read failed");
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
+  return read_file(path, std::numeric_limits<std::size_t>::max());
 }
 
 std::vector<std::string_view> split_lines(std::string_view data, std::string_view* torn) {

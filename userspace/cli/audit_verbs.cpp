@@ -21,21 +21,6 @@ namespace execgate::cli {
 
 namespace {
 
-std::string printable(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 std::string scalar(const nlohmann::json& v) {
   if (v.is_string()) return printable(v.get_ref<const std::string&>());
   if (v.is_null()) return "-";

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <string_view>
 #include <string>
 
 namespace execgate::cli {
@@ -16,6 +18,11 @@ struct Cli {
   // Set by the chosen verb's parse callback; returns the process exit code.
   std::function<int()> action;
 };
+
+// Text safe for a terminal: control characters, DEL and '\\' become \xNN, one line.
+std::string printable(std::string_view s);
+// "2026-11-26T06:30:00Z" (or the raw number if out of range).
+std::string iso_time(std::int64_t unix_seconds);
 
 // keygen, issue, inspect, verify, revoke (offline ticket verbs)
 void add_ticket_verbs(CLI::App& app, Cli& cli);

@@ -22,30 +22,6 @@ void add_ticket_verbs(CLI::App& app, Cli& cli) {
 
 namespace ticket_verbs {
 
-std::string printable(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f || c == '\\') {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-std::string iso_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  char buf[40];
-  if (t < 0 || t > 253402300799LL || !gmtime_r(&tt, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    return std::to_string(t);
-  return buf;
-}
 
 std::uint64_t parse_unsigned(const std::string& opt, const std::string& text, std::uint64_t max) {
   const auto bad = [&]() -> std::uint64_t {

@@ -20,10 +20,8 @@ void add_verify(CLI::App& app, Cli& cli);
 // Largest ticket / revocation file the verbs read (the envelope limit).
 inline constexpr std::size_t kMaxDocumentFile = dsse::kMaxEnvelopeBytes;
 
-// Text safe for a terminal: control characters and DEL become \xNN, one line.
-std::string printable(std::string_view s);
-// "2026-11-26T06:30:00Z" (or the raw number if out of range).
-std::string iso_time(std::int64_t unix_seconds);
+using execgate::cli::iso_time;
+using execgate::cli::printable;
 // Unsigned decimal (no sign, no spaces) no larger than max; throws Error(usage) naming opt.
 std::uint64_t parse_unsigned(const std::string& opt, const std::string& text, std::uint64_t max);
 
