@@ -63,6 +63,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } eg_scope_memo SEC(".maps");
 
+/* directories holding the gate's own state, evidence and policy: no writes from the scope */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_PROTECTED);
+	__type(key, struct eg_inode_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_protected SEC(".maps");
+
 /* the dynamic loader(s): never executed directly in scope */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -173,6 +182,12 @@ static __always_inline struct eg_inode_key inode_key(struct inode *inode)
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	return k;
+}
+
+static __always_inline bool protected_dir(struct inode *dir)
+{
+	struct eg_inode_key k = inode_key(dir);
+	return dir && bpf_map_lookup_elem(&eg_protected, &k);
 }
 
 struct decision {
@@ -523,6 +538,8 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	__u64 magic = sb_magic(file);
 	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && in_scope(cfg))
 		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
+	if (protected_dir(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode)) && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct eg_inode_key key = inode_key(inode);
@@ -546,17 +563,48 @@ int BPF_PROG(eg_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 	return 0;
 }
 
-/* In scope, no unlinking or renaming in bpffs (the gate's pins). */
+/* In scope, no unlinking in bpffs (the gate's pins) nor in the daemon's directories. */
 SEC("lsm/inode_unlink")
 int BPF_PROG(eg_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
 	if (ret)
 		return ret;
-	if (BPF_CORE_READ(dir, i_sb, s_magic) != BPF_FS_MAGIC)
+	bool pins = BPF_CORE_READ(dir, i_sb, s_magic) == BPF_FS_MAGIC;
+	if (!pins && !protected_dir(dir))
 		return 0;
 	struct eg_config *cfg = get_config();
 	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PIN_UNLINK);
+		return deny_simple(cfg, EG_R_GATE_TAMPER, pins ? EG_HOOK_PIN_UNLINK : EG_HOOK_STATE_WRITE);
+	return 0;
+}
+
+/* In scope, nothing is renamed into or out of the daemon's directories or bpffs. */
+SEC("lsm/inode_rename")
+int BPF_PROG(eg_inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	if (!protected_dir(old_dir) && !protected_dir(new_dir) &&
+	    BPF_CORE_READ(old_dir, i_sb, s_magic) != BPF_FS_MAGIC)
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	return 0;
+}
+
+/* In scope, no new files in the daemon's directories. */
+SEC("lsm/inode_create")
+int BPF_PROG(eg_inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	if (!protected_dir(dir))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	return 0;
 }
 

@@ -19,9 +19,10 @@
 #define EG_MAX_SCOPES 64
 #define EG_MAX_LOADERS 16
 #define EG_MAX_SCOPE_CACHE 16384
+#define EG_MAX_PROTECTED 64
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
- * (major << 20 | minor), NOT userspace st_dev; see gate/devnum.h. */
+ * (major << 20 | minor), NOT userspace st_dev; see kernel_dev() in userspace/gate/devnum_clock.cpp. */
 struct eg_inode_key {
 	__u64 dev;
 	__u64 ino;
@@ -112,6 +113,7 @@ enum eg_reason {
 #define EG_HOOK_BPF 7
 #define EG_HOOK_PIN_UNLINK 8
 #define EG_HOOK_PTRACE 9
+#define EG_HOOK_STATE_WRITE 10 /* write/create/unlink/rename in the daemon's directories */
 
 /* Per-CPU counters (index into the counters array) */
 enum eg_counter {

@@ -62,6 +62,8 @@ class Gate {
   eg_config config() const;
   void set_scopes(const std::vector<std::uint64_t>& cgroup_ids);
   void set_loaders(const std::vector<InodeKey>& keys);
+  // Directories no in-scope process may write, create, unlink or rename in.
+  void set_protected_dirs(const std::vector<InodeKey>& keys);
 
   void put_baseline(const InodeKey& key, const eg_baseline& value);
   void clear_baseline();

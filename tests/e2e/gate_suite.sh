@@ -166,6 +166,18 @@ check "  ... audited gate_tamper" audit_has '"reason":"gate_tamper"' '"hook":"bp
 gated rm -f /sys/fs/bpf/execgate/link_eg_bprm_check >/dev/null 2>&1
 check "bypass: unlink the gate's pinned link from the scope" [ -e /sys/fs/bpf/execgate/link_eg_bprm_check ]
 check "  ... audited" audit_has '"reason":"gate_tamper"' '"hook":"pin_unlink"'
+f=$(ls $W/state/installed/*.json | head -1)
+gated sh -c "rm -f $f" >/dev/null 2>&1
+check "bypass: delete the daemon's state from the scope" [ -f "$f" ]
+check "  ... audited gate_tamper (state_write)" audit_has '"reason":"gate_tamper"' '"hook":"state_write"'
+out=$(gated $PROBE open-write $AUDIT 2>&1)
+check "bypass: open the audit log for writing from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+gated sh -c "echo '{}' > $W/state/spent/00000000000000000000000000000000.json" >/dev/null 2>&1
+check "bypass: plant a file in the daemon's state from the scope" [ ! -e $W/state/spent/00000000000000000000000000000000.json ]
+gated sh -c "mv $f $W/state/x.json" >/dev/null 2>&1
+check "bypass: rename the daemon's state from the scope" [ -f "$f" ]
+gated sh -c "echo 'mode = \"monitor\"' > $W/enforce.toml" >/dev/null 2>&1
+check "bypass: rewrite the policy from the scope" grep -q 'mode = "enforce"' $W/enforce.toml
 sleep 100 &
 VICTIM=$!
 out=$(gated $PROBE ptrace $VICTIM 2>&1)

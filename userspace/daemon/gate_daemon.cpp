@@ -92,8 +92,28 @@ void GateDaemon::apply_policy() {
   }
   gate_.set_scopes(ids);
   gate_.set_loaders(find_loaders());
+  gate_.set_protected_dirs(protected_dirs());
   pin_baseline();
   gate_.set_config(kernel_config());
+}
+
+// The daemon's state, its audit log's directory and its policy's directory: an in-scope
+// process may not write, create, unlink or rename there (the spool inbox stays open:
+// whatever arrives there is verified anyway).
+std::vector<InodeKey> GateDaemon::protected_dirs() const {
+  std::vector<InodeKey> keys;
+  auto add = [&](const fs::path& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      InodeKey k{kernel_dev(st.st_dev), st.st_ino};
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    }
+  };
+  const fs::path state(paths_.state_dir);
+  for (const char* sub : {"", "installed", "tombstones", "spent"}) add(*sub ? state / sub : state);
+  add(fs::path(policy_.audit.path).parent_path());
+  if (!paths_.config.empty()) add(fs::absolute(paths_.config).parent_path());
+  return keys;
 }
 
 void GateDaemon::pin_baseline() {

@@ -166,14 +166,23 @@ void Gate::set_scopes(const std::vector<std::uint64_t>& ids) {
   for (std::uint64_t id : map_keys<std::uint64_t>(memo)) bpf_map__delete_elem(memo, &id, sizeof id, 0);
 }
 
-void Gate::set_loaders(const std::vector<InodeKey>& keys) {
-  bpf_map* m = impl_->skel->maps.eg_loaders;
+// Replaces a set-of-inodes map's content (existing keys first removed).
+static void replace_inode_set(bpf_map* m, const std::vector<InodeKey>& keys, const std::string& what) {
   for (const auto& k : map_keys<eg_inode_key>(m)) bpf_map__delete_elem(m, &k, sizeof k, 0);
   __u8 one = 1;
   for (const auto& k : keys) {
     eg_inode_key kk{k.dev, k.ino};
-    check(bpf_map__update_elem(m, &kk, sizeof kk, &one, 1, BPF_ANY), "loader map");
+    check(bpf_map__update_elem(m, &kk, sizeof kk, &one, 1, BPF_ANY), what);
   }
+}
+
+void Gate::set_loaders(const std::vector<InodeKey>& keys) {
+  replace_inode_set(impl_->skel->maps.eg_loaders, keys, "loader map");
+}
+
+void Gate::set_protected_dirs(const std::vector<InodeKey>& keys) {
+  replace_inode_set(impl_->skel->maps.eg_protected, keys,
+                    "protected directory map (max " + std::to_string(EG_MAX_PROTECTED) + ")");
 }
 
 void Gate::put_baseline(const InodeKey& key, const eg_baseline& value) {

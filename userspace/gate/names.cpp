@@ -45,6 +45,7 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_BPF: return "bpf";
     case EG_HOOK_PIN_UNLINK: return "pin_unlink";
     case EG_HOOK_PTRACE: return "ptrace";
+    case EG_HOOK_STATE_WRITE: return "state_write";
     default: return "unknown";
   }
 }
