@@ -12,6 +12,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+/* LSM programs get BTF-typed arguments: fields are read with direct (CO-RE relocated,
+ * fault-safe) loads rather than bpf_probe_read_kernel() calls, which cost a helper call
+ * each on the exec path. */
+
 #include "execgate.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -127,16 +131,16 @@ static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *
 {
 	if (bpf_core_field_exists(struct inode___v611, i_ctime_sec)) {
 		struct inode___v611 *i = (void *)inode;
-		*sec = BPF_CORE_READ(i, i_ctime_sec);
-		*nsec = BPF_CORE_READ(i, i_ctime_nsec);
+		*sec = i->i_ctime_sec;
+		*nsec = i->i_ctime_nsec;
 	} else if (bpf_core_field_exists(struct inode___v606, __i_ctime)) {
 		struct inode___v606 *i = (void *)inode;
-		*sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i, __i_ctime.tv_nsec);
+		*sec = i->__i_ctime.tv_sec;
+		*nsec = i->__i_ctime.tv_nsec;
 	} else {
 		struct inode___v601 *i = (void *)inode;
-		*sec = BPF_CORE_READ(i, i_ctime.tv_sec);
-		*nsec = BPF_CORE_READ(i, i_ctime.tv_nsec);
+		*sec = i->i_ctime.tv_sec;
+		*nsec = i->i_ctime.tv_nsec;
 	}
 	*nsec &= CTIME_NSEC_MASK;
 }
@@ -179,8 +183,8 @@ static __always_inline bool in_scope(const struct eg_config *cfg)
 static __always_inline struct eg_inode_key inode_key(struct inode *inode)
 {
 	struct eg_inode_key k = {};
-	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	k.ino = BPF_CORE_READ(inode, i_ino);
+	k.dev = inode->i_sb->s_dev;
+	k.ino = inode->i_ino;
 	return k;
 }
 
@@ -213,8 +217,8 @@ static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct 
 	if (b && same_ctime(inode, b->ctime_sec, b->ctime_nsec))
 		return EG_R_BASELINE;
 	if (cfg->trust == EG_TRUST_ROOT_OWNED) {
-		__u32 owner = BPF_CORE_READ(inode, i_uid.val);
-		umode_t mode = BPF_CORE_READ(inode, i_mode);
+		__u32 owner = inode->i_uid.val;
+		umode_t mode = inode->i_mode;
 		if (owner == 0 && !(mode & (S_IWGRP | S_IWOTH)))
 			return EG_R_BASELINE;
 	}
@@ -266,7 +270,7 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 	struct eg_inode_key key = inode_key(inode);
 	d->has_ticket = 0;
 
-	if (BPF_CORE_READ(inode, __i_nlink) == 0) { /* memfd, O_TMPFILE or unlinked file */
+	if (inode->__i_nlink == 0) { /* memfd, O_TMPFILE or unlinked file */
 		d->reason = EG_R_MEMFD;
 		return;
 	}
@@ -308,7 +312,7 @@ static __always_inline void fill_event(struct eg_event *e, struct inode *inode, 
 	e->ino = key.ino;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = task->real_parent->tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->hook = hook;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -375,7 +379,7 @@ static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason,
 		e->ts_boot_ns = bpf_ktime_get_boot_ns();
 		e->cgroup_id = bpf_get_current_cgroup_id();
 		e->pid = bpf_get_current_pid_tgid() >> 32;
-		e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+		e->ppid = task->real_parent->tgid;
 		e->uid = (__u32)bpf_get_current_uid_gid();
 		e->hook = hook;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -394,8 +398,10 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 		return 0;
 
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct eg_task_state *caller = bpf_task_storage_get(&eg_task_state, task, 0, 0);
-	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	/* lineage state exists only while the daemon tracks it */
+	struct eg_task_state *caller =
+		cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
+	struct inode *inode = bprm->file->f_inode;
 	struct decision d = {};
 	__u32 uid = (__u32)bpf_get_current_uid_gid();
 	int rc;
@@ -414,7 +420,7 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 		decide(cfg, inode, uid, caller, true, true, now, &d);
 		fill_event(e, inode, EG_HOOK_EXEC, now);
 		/* interp: the script for its own pass, the interpreter for the second pass */
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, interp));
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->interp);
 		__u8 verdict = judge(cfg, d.reason);
 		emit(cfg, e, verdict, &d, caller);
 		rc = hook_rc(verdict);
@@ -448,6 +454,8 @@ int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		if (rc)
 			return rc;
 	}
+	if (!cfg || !cfg->track_lineage)
+		return 0;
 	struct eg_task_state *parent =
 		bpf_task_storage_get(&eg_task_state, bpf_get_current_task_btf(), 0, 0);
 	if (!parent || !parent->has_ticket)
@@ -469,7 +477,7 @@ static __always_inline int decide_file_event(const struct eg_config *cfg, struct
 	if (e) {
 		fill_event(e, inode, hook, 0);
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+					  file->f_path.dentry->d_name.name);
 		emit(cfg, e, verdict, d, caller);
 	}
 	return hook_rc(verdict);
@@ -481,8 +489,10 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 	if (!cfg || !in_scope(cfg))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct eg_task_state *caller = bpf_task_storage_get(&eg_task_state, task, 0, 0);
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	/* lineage state exists only while the daemon tracks it */
+	struct eg_task_state *caller =
+		cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
+	struct inode *inode = file->f_inode;
 	struct decision d = {};
 	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, 0, &d);
 	if (is_allow(d.reason))
@@ -512,7 +522,7 @@ int BPF_PROG(eg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 		return ret;
 	if (!(prot & PROT_EXEC))
 		return 0;
-	struct file *file = BPF_CORE_READ(vma, vm_file);
+	struct file *file = vma->vm_file;
 	if (!file)
 		return 0;
 	return check_exec_mapping(file, EG_HOOK_MPROTECT_EXEC);
@@ -520,7 +530,7 @@ int BPF_PROG(eg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 
 static __always_inline __u64 sb_magic(struct file *file)
 {
-	return BPF_CORE_READ(file, f_inode, i_sb, s_magic);
+	return file->f_inode->i_sb->s_magic;
 }
 
 /* No process may open a ticketed file for writing; an in-scope process may not write
@@ -530,7 +540,7 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 {
 	if (ret)
 		return ret;
-	if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+	if (!(file->f_mode & FMODE_WRITE))
 		return 0;
 	struct eg_config *cfg = get_config();
 	if (!cfg)
@@ -538,10 +548,10 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	__u64 magic = sb_magic(file);
 	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && in_scope(cfg))
 		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
-	if (protected_dir(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode)) && in_scope(cfg))
+	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode *inode = file->f_inode;
 	struct eg_inode_key key = inode_key(inode);
 	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
 	if (!t)
@@ -569,7 +579,7 @@ int BPF_PROG(eg_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
 	if (ret)
 		return ret;
-	bool pins = BPF_CORE_READ(dir, i_sb, s_magic) == BPF_FS_MAGIC;
+	bool pins = dir->i_sb->s_magic == BPF_FS_MAGIC;
 	if (!pins && !protected_dir(dir))
 		return 0;
 	struct eg_config *cfg = get_config();
@@ -586,7 +596,7 @@ int BPF_PROG(eg_inode_rename, struct inode *old_dir, struct dentry *old_dentry, 
 	if (ret)
 		return ret;
 	if (!protected_dir(old_dir) && !protected_dir(new_dir) &&
-	    BPF_CORE_READ(old_dir, i_sb, s_magic) != BPF_FS_MAGIC)
+	    old_dir->i_sb->s_magic != BPF_FS_MAGIC)
 		return 0;
 	struct eg_config *cfg = get_config();
 	if (cfg && in_scope(cfg))
