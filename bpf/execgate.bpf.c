@@ -22,6 +22,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
 #define FMODE_WRITE 0x2
+#define MAY_WRITE 0x2
 #define PROT_EXEC 0x4
 #define S_IWGRP 00020
 #define S_IWOTH 00002
@@ -559,6 +560,53 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	struct decision d = {.reason = EG_R_WRITE_PROTECTED, .has_ticket = 1};
 	__builtin_memcpy(d.ticket, t->id, EG_ID_LEN);
 	return decide_file_event(cfg, file, inode, EG_HOOK_OPEN_WRITE, &d, NULL);
+}
+
+/* Writes through a file opened before the task entered the scope (an inherited fd to
+ * cgroup.procs, the audit log, the state): the open-time checks above never saw them. */
+SEC("lsm/file_permission")
+int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(mask & MAY_WRITE))
+		return 0;
+	__u64 magic = sb_magic(file);
+	bool cgroupfs = magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC;
+	if (!cgroupfs && !protected_dir(file->f_path.dentry->d_parent->d_inode))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, cgroupfs ? EG_R_SCOPE_ESCAPE : EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
+	return 0;
+}
+
+/* In scope, no kernel modules, kexec images or IMA policies: each could switch the gate
+ * off. Firmware loads (driven by drivers) pass. */
+SEC("lsm/kernel_read_file")
+int BPF_PROG(eg_kernel_read_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_FIRMWARE))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
+	return 0;
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(eg_kernel_load_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	if (ret)
+		return ret;
+	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_FIRMWARE))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
+	return 0;
 }
 
 /* In scope, bpf() is refused: no editing the gate's maps or detaching its programs. */

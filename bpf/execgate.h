@@ -113,7 +113,9 @@ enum eg_reason {
 #define EG_HOOK_BPF 7
 #define EG_HOOK_PIN_UNLINK 8
 #define EG_HOOK_PTRACE 9
-#define EG_HOOK_STATE_WRITE 10 /* write/create/unlink/rename in the daemon's directories */
+#define EG_HOOK_STATE_WRITE 10
+#define EG_HOOK_KERNEL_LOAD 11 /* module / kexec image / policy load from the scope */
+#define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */ /* write/create/unlink/rename in the daemon's directories */
 
 /* Per-CPU counters (index into the counters array) */
 enum eg_counter {

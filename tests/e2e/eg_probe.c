@@ -186,6 +186,18 @@ int main(int argc, char **argv)
 			waitpid((pid_t)pid, NULL, 0);
 		return report("CLONE", pid > 0, err);
 	}
+	if (!strcmp(verb, "finit-module") && argc == 3) { /* a bogus module file: EPERM vs ENOEXEC */
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return report("SETUP", 0, errno);
+		long rc = syscall(SYS_finit_module, fd, "", 0);
+		return report("MODULE", rc == 0, errno);
+	}
+	if (!strcmp(verb, "init-module")) {
+		static char blob[4096] = "not an ELF module";
+		long rc = syscall(SYS_init_module, blob, sizeof blob, "");
+		return report("MODULE", rc == 0, errno);
+	}
 	if (!strcmp(verb, "bpf")) {
 		union bpf_attr attr;
 		memset(&attr, 0, sizeof attr);

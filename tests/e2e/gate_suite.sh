@@ -178,6 +178,19 @@ gated sh -c "mv $f $W/state/x.json" >/dev/null 2>&1
 check "bypass: rename the daemon's state from the scope" [ -f "$f" ]
 gated sh -c "echo 'mode = \"monitor\"' > $W/enforce.toml" >/dev/null 2>&1
 check "bypass: rewrite the policy from the scope" grep -q 'mode = "enforce"' $W/enforce.toml
+out=$(sh -c "exec 3>/sys/fs/cgroup/cgroup.procs; execgate run -- sh -c 'echo \$\$ >&3; cat /proc/self/cgroup'" 2>&1)
+check "bypass: leave the scope through an inherited cgroup.procs fd" contains "$out" "/gated/"
+check "  ... audited scope_escape (fd_write)" audit_has '"reason":"scope_escape"' '"hook":"fd_write"'
+out=$(sh -c "exec 3>>$AUDIT; execgate run -- sh -c 'echo forged >&3'" 2>&1)
+check "bypass: append to the audit log through an inherited fd" sh -c "! grep -q '^forged' $AUDIT"
+check "  ... audited gate_tamper (fd_write)" audit_has '"reason":"gate_tamper"' '"hook":"fd_write"'
+out=$($PROBE finit-module /bin/busybox 2>&1)
+check "control: outside the scope a bogus module fails on its content" sh -c "echo '$out' | grep -q MODULE_ERRNO && ! echo '$out' | grep -q EPERM"
+out=$(gated $PROBE finit-module /bin/busybox 2>&1)
+check "bypass: load a kernel module (finit_module) from the scope" contains "$out" "MODULE_ERRNO=EPERM"
+out=$(gated $PROBE init-module 2>&1)
+check "bypass: load a kernel module (init_module) from the scope" contains "$out" "MODULE_ERRNO=EPERM"
+check "  ... audited gate_tamper (kernel_load)" audit_has '"reason":"gate_tamper"' '"hook":"kernel_load"'
 sleep 100 &
 VICTIM=$!
 out=$(gated $PROBE ptrace $VICTIM 2>&1)

@@ -46,6 +46,8 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_PIN_UNLINK: return "pin_unlink";
     case EG_HOOK_PTRACE: return "ptrace";
     case EG_HOOK_STATE_WRITE: return "state_write";
+    case EG_HOOK_KERNEL_LOAD: return "kernel_load";
+    case EG_HOOK_FD_WRITE: return "fd_write";
     default: return "unknown";
   }
 }
