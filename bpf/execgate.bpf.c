@@ -389,6 +389,15 @@ static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason,
 	return hook_rc(verdict);
 }
 
+/* deny_simple() when the current task is in the scope; 0 otherwise. */
+static __always_inline int deny_in_scope(__u8 reason, __u32 hook)
+{
+	struct eg_config *cfg = get_config();
+	if (cfg && in_scope(cfg))
+		return deny_simple(cfg, reason, hook);
+	return 0;
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 {
@@ -575,10 +584,7 @@ int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 	bool cgroupfs = magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC;
 	if (!cgroupfs && !protected_dir(file->f_path.dentry->d_parent->d_inode))
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, cgroupfs ? EG_R_SCOPE_ESCAPE : EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
-	return 0;
+	return deny_in_scope(cgroupfs ? EG_R_SCOPE_ESCAPE : EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
 }
 
 /* In scope, no kernel modules, kexec images or IMA policies: each could switch the gate
@@ -590,10 +596,7 @@ int BPF_PROG(eg_kernel_read_file, struct file *file, enum kernel_read_file_id id
 		return ret;
 	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_FIRMWARE))
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
-	return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
 }
 
 SEC("lsm/kernel_load_data")
@@ -603,10 +606,7 @@ int BPF_PROG(eg_kernel_load_data, enum kernel_load_data_id id, bool contents, in
 		return ret;
 	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_FIRMWARE))
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
-	return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
 }
 
 /* In scope, bpf() is refused: no editing the gate's maps or detaching its programs. */
@@ -615,10 +615,7 @@ int BPF_PROG(eg_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 {
 	if (ret)
 		return ret;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_BPF);
-	return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_BPF);
 }
 
 /* In scope, no unlinking in bpffs (the gate's pins) nor in the daemon's directories. */
@@ -630,10 +627,7 @@ int BPF_PROG(eg_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 	bool pins = dir->i_sb->s_magic == BPF_FS_MAGIC;
 	if (!pins && !protected_dir(dir))
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, pins ? EG_HOOK_PIN_UNLINK : EG_HOOK_STATE_WRITE);
-	return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, pins ? EG_HOOK_PIN_UNLINK : EG_HOOK_STATE_WRITE);
 }
 
 /* In scope, nothing is renamed into or out of the daemon's directories or bpffs. */
@@ -646,10 +640,7 @@ int BPF_PROG(eg_inode_rename, struct inode *old_dir, struct dentry *old_dentry, 
 	if (!protected_dir(old_dir) && !protected_dir(new_dir) &&
 	    old_dir->i_sb->s_magic != BPF_FS_MAGIC)
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
-	return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 }
 
 /* In scope, no new files in the daemon's directories. */
@@ -660,10 +651,7 @@ int BPF_PROG(eg_inode_create, struct inode *dir, struct dentry *dentry, umode_t 
 		return ret;
 	if (!protected_dir(dir))
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
-	return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 }
 
 /* In scope, no ptrace attach (nor process_vm_writev): no injecting code into a process
@@ -675,8 +663,5 @@ int BPF_PROG(eg_ptrace, struct task_struct *child, unsigned int mode, int ret)
 		return ret;
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
-	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
-		return deny_simple(cfg, EG_R_PTRACE, EG_HOOK_PTRACE);
-	return 0;
+	return deny_in_scope(EG_R_PTRACE, EG_HOOK_PTRACE);
 }

@@ -13,7 +13,6 @@ int set_append_only(int fd, bool on);
 int get_append_only(int fd, bool* on);
 
 // Writes all of data to fd (EINTR-safe). Throws IoError naming path.
-void write_all(int fd, std::string_view data, const std::string& path);
 // fsync of the directory containing path (best effort).
 void fsync_parent_dir(const std::string& path);
 

@@ -69,17 +69,6 @@ int set_append_only(int fd, bool on) {
   return 0;
 }
 
-void write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw IoError(path, errno, "write failed");
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 void fsync_parent_dir(const std::string& path) {
   fs::path p(path);
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");

@@ -150,7 +150,7 @@ struct AuditLog::Impl {
     lk.unlock();
     std::string err;
     try {
-      audit_detail::write_all(fd.get(), buf, opt.path);
+      write_all(fd.get(), buf, opt.path);
       if (::fdatasync(fd.get()) != 0) throw IoError(opt.path, errno, "fsync failed");
     } catch (const std::exception& e) {
       err = e.what();
@@ -170,7 +170,7 @@ struct AuditLog::Impl {
   // Writes pending + fsync while holding mu (rotation/close: nothing may interleave).
   void sync_holding_locked() {
     std::lock_guard<std::mutex> iol(io);
-    if (!pending.empty()) audit_detail::write_all(fd.get(), pending, opt.path);
+    if (!pending.empty()) write_all(fd.get(), pending, opt.path);
     if (::fdatasync(fd.get()) != 0) throw IoError(opt.path, errno, "fsync failed");
     pending.clear();
     pending_records = 0;
