@@ -275,10 +275,6 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 		d->reason = EG_R_MEMFD;
 		return;
 	}
-	if (is_exec && bpf_map_lookup_elem(&eg_loaders, &key)) {
-		d->reason = EG_R_LOADER_BYPASS;
-		return;
-	}
 	__u8 treason = EG_R_NO_TICKET;
 	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
 	if (t) {
@@ -289,6 +285,13 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 			d->reason = EG_R_TICKET;
 			return;
 		}
+	}
+	/* The dynamic loader run as a program loads whatever it is told: never by the
+	 * baseline (a ticket naming the loader itself is an explicit decision, and the
+	 * loader's mappings of other files are still checked by mmap_file). */
+	if (is_exec && bpf_map_lookup_elem(&eg_loaders, &key)) {
+		d->reason = EG_R_LOADER_BYPASS;
+		return;
 	}
 	__u8 breason = baseline_reason(cfg, inode, &key);
 	if (breason == EG_R_BASELINE) {
@@ -304,6 +307,17 @@ static __always_inline bool is_allow(__u8 reason)
 	return reason == EG_R_TICKET || reason == EG_R_BASELINE;
 }
 
+/* Task facts by direct loads from the BTF-typed task (cheaper than a helper call each). */
+static __always_inline void fill_task(struct eg_event *e, struct task_struct *task, __u32 hook)
+{
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = task->tgid;
+	e->ppid = task->real_parent->tgid;
+	e->uid = task->cred->uid.val;
+	e->hook = hook;
+	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+}
+
 static __always_inline void fill_event(struct eg_event *e, struct inode *inode, __u32 hook, __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -311,12 +325,7 @@ static __always_inline void fill_event(struct eg_event *e, struct inode *inode, 
 	e->ts_boot_ns = now ? now : bpf_ktime_get_boot_ns();
 	e->dev = key.dev;
 	e->ino = key.ino;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->ppid = task->real_parent->tgid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->hook = hook;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	fill_task(e, task, hook);
 }
 
 static __always_inline struct eg_event *reserve(void)
@@ -361,10 +370,15 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 		e->has_proc_ticket = 1;
 		__builtin_memcpy(e->proc_ticket, caller->ticket, EG_ID_LEN);
 	}
+	/* a per-CPU count of events submitted since this CPU last woke the reader */
+	__u32 idx = EG_C_UNWOKEN;
+	__u64 *unwoken = bpf_map_lookup_elem(&eg_counters, &idx);
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (verdict != EG_VERDICT_ALLOW ||
-	    bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+	if (verdict != EG_VERDICT_ALLOW || !unwoken || ++*unwoken >= cfg->wakeup_events) {
 		flags = BPF_RB_FORCE_WAKEUP;
+		if (unwoken)
+			*unwoken = 0;
+	}
 	bpf_ringbuf_submit(e, flags);
 	count(EG_C_EVENTS);
 }
@@ -376,14 +390,8 @@ static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason,
 	__u8 verdict = judge(cfg, reason);
 	struct eg_event *e = reserve();
 	if (e) {
-		struct task_struct *task = bpf_get_current_task_btf();
 		e->ts_boot_ns = bpf_ktime_get_boot_ns();
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		e->pid = bpf_get_current_pid_tgid() >> 32;
-		e->ppid = task->real_parent->tgid;
-		e->uid = (__u32)bpf_get_current_uid_gid();
-		e->hook = hook;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		fill_task(e, bpf_get_current_task_btf(), hook);
 		emit(cfg, e, verdict, &d, NULL);
 	}
 	return hook_rc(verdict);

@@ -65,7 +65,7 @@ struct eg_config {
 	__u32 scope_host;     /* 1: every task is in scope */
 	__u32 trust;          /* EG_TRUST_* */
 	__u32 audit_required; /* 1: deny an exec whose event cannot be reserved */
-	__u64 wakeup_bytes;   /* wake the reader once this much data is pending */
+	__u64 wakeup_events;  /* wake the reader after this many unwoken events on a CPU */
 	__u32 track_lineage;  /* 1: record which ticket authorized each task's image */
 	__u32 _pad;
 };
@@ -124,6 +124,7 @@ enum eg_counter {
 	EG_C_MONITOR_DENIED = 2,
 	EG_C_RB_DROPS = 3, /* events that could not be reserved in the ring buffer */
 	EG_C_EVENTS = 4,   /* events submitted */
+	EG_C_UNWOKEN = 5,  /* events submitted since this CPU last woke the reader */
 	EG_C__COUNT = 8,
 };
 

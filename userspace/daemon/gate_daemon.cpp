@@ -69,7 +69,10 @@ eg_config GateDaemon::kernel_config() const {
   cfg.scope_host = policy_.scope_host ? 1 : 0;
   cfg.trust = policy_.trust == BaselineTrust::root_owned ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
   cfg.audit_required = policy_.audit.required ? 1 : 0;
-  cfg.wakeup_bytes = std::min<std::uint64_t>(64 << 10, (std::uint64_t{policy_.audit.ringbuf_kib} << 10) / 8);
+  // Wake the reader once about 1/8 of the ring (at most 64 KiB) is pending per CPU;
+  // it also drains on a 50 ms timer, and every denial wakes it at once.
+  const std::uint64_t wake_bytes = std::min<std::uint64_t>(64 << 10, (std::uint64_t{policy_.audit.ringbuf_kib} << 10) / 8);
+  cfg.wakeup_events = std::max<std::uint64_t>(1, wake_bytes / sizeof(eg_event));
   for (const auto& [id, inst] : installed_)
     if (inst.body.parent) cfg.track_lineage = 1;
   return cfg;
