@@ -159,11 +159,14 @@ static __always_inline struct eg_config *get_config(void)
 	return bpf_map_lookup_elem(&eg_config, &zero);
 }
 
-static __always_inline bool in_scope(const struct eg_config *cfg)
+/* Is the current task in the scope? *cgid receives its cgroup id (0 with scope_host). */
+static __always_inline bool in_scope_cg(const struct eg_config *cfg, __u64 *cgid)
 {
+	*cgid = 0;
 	if (cfg->scope_host)
 		return true;
 	__u64 self = bpf_get_current_cgroup_id();
+	*cgid = self;
 	__u8 *memo = bpf_map_lookup_elem(&eg_scope_memo, &self);
 	if (memo)
 		return *memo == 1;
@@ -179,6 +182,12 @@ static __always_inline bool in_scope(const struct eg_config *cfg)
 	}
 	bpf_map_update_elem(&eg_scope_memo, &self, &verdict, BPF_ANY);
 	return verdict == 1;
+}
+
+static __always_inline bool in_scope(const struct eg_config *cfg)
+{
+	__u64 cgid;
+	return in_scope_cg(cfg, &cgid);
 }
 
 static __always_inline struct eg_inode_key inode_key(struct inode *inode)
@@ -198,6 +207,7 @@ static __always_inline bool protected_dir(struct inode *dir)
 struct decision {
 	__u8 reason;
 	__u8 has_ticket;
+	__u8 pinned; /* allowed by a ticket or a pinned baseline entry: userspace knows the path */
 	__u8 ticket[EG_ID_LEN];
 };
 
@@ -212,11 +222,13 @@ static __always_inline bool same_ctime(struct inode *inode, __s64 sec, __u32 nse
 /* Baseline trust: pinned at daemon start, or (trust = root-owned) owned by uid 0 and
  * not writable by group or others. A pinned file that changed since is `stale`. */
 static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct inode *inode,
-					    const struct eg_inode_key *key)
+					    const struct eg_inode_key *key, __u8 *pinned)
 {
 	struct eg_baseline *b = bpf_map_lookup_elem(&eg_baseline, key);
-	if (b && same_ctime(inode, b->ctime_sec, b->ctime_nsec))
+	if (b && same_ctime(inode, b->ctime_sec, b->ctime_nsec)) {
+		*pinned = 1;
 		return EG_R_BASELINE;
+	}
 	if (cfg->trust == EG_TRUST_ROOT_OWNED) {
 		__u32 owner = inode->i_uid.val;
 		umode_t mode = inode->i_mode;
@@ -283,6 +295,7 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 		treason = ticket_reason(t, inode, uid, caller, consume, now);
 		if (treason == EG_R_TICKET) {
 			d->reason = EG_R_TICKET;
+			d->pinned = 1;
 			return;
 		}
 	}
@@ -293,7 +306,7 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 		d->reason = EG_R_LOADER_BYPASS;
 		return;
 	}
-	__u8 breason = baseline_reason(cfg, inode, &key);
+	__u8 breason = baseline_reason(cfg, inode, &key, &d->pinned);
 	if (breason == EG_R_BASELINE) {
 		d->reason = EG_R_BASELINE;
 		return;
@@ -308,9 +321,10 @@ static __always_inline bool is_allow(__u8 reason)
 }
 
 /* Task facts by direct loads from the BTF-typed task (cheaper than a helper call each). */
-static __always_inline void fill_task(struct eg_event *e, struct task_struct *task, __u32 hook)
+static __always_inline void fill_task(struct eg_event *e, struct task_struct *task, __u32 hook,
+				      __u64 cgid)
 {
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->cgroup_id = cgid ? cgid : bpf_get_current_cgroup_id();
 	e->pid = task->tgid;
 	e->ppid = task->real_parent->tgid;
 	e->uid = task->cred->uid.val;
@@ -318,14 +332,15 @@ static __always_inline void fill_task(struct eg_event *e, struct task_struct *ta
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 }
 
-static __always_inline void fill_event(struct eg_event *e, struct inode *inode, __u32 hook, __u64 now)
+static __always_inline void fill_event(struct eg_event *e, struct inode *inode, __u32 hook, __u64 now,
+				       __u64 cgid)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct eg_inode_key key = inode_key(inode);
 	e->ts_boot_ns = now ? now : bpf_ktime_get_boot_ns();
 	e->dev = key.dev;
 	e->ino = key.ino;
-	fill_task(e, task, hook);
+	fill_task(e, task, hook, cgid);
 }
 
 static __always_inline struct eg_event *reserve(void)
@@ -391,7 +406,7 @@ static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason,
 	struct eg_event *e = reserve();
 	if (e) {
 		e->ts_boot_ns = bpf_ktime_get_boot_ns();
-		fill_task(e, bpf_get_current_task_btf(), hook);
+		fill_task(e, bpf_get_current_task_btf(), hook, 0);
 		emit(cfg, e, verdict, &d, NULL);
 	}
 	return hook_rc(verdict);
@@ -412,7 +427,8 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 	if (ret)
 		return ret;
 	struct eg_config *cfg = get_config();
-	if (!cfg || !in_scope(cfg))
+	__u64 cgid;
+	if (!cfg || !in_scope_cg(cfg, &cgid))
 		return 0;
 
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -436,9 +452,12 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 	} else {
 		__u64 now = bpf_ktime_get_boot_ns();
 		decide(cfg, inode, uid, caller, true, true, now, &d);
-		fill_event(e, inode, EG_HOOK_EXEC, now);
-		/* interp: the script for its own pass, the interpreter for the second pass */
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->interp);
+		fill_event(e, inode, EG_HOOK_EXEC, now, cgid);
+		/* interp: the script for its own pass, the interpreter for the second pass.
+		 * Left empty when a ticket or a pinned baseline entry allowed the file: the
+		 * daemon names it from what it installed (saves a string copy per exec). */
+		if (!d.pinned)
+			bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->interp);
 		__u8 verdict = judge(cfg, d.reason);
 		emit(cfg, e, verdict, &d, caller);
 		rc = hook_rc(verdict);
@@ -493,7 +512,7 @@ static __always_inline int decide_file_event(const struct eg_config *cfg, struct
 	__u8 verdict = judge(cfg, d->reason);
 	struct eg_event *e = reserve();
 	if (e) {
-		fill_event(e, inode, hook, 0);
+		fill_event(e, inode, hook, 0, 0);
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
 					  file->f_path.dentry->d_name.name);
 		emit(cfg, e, verdict, d, caller);

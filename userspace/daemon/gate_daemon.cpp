@@ -122,9 +122,11 @@ std::vector<InodeKey> GateDaemon::protected_dirs() const {
 void GateDaemon::pin_baseline() {
   gate_.clear_baseline();
   baseline_files_ = 0;
+  std::map<InodeKey, std::string> index;
   auto pin = [&](const fs::path& p) {
     if (auto s = stat_subject(p.string())) {
       gate_.put_baseline(s->key, eg_baseline{s->ctime_sec, s->ctime_nsec, 0});
+      index.emplace(s->key, p.string());
       ++baseline_files_;
     }
   };
@@ -140,6 +142,23 @@ void GateDaemon::pin_baseline() {
       pin(path);
     }
   }
+  std::lock_guard lk(paths_mu_);
+  baseline_paths_ = std::move(index);
+}
+
+void GateDaemon::index_ticket_paths_locked() {
+  std::map<InodeKey, std::string> index;
+  for (const auto& [id, inst] : installed_)
+    for (const auto& sub : inst.subjects) index.emplace(sub.key, sub.path);
+  std::lock_guard lk(paths_mu_);
+  ticket_paths_ = std::move(index);
+}
+
+std::string GateDaemon::known_path(const InodeKey& key) const {
+  std::lock_guard lk(paths_mu_);
+  if (auto it = ticket_paths_.find(key); it != ticket_paths_.end()) return it->second;
+  if (auto it = baseline_paths_.find(key); it != baseline_paths_.end()) return it->second;
+  return {};
 }
 
 void GateDaemon::start() {
@@ -204,6 +223,7 @@ void GateDaemon::start() {
     auto cur = gate_.get_ticket(key);
     if (!cur || std::memcmp(&*cur, &e.second, sizeof(eg_ticket)) != 0) gate_.put_ticket(key, e.second);
   }
+  index_ticket_paths_locked();
   gate_.set_config(kernel_config());
 }
 
@@ -222,6 +242,7 @@ void GateDaemon::install_locked(const std::string& id, Installed inst) {
   state_.installed[id] = rec;
   const Installed& in = installed_[id] = std::move(inst);
   if (in.body.parent) gate_.set_config(kernel_config());  // lineage tracking on before the entries
+  index_ticket_paths_locked();  // before the entries: events may follow at once
   for (const auto& s : in.subjects) gate_.put_ticket(s.key, kernel_entry(in.body, s, in.uses_left));
   audit_ticket("ticket_installed", id, "ticket",
                {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
@@ -250,6 +271,7 @@ void GateDaemon::uninstall_locked(const std::string& id, const std::string& even
     state_.spent[id] = d;
   }
   store_.remove_installed(id);
+  index_ticket_paths_locked();
   if (inst.body.parent) gate_.set_config(kernel_config());
   audit_ticket(event, id, reason);
 }
@@ -362,7 +384,9 @@ void GateDaemon::on_event(const eg_event& ev) {
   r["ppid"] = ev.ppid;
   r["uid"] = ev.uid;
   r["comm"] = std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm));
-  r["path"] = std::string(ev.path, strnlen(ev.path, sizeof ev.path));
+  std::string path(ev.path, strnlen(ev.path, sizeof ev.path));
+  if (path.empty() && ev.hook == EG_HOOK_EXEC) path = known_path(InodeKey{ev.dev, ev.ino});
+  r["path"] = path.empty() ? nlohmann::json(nullptr) : nlohmann::json(path);
   r["dev"] = dev_string(ev.dev);
   r["ino"] = ev.ino;
   r["ticket"] = ev.has_ticket ? json(id_hex(ev.ticket)) : json(nullptr);

@@ -82,6 +82,13 @@ class GateDaemon {
   std::unique_ptr<Authority> authority_;
   StateSnapshot state_;                        // tombstones / spent (installed mirrored below)
   std::map<std::string, Installed> installed_;  // by ticket id
+  // (dev, ino) -> path for files the daemon installed or pinned: the kernel leaves the
+  // path out of events it allowed through them. Own lock: the event thread must never
+  // wait for a submit that is hashing files.
+  mutable std::mutex paths_mu_;
+  std::map<InodeKey, std::string> ticket_paths_, baseline_paths_;
+  void index_ticket_paths_locked();
+  std::string known_path(const InodeKey& key) const;
   std::atomic<std::uint64_t> drops_reported_{0};
   std::size_t baseline_files_ = 0;
   std::int64_t started_at_ = 0;
