@@ -66,7 +66,8 @@ class Gate {
   void set_protected_dirs(const std::vector<InodeKey>& keys);
 
   void put_baseline(const InodeKey& key, const eg_baseline& value);
-  void clear_baseline();
+  // Removes every baseline entry whose key is not in keep (sorted).
+  void prune_baseline(const std::vector<InodeKey>& keep);
 
   void put_ticket(const InodeKey& key, const eg_ticket& value);
   bool delete_ticket(const InodeKey& key);

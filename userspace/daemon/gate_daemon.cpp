@@ -119,15 +119,14 @@ std::vector<InodeKey> GateDaemon::protected_dirs() const {
   return keys;
 }
 
+// New pins go in first and stale ones are pruned after, so a reload never leaves a moment
+// in which baseline files are denied.
 void GateDaemon::pin_baseline() {
-  gate_.clear_baseline();
-  baseline_files_ = 0;
   std::map<InodeKey, std::string> index;
   auto pin = [&](const fs::path& p) {
     if (auto s = stat_subject(p.string())) {
       gate_.put_baseline(s->key, eg_baseline{s->ctime_sec, s->ctime_nsec, 0});
       index.emplace(s->key, p.string());
-      ++baseline_files_;
     }
   };
   for (const auto& path : policy_.baseline_paths) {
@@ -142,6 +141,11 @@ void GateDaemon::pin_baseline() {
       pin(path);
     }
   }
+  std::vector<InodeKey> keep;
+  keep.reserve(index.size());
+  for (const auto& [key, path] : index) keep.push_back(key);  // std::map: already sorted
+  gate_.prune_baseline(keep);
+  baseline_files_ = index.size();
   std::lock_guard lk(paths_mu_);
   baseline_paths_ = std::move(index);
 }

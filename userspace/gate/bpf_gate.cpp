@@ -191,9 +191,11 @@ void Gate::put_baseline(const InodeKey& key, const eg_baseline& value) {
         "baseline map (max " + std::to_string(EG_MAX_BASELINE) + " files)");
 }
 
-void Gate::clear_baseline() {
+void Gate::prune_baseline(const std::vector<InodeKey>& keep) {
   bpf_map* m = impl_->skel->maps.eg_baseline;
-  for (const auto& k : map_keys<eg_inode_key>(m)) bpf_map__delete_elem(m, &k, sizeof k, 0);
+  for (const auto& k : map_keys<eg_inode_key>(m))
+    if (!std::binary_search(keep.begin(), keep.end(), InodeKey{k.dev, k.ino}))
+      bpf_map__delete_elem(m, &k, sizeof k, 0);
 }
 
 void Gate::put_ticket(const InodeKey& key, const eg_ticket& value) {
