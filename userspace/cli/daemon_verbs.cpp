@@ -194,7 +194,13 @@ void add_policy(CLI::App& app, Cli& cli) {
       Policy p;
       try {
         p = load_policy(*file);
-        for (const auto& is : p.issuers) load_public_key(is.pubkey);
+        for (const auto& is : p.issuers) {
+          try {
+            load_public_key(is.pubkey);
+          } catch (const Error& e) {
+            throw Error(e.kind(), *file + ": [[issuer]] \"" + is.name + "\" pubkey: " + e.what());
+          }
+        }
       } catch (const Error& e) {
         if (cli.json) std::cout << json{{"ok", false}, {"file", *file}, {"error", e.what()}}.dump() << "\n";
         else std::cerr << "execgate: " << e.what() << "\n";
