@@ -78,6 +78,9 @@ void validate_revocation_body(const RevocationBody& body);
 // Envelope JSON (no trailing newline) signed with key.
 std::string sign_ticket(const TicketBody& body, const SecretKey& key);
 std::string sign_revocation(const RevocationBody& body, const SecretKey& key);
+// Signs any payload bytes under any payload type (no validation): the primitive the two
+// above use, also for tests and tools that must produce invalid documents.
+std::string sign_envelope(std::string_view payload_type, std::string payload, const SecretKey& key);
 
 struct VerifiedDocument {
   enum class Kind { ticket, revocation } kind = Kind::ticket;

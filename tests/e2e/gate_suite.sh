@@ -24,7 +24,7 @@ mode = "$1"
 cgroups = ["/gated"]
 [baseline]
 trust = "none"
-paths = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/local/bin", "/usr/local/lib", "$PROBE_DIR"]
+paths = [$BASELINE_PATHS]
 [[issuer]]
 name = "ops"
 pubkey = "$W/ops.pub"

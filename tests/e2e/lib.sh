@@ -4,6 +4,9 @@ FAIL=0
 W=${W:-/tmp/eg}
 AUDIT=$W/audit/audit.jsonl
 SOCK=/run/execgate/execgated.sock
+# What the suites' policies trust as baseline: the VM's system dirs, the execgate binaries
+# and the probe's directory (PROBE_DIR, set by the suite before sourcing this file).
+BASELINE_PATHS='"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/local/bin", "/usr/local/lib", "'"${PROBE_DIR:-/nonexistent}"'"'
 
 pass() { PASS=$((PASS + 1)); echo "PASS $1"; }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL $1: $2"; }

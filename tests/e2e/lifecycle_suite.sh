@@ -22,7 +22,7 @@ name = "lifecycle"
 [scope]
 cgroups = ["/gated"]
 [baseline]
-paths = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/local/bin", "/usr/local/lib", "$PROBE_DIR"]
+paths = [$BASELINE_PATHS]
 [[issuer]]
 name = "ops"
 pubkey = "$W/ops.pub"

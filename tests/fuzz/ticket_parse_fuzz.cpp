@@ -46,12 +46,7 @@ const Keys& keys() {
 }
 
 std::string sign_raw(std::string_view type, std::string_view payload) {
-  dsse::Envelope env;
-  env.payload_type = std::string(type);
-  env.payload = std::string(payload);
-  env.keyid = keys().issuer.pub.key_id();
-  env.sig = sign_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), keys().issuer.secret);
-  return dsse::encode(env);
+  return sign_envelope(type, std::string(payload), keys().issuer.secret);
 }
 
 template <typename Fn>

@@ -58,12 +58,7 @@ inline KeyPair fixed_keypair(std::uint8_t fill) {
 
 // Signs an arbitrary payload (possibly invalid) into an envelope with key.
 inline std::string sign_raw(std::string_view payload_type, std::string_view payload, const SecretKey& key) {
-  dsse::Envelope env;
-  env.payload_type = std::string(payload_type);
-  env.payload = std::string(payload);
-  env.keyid = key.key_id();
-  env.sig = sign_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), key);
-  return dsse::encode(env);
+  return sign_envelope(payload_type, std::string(payload), key);
 }
 
 // Expects fn() to throw VerificationError with the given reason; returns its message.

@@ -22,7 +22,7 @@ nlohmann::json daemon_call(const std::string& socket, const nlohmann::json& requ
   std::strcpy(addr.sun_path, socket.c_str());
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
-    throw Error(ErrorKind::io, socket + ": cannot reach execgated: " + std::strerror(err) +
+    throw DaemonUnreachable(socket + ": cannot reach execgated: " + std::strerror(err) +
                                    " (is the daemon running? --socket selects another path)");
   }
   const std::string line = request.dump() + "\n";

@@ -37,8 +37,9 @@ void add_submit(CLI::App& app, Cli& cli) {
           std::string doc = read_file(f, ticket_verbs::kMaxDocumentFile);
           r = daemon_call(cli.socket, {{"op", "submit"}, {"document", doc}, {"source", "execgate submit " + f}});
           r.erase("ok");
+        } catch (const DaemonUnreachable&) {
+          throw;
         } catch (const Error& e) {
-          if (std::string(e.what()).find("cannot reach execgated") != std::string::npos) throw;
           r = {{"result", "refused"}, {"reason", "malformed"}, {"detail", e.what()}};
         }
         r["file"] = f;

@@ -174,7 +174,6 @@ void GateDaemon::start() {
   state_.installed.clear();
 
   for (const auto& [id, rec] : installed_records) {
-    Judgement j;
     if (auto bad = authority_->recheck(rec.envelope)) {
       store_.remove_installed(id);
       audit_ticket("ticket_refused", id, bad->reason, {{"detail", "at start-up: " + bad->detail}});

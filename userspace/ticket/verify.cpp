@@ -9,14 +9,6 @@ namespace execgate {
 
 namespace {
 
-std::string sign_payload(std::string_view payload_type, std::string payload, const SecretKey& key) {
-  dsse::Envelope env;
-  env.payload_type = std::string(payload_type);
-  env.payload = std::move(payload);
-  env.keyid = key.key_id();
-  env.sig = sign_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), key);
-  return dsse::encode(env);
-}
 
 VerifiedDocument::Kind kind_of(const std::string& payload_type) {
   if (payload_type == kTicketPayloadType) return VerifiedDocument::Kind::ticket;
@@ -39,12 +31,21 @@ VerifiedDocument finish(const dsse::Envelope& env, VerifiedDocument::Kind kind, 
 
 }  // namespace
 
+std::string sign_envelope(std::string_view payload_type, std::string payload, const SecretKey& key) {
+  dsse::Envelope env;
+  env.payload_type = std::string(payload_type);
+  env.payload = std::move(payload);
+  env.keyid = key.key_id();
+  env.sig = sign_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), key);
+  return dsse::encode(env);
+}
+
 std::string sign_ticket(const TicketBody& body, const SecretKey& key) {
-  return sign_payload(kTicketPayloadType, serialize_ticket_body(body), key);
+  return sign_envelope(kTicketPayloadType, serialize_ticket_body(body), key);
 }
 
 std::string sign_revocation(const RevocationBody& body, const SecretKey& key) {
-  return sign_payload(kRevocationPayloadType, serialize_revocation_body(body), key);
+  return sign_envelope(kRevocationPayloadType, serialize_revocation_body(body), key);
 }
 
 VerifiedDocument verify_document(std::string_view envelope_json, std::span<const PublicKey> trusted) {
