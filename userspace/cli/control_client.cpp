@@ -39,7 +39,7 @@ nlohmann::json daemon_call(const std::string& socket, const nlohmann::json& requ
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw Error(ErrorKind::io, socket + ": execgated did not answer in time");
+    if (left.count() <= 0) throw DaemonUnreachable(socket + ": execgated did not answer in time");
     pollfd p{fd.get(), POLLIN, 0};
     int pr = ::poll(&p, 1, static_cast<int>(left.count()));
     if (pr < 0 && errno == EINTR) continue;
