@@ -12,13 +12,11 @@
 #define EG_COMM_LEN 16
 #define EG_PATH_LEN 256
 #define EG_MAX_UIDS 8          /* uids a ticket may name in the kernel entry */
-#define EG_MAX_CGROUP_DEPTH 32 /* deepest cgroup level checked for scope membership */
 
 #define EG_MAX_TICKETS 65536
 #define EG_MAX_BASELINE 262144
-#define EG_MAX_SCOPES 64
+#define EG_MAX_SCOPES 16 /* cgroup subtrees in the scope */
 #define EG_MAX_LOADERS 16
-#define EG_MAX_SCOPE_CACHE 16384
 #define EG_MAX_PROTECTED 64
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
@@ -55,6 +53,14 @@ struct eg_baseline {
 	__u32 _pad;
 };
 
+/* A gated cgroup v2 subtree: its id and its depth below the hierarchy's root (level 0).
+ * A task is in it when the task's cgroup's ancestor at that level is this cgroup. */
+struct eg_scope {
+	__u64 cgroup_id;
+	__u32 level;
+	__u32 _pad;
+};
+
 /* Single-entry config array. Zero means: enforce, nothing in scope. */
 #define EG_MODE_ENFORCE 0
 #define EG_MODE_MONITOR 1
@@ -67,7 +73,8 @@ struct eg_config {
 	__u32 audit_required; /* 1: deny an exec whose event cannot be reserved */
 	__u64 wakeup_events;  /* wake the reader after this many unwoken events on a CPU */
 	__u32 track_lineage;  /* 1: record which ticket authorized each task's image */
-	__u32 _pad;
+	__u32 n_scopes;       /* entries used in scopes[] */
+	struct eg_scope scopes[EG_MAX_SCOPES];
 };
 
 /* Per-task: which ticket authorized the image this task runs (lineage). */
@@ -117,14 +124,14 @@ enum eg_reason {
 #define EG_HOOK_KERNEL_LOAD 11 /* module / kexec image / policy load from the scope */
 #define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */ /* write/create/unlink/rename in the daemon's directories */
 
-/* Per-CPU counters (index into the counters array) */
+/* Counters (index into the counters array; atomic adds) */
 enum eg_counter {
 	EG_C_ALLOWED = 0,
 	EG_C_DENIED = 1,
 	EG_C_MONITOR_DENIED = 2,
 	EG_C_RB_DROPS = 3, /* events that could not be reserved in the ring buffer */
 	EG_C_EVENTS = 4,   /* events submitted */
-	EG_C_UNWOKEN = 5,  /* events submitted since this CPU last woke the reader */
+	EG_C_UNWOKEN = 5,  /* events submitted since the reader was last woken */
 	EG_C__COUNT = 8,
 };
 

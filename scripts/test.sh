@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs deps, builds with warnings as errors,
 # runs the unit tests, fuzzes the ticket parser for 60 s under ASan+UBSan, then runs the
-# real-kernel suites in the VM on both kernels (bookworm 6.1, trixie 6.12).
+# real-kernel suites in the VM on both kernels (bookworm 6.1, trixie 6.12), and last the VM
+# benchmark of the exec path (prints its figures; fails only when execs are denied or not
+# all recorded).
 #
 #   scripts/test.sh                   # everything
 #   EXECGATE_KERNELS=bookworm scripts/test.sh
@@ -33,3 +35,6 @@ step "real-kernel suites in the VM"
 read -r -a kernels <<<"${EXECGATE_KERNELS:-bookworm trixie}"
 for k in "${kernels[@]}"; do scripts/fetch-kernel.sh "$k" >/dev/null; done
 BUILD_DIR=$build tests/e2e/run-vm-suites.sh "${kernels[@]}"
+
+step "VM benchmark: exec path cost (tests/bench/vm_exec_cost.sh)"
+BUILD_DIR=$build tests/bench/vm_exec_cost.sh "${kernels[@]}"

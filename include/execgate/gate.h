@@ -58,9 +58,9 @@ class Gate {
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
 
+  // The whole config, scope list included (eg_config.scopes).
   void set_config(const eg_config& cfg);
   eg_config config() const;
-  void set_scopes(const std::vector<std::uint64_t>& cgroup_ids);
   void set_loaders(const std::vector<InodeKey>& keys);
   // Directories no in-scope process may write, create, unlink or rename in.
   void set_protected_dirs(const std::vector<InodeKey>& keys);
@@ -103,5 +103,17 @@ std::int64_t boot_ns_to_wall_ns(std::uint64_t boot_ns);
 
 // cgroup v2 mount point (from /proc/self/mounts), e.g. /sys/fs/cgroup.
 std::string cgroup2_root();
+
+// A cgroup v2 directory as the kernel names it: its id (the kernfs node id, which is the
+// directory's inode number) and its level (depth below the hierarchy's root, level 0).
+struct CgroupRef {
+  std::uint64_t id = 0;
+  std::uint32_t level = 0;
+};
+// The cgroup at `path` below the cgroup v2 root ("/ci.slice/runner"), created when
+// missing so that it is gated from birth. Throws when the mount is not the hierarchy's
+// root (a cgroup namespace or a bind mount would give wrong levels) or the path is not
+// a cgroup.
+CgroupRef open_scope_cgroup(const std::string& path);
 
 }  // namespace execgate

@@ -2,6 +2,7 @@
 // Format and defaults: docs/policy.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,8 @@ struct AuditPolicy {
   std::uint64_t rotate_bytes = 64ull << 20;
   std::uint32_t ringbuf_kib = 4096;  // kernel ring buffer size (power of two, >= 4)
 };
+
+inline constexpr std::size_t kMaxScopeCgroups = 16;  // [scope] cgroups entries
 
 struct Policy {
   std::string name = "default";

@@ -224,6 +224,42 @@ start_daemon $W/enforce.toml
 out=$(gated $PROBE exec /opt/cp1/echo 2>&1)
 check "back to enforce: denied again" contains "$out" "EXEC_ERRNO=EPERM"
 
+# --- 14b. scope by level: a nested scope cgroup gates its own subtree, nothing around it;
+# a scope change on SIGHUP takes effect at once ---
+in_cg() { # in_cg CGROUP CMD...: joins /sys/fs/cgroup/CGROUP and execs CMD
+  cg=$1; shift
+  sh -c 'echo $$ > "/sys/fs/cgroup$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+scope_is() { # scope_is TEXT: waits until `execgate status` shows TEXT in its scope line
+  i=0
+  while [ $i -lt 50 ]; do
+    execgate status 2>/dev/null | grep -q "^scope:.*$1" && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+cp $W/enforce.toml $W/enforce.toml.orig
+sed 's|^cgroups = \["/gated"\]|cgroups = ["/gated", "/deep/a/b"]|' $W/enforce.toml.orig >$W/enforce.toml
+kill -HUP $DPID
+check "SIGHUP: the nested scope /deep/a/b is active" scope_is "/deep/a/b"
+mkdir -p /sys/fs/cgroup/deep/a/b/c /sys/fs/cgroup/deep/a/bb
+out=$(in_cg /deep/a/b/c $PROBE exec /opt/cp1/echo 2>&1)
+check "nested scope: a child cgroup of /deep/a/b is gated" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited no_ticket" audit_has '"reason":"no_ticket"' '/opt/cp1/echo' '"verdict":"deny"'
+out=$(in_cg /deep/a/b $PROBE exec /opt/cp1/echo 2>&1)
+check "nested scope: /deep/a/b itself is gated" contains "$out" "EXEC_ERRNO=EPERM"
+out=$(in_cg /deep/a $PROBE exec /opt/cp1/echo above 2>&1)
+check "nested scope: its parent /deep/a is not" [ "$out" = "above" ]
+out=$(in_cg /deep/a/bb $PROBE exec /opt/cp1/echo sibling 2>&1)
+check "nested scope: a sibling named /deep/a/bb is not" [ "$out" = "sibling" ]
+cp $W/enforce.toml.orig $W/enforce.toml
+kill -HUP $DPID
+i=0; while [ $i -lt 50 ] && execgate status | grep -q "^scope:.*/deep/a/b"; do sleep 0.1; i=$((i + 1)); done
+out=$(in_cg /deep/a/b/c $PROBE exec /opt/cp1/echo released 2>&1)
+check "SIGHUP without /deep/a/b: its subtree is released at once" [ "$out" = "released" ]
+out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
+check "  ... while /gated stays gated" contains "$out" "EXEC_ERRNO=EPERM"
+
 # --- 15. the audit log verifies ---
 stop_daemon
 out=$(execgate audit verify $AUDIT --pub $W/audit.pub 2>&1); rc=$?

@@ -93,6 +93,14 @@ TEST(Policy, ScopeMustGateSomething) {
   EXPECT_NE(error_of("[scope]\nhost = false\n").find("gates nothing"), std::string::npos);
 }
 
+TEST(Policy, ScopeCgroupsAreBounded) {
+  std::string list;
+  for (std::size_t i = 0; i <= kMaxScopeCgroups; ++i) list += (i ? ", \"/s" : "\"/s") + std::to_string(i) + "\"";
+  const std::string e = error_of("[scope]\ncgroups = [" + list + "]\n");
+  EXPECT_NE(e.find("at most 16 cgroups, got 17"), std::string::npos) << e;
+  EXPECT_NE(e.find("[scope] cgroups"), std::string::npos) << e;
+}
+
 TEST(Policy, SyntaxErrorNamesLine) {
   std::string e = error_of("[scope]\nhost = true\ncgroups = [\n");
   EXPECT_NE(e.find("p.toml:"), std::string::npos) << e;

@@ -75,25 +75,19 @@ eg_config GateDaemon::kernel_config() const {
   cfg.wakeup_events = std::max<std::uint64_t>(1, wake_bytes / sizeof(eg_event));
   for (const auto& [id, inst] : installed_)
     if (inst.body.parent) cfg.track_lineage = 1;
+  static_assert(EG_MAX_SCOPES >= kMaxScopeCgroups);
+  for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};
   return cfg;
 }
 
-void GateDaemon::apply_policy() {
+// The policy's scope cgroups as the kernel names them (created when missing).
+static std::vector<CgroupRef> resolve_scopes(const Policy& policy) {
+  std::vector<CgroupRef> scopes;
+  for (const auto& c : policy.scope_cgroups) scopes.push_back(open_scope_cgroup(c));
+  return scopes;
+}
 
-  std::vector<std::uint64_t> ids;
-  if (!policy_.scope_cgroups.empty()) {
-    const std::string root = cgroup2_root();
-    for (const auto& c : policy_.scope_cgroups) {
-      // A scope that does not exist yet is created now, so that it is gated from birth.
-      std::string dir = root + c;
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      struct stat st {};
-      if (::stat(dir.c_str(), &st) != 0) throw IoError(dir, errno, "scope cgroup");
-      ids.push_back(st.st_ino);  // cgroup v2 id == inode number of its directory
-    }
-  }
-  gate_.set_scopes(ids);
+void GateDaemon::apply_policy() {
   gate_.set_loaders(find_loaders());
   gate_.set_protected_dirs(protected_dirs());
   pin_baseline();
@@ -168,6 +162,7 @@ std::string GateDaemon::known_path(const InodeKey& key) const {
 void GateDaemon::start() {
   std::lock_guard lk(mu_);
   started_at_ = clock_.now();
+  scopes_ = resolve_scopes(policy_);
   apply_policy();
   state_ = store_.load();
   const auto installed_records = state_.installed;
@@ -365,9 +360,12 @@ void GateDaemon::note_drops() {
 }
 
 void GateDaemon::reload(Policy policy) {
-  auto issuers = Authority::load_issuers(policy);  // may throw: keep the old policy then
+  // may throw: keep the old policy then
+  auto issuers = Authority::load_issuers(policy);
+  auto scopes = resolve_scopes(policy);
   std::lock_guard lk(mu_);
   policy_ = std::move(policy);
+  scopes_ = std::move(scopes);
   authority_ = std::make_unique<Authority>(std::move(issuers), machine_id_, clock_);
   apply_policy();
   std::vector<std::string> gone;

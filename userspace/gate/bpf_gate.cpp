@@ -154,18 +154,6 @@ static std::vector<K> map_keys(bpf_map* map) {
   return keys;
 }
 
-void Gate::set_scopes(const std::vector<std::uint64_t>& ids) {
-  bpf_map* m = impl_->skel->maps.eg_scopes;
-  __u8 one = 1;
-  for (std::uint64_t id : ids) check(bpf_map__update_elem(m, &id, sizeof id, &one, 1, BPF_ANY), "scope map");
-  for (std::uint64_t id : map_keys<std::uint64_t>(m)) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) bpf_map__delete_elem(m, &id, sizeof id, 0);
-  }
-  // The kernel memoizes each cgroup's membership: forget it all.
-  bpf_map* memo = impl_->skel->maps.eg_scope_memo;
-  for (std::uint64_t id : map_keys<std::uint64_t>(memo)) bpf_map__delete_elem(memo, &id, sizeof id, 0);
-}
-
 // Replaces a set-of-inodes map's content (existing keys first removed).
 static void replace_inode_set(bpf_map* m, const std::vector<InodeKey>& keys, const std::string& what) {
   for (const auto& k : map_keys<eg_inode_key>(m)) bpf_map__delete_elem(m, &k, sizeof k, 0);
@@ -227,18 +215,14 @@ std::vector<std::pair<InodeKey, eg_ticket>> Gate::tickets() const {
 }
 
 GateCounters Gate::counters() const {
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) throw Error(ErrorKind::kernel, "cannot count possible CPUs");
-  std::vector<std::uint64_t> vals(static_cast<std::size_t>(ncpu));
-  auto sum = [&](__u32 idx) {
-    std::uint64_t total = 0;
-    if (bpf_map__lookup_elem(impl_->skel->maps.eg_counters, &idx, sizeof idx, vals.data(),
-                             vals.size() * sizeof(std::uint64_t), 0) == 0)
-      for (auto v : vals) total += v;
-    return total;
+  auto get = [&](__u32 idx) {
+    std::uint64_t v = 0;
+    check(bpf_map__lookup_elem(impl_->skel->maps.eg_counters, &idx, sizeof idx, &v, sizeof v, 0),
+          "counter map");
+    return v;
   };
-  return GateCounters{sum(EG_C_ALLOWED), sum(EG_C_DENIED), sum(EG_C_MONITOR_DENIED), sum(EG_C_RB_DROPS),
-                      sum(EG_C_EVENTS)};
+  return GateCounters{get(EG_C_ALLOWED), get(EG_C_DENIED), get(EG_C_MONITOR_DENIED), get(EG_C_RB_DROPS),
+                      get(EG_C_EVENTS)};
 }
 
 int Gate::poll_events(int timeout_ms, const std::function<void(const eg_event&)>& cb) {

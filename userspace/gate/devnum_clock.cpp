@@ -2,9 +2,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "execgate/gate.h"
 
@@ -31,18 +29,6 @@ std::uint64_t wall_to_boot_ns(std::int64_t unix_seconds) {
 
 std::int64_t boot_ns_to_wall_ns(std::uint64_t boot_ns) {
   return static_cast<std::int64_t>(boot_ns) + (ns_of(CLOCK_REALTIME) - ns_of(CLOCK_BOOTTIME));
-}
-
-std::string cgroup2_root() {
-  std::ifstream in("/proc/self/mounts");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string src, dir, type;
-    ls >> src >> dir >> type;
-    if (type == "cgroup2") return dir;
-  }
-  throw Error(ErrorKind::kernel, "no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
 }
 
 }  // namespace execgate

@@ -134,6 +134,10 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
       if (c.empty() || c[0] != '/' || c.find("..") != std::string::npos)
         r.fail(*scope->get("cgroups"), "cgroups", "expected cgroup v2 paths starting with '/', got \"" + c + "\"");
     }
+    if (p.scope_cgroups.size() > kMaxScopeCgroups)
+      r.fail(*scope->get("cgroups"), "cgroups",
+             "at most " + std::to_string(kMaxScopeCgroups) + " cgroups, got " + std::to_string(p.scope_cgroups.size()) +
+                 " (gate a common parent instead)");
     if (!p.scope_host && p.scope_cgroups.empty())
       r.fail_table("gates nothing: set cgroups = [\"/ci.slice\"] or host = true");
     r.reject_unknown();
