@@ -233,6 +233,8 @@ static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct 
 static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
 					  const struct eg_task_state *caller, bool consume, __u64 now)
 {
+	if (t->flags & EG_TF_PENDING)
+		return EG_R_UNSEALED;
 	if (!now) /* clock reads are costly under emulation: callers pass one in when they have it */
 		now = bpf_ktime_get_boot_ns();
 	if (now < t->not_before_ns)
@@ -558,6 +560,23 @@ static __always_inline __u64 sb_magic(struct file *file)
 	return file->f_inode->i_sb->s_magic;
 }
 
+/* Sealing: execgated's own read open of a file whose ticket entry is pending records how
+ * many writers (open file descriptions with write access, shared writable mappings
+ * included) the inode has at that moment. Write opens are refused from the moment the
+ * entry exists, so with none left then, nothing can change the bytes the daemon hashes. */
+static __always_inline void probe_writers(const struct eg_config *cfg, struct file *file)
+{
+	if (!cfg->daemon_tgid || (__u32)(bpf_get_current_pid_tgid() >> 32) != cfg->daemon_tgid)
+		return;
+	struct inode *inode = file->f_inode;
+	struct eg_inode_key key = inode_key(inode);
+	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
+	if (!t || !(t->flags & EG_TF_PENDING))
+		return;
+	t->writers = inode->i_writecount.counter;
+	t->flags |= EG_TF_PROBED;
+}
+
 /* No process may open a ticketed file for writing; an in-scope process may not write
  * cgroupfs (cgroup.procs: leaving the scope). */
 SEC("lsm/file_open")
@@ -565,11 +584,13 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 {
 	if (ret)
 		return ret;
-	if (!(file->f_mode & FMODE_WRITE))
-		return 0;
 	struct eg_config *cfg = get_config();
 	if (!cfg)
 		return 0;
+	if (!(file->f_mode & FMODE_WRITE)) {
+		probe_writers(cfg, file);
+		return 0;
+	}
 	__u64 magic = sb_magic(file);
 	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && in_scope(cfg))
 		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);

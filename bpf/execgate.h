@@ -29,6 +29,13 @@ struct eg_inode_key {
 /* eg_ticket.flags */
 #define EG_TF_LIMITED_USES (1u << 0) /* uses_left is meaningful */
 #define EG_TF_HAS_PARENT (1u << 1)   /* parent[] must match the caller's image ticket */
+/* Sealing (see docs/gate.md): the daemon installs an entry PENDING (write opens of the
+ * inode are refused from then on, execs are denied `unsealed`), opens the file to hash
+ * it, and the kernel records at that open how many writers the inode had (PROBED +
+ * writers). Only with no writer left does the daemon replace it with the sealed entry:
+ * what it hashed is then what will run, even for bytes changed without a ctime change. */
+#define EG_TF_PENDING (1u << 2)
+#define EG_TF_PROBED (1u << 3)
 
 /* A ticket installed for one inode. Validity is on CLOCK_BOOTTIME (bpf_ktime_get_boot_ns),
  * so expiry needs no daemon. */
@@ -43,7 +50,7 @@ struct eg_ticket {
 	__s64 uses_left; /* decremented atomically per allowed exec when EG_TF_LIMITED_USES */
 	__u32 n_uids;    /* 0 = any uid */
 	__u32 uids[EG_MAX_UIDS];
-	__u32 _pad;
+	__s32 writers;   /* i_writecount at the daemon's sealing open (kernel-written) */
 };
 
 /* A baseline-trusted file, pinned at daemon start exactly as it was then. */
@@ -75,6 +82,8 @@ struct eg_config {
 	__u32 track_lineage;  /* 1: record which ticket authorized each task's image */
 	__u32 n_scopes;       /* entries used in scopes[] */
 	struct eg_scope scopes[EG_MAX_SCOPES];
+	__u32 daemon_tgid;    /* execgated's pid: its read opens probe pending tickets */
+	__u32 _pad;
 };
 
 /* Per-task: which ticket authorized the image this task runs (lineage). */
@@ -108,6 +117,7 @@ enum eg_reason {
 	EG_R_SCOPE_ESCAPE = 21,    /* cgroupfs write or clone3(CLONE_INTO_CGROUP) from the scope */
 	EG_R_GATE_TAMPER = 22,     /* bpf() or unlinking bpffs pins from the scope */
 	EG_R_PTRACE = 23,          /* ptrace attach / process_vm_writev from the scope */
+	EG_R_UNSEALED = 24,        /* the ticket's entry is still being sealed by the daemon */
 };
 
 /* Which hook produced an event */

@@ -66,4 +66,5 @@ echo 0 >/proc/sys/kernel/bpf_stats_enabled
 sleep 1
 recs=$(grep -F '"event":"exec"' $AUDIT | grep -F "\"ticket\":\"$TID\"" | grep -c '"verdict":"allow"')
 echo "audit exec records for the ticket: $recs of $((ROUNDS * EXECS))"
+$PROBE audit-delay $AUDIT /opt/bench/true
 stop_daemon

@@ -169,6 +169,30 @@ int main(int argc, char **argv)
 			close(d);
 		return report("WRITE", ok, err);
 	}
+	if (!strcmp(verb, "mmap-write") && argc == 5) {
+		/* mmap-write PATH TRIGGER DONE: map PATH shared and writable and dirty its first
+		 * page now (the fd is closed, the mapping stays); once TRIGGER exists, change a
+		 * byte through the mapping (no page fault, so no ctime update), unmap, create DONE. */
+		int fd = open(argv[2], O_RDWR);
+		if (fd < 0)
+			return report("OPEN", 0, errno);
+		volatile char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			return report("MMAP", 0, errno);
+		p[200] = p[200];
+		printf("HOLD_OPEN\n");
+		fflush(stdout);
+		struct stat st;
+		for (int i = 0; i < 600 && stat(argv[3], &st) != 0; i++)
+			usleep(50000);
+		p[201] ^= 0x5a;
+		munmap((void *)p, 4096);
+		int d = open(argv[4], O_WRONLY | O_CREAT, 0644);
+		if (d >= 0)
+			close(d);
+		return report("MMAP_WRITE", 1, 0);
+	}
 	if (!strcmp(verb, "clone-into-cgroup") && argc == 3) {
 		int cg = open(argv[2], O_RDONLY | O_DIRECTORY);
 		if (cg < 0)

@@ -91,18 +91,73 @@ cp /bin/busybox /opt/r1/true.new && mv /opt/r1/true.new /opt/r1/true
 out=$(gated $PROBE exec /opt/r1/true 2>&1)
 check "binary replaced by rename is denied" contains "$out" "EXEC_ERRNO=EPERM"
 
-# --- 8. modified in place through an fd opened before the ticket: stale ---
+# --- 8. sealing: what the daemon hashed is what runs ---
+wait_hold() { # wait_hold FILE: until the probe printed HOLD_OPEN into FILE
+  i=0; while ! grep -q HOLD_OPEN "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+}
+# 8a. a file open for writing elsewhere is not ticketed (its writer could change it later)
 rm -f $W/trigger $W/done
 $PROBE hold-write /opt/st/true $W/trigger $W/done >$W/hold.out 2>&1 &
 HOLD=$!
-i=0; while ! grep -q HOLD_OPEN $W/hold.out 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-ticket st /opt/st/true --ttl 1h
-T_ST=$TID
+wait_hold $W/hold.out
+execgate issue --key $W/ops.key --binary /opt/st/true --this-host -o $W/st.ticket --ttl 1h >/dev/null
+out=$(execgate submit $W/st.ticket 2>&1); rc=$?
+check "sealing: a file held open for writing elsewhere is refused (exit 3)" [ "$rc" = 3 ]
+check "  ... reason open_for_write" contains "$out" "open_for_write"
+check "  ... audited" audit_has '"event":"ticket_refused"' '"reason":"open_for_write"'
+out=$(gated $PROBE exec /opt/st/true 2>&1)
+check "  ... and the file does not run (ETXTBSY while the writer holds it)" contains "$out" "EXEC_ERRNO=ETXTBSY"
 touch $W/trigger
 wait $HOLD
-out=$(gated $PROBE exec /opt/st/true 2>&1)
-check "binary modified in place after the ticket is denied" contains "$out" "EXEC_ERRNO=EPERM"
+out=$(execgate submit $W/st.ticket 2>&1); rc=$?
+check "  ... once written, its old ticket no longer matches (digest_mismatch)" contains "$out" "digest_mismatch"
+# 8b. bytes changed through a shared writable mapping made before the ticket: no page
+# fault, so no ctime change; the mapping counts as a writer, so the ticket never seals
+cp /bin/busybox /opt/st/mapped
+rm -f $W/trigger $W/done
+$PROBE mmap-write /opt/st/mapped $W/trigger $W/done >$W/hold.out 2>&1 &
+HOLD=$!
+wait_hold $W/hold.out
+execgate issue --key $W/ops.key --binary /opt/st/mapped --this-host -o $W/mapped.ticket --ttl 1h >/dev/null
+out=$(execgate submit $W/mapped.ticket 2>&1); rc=$?
+check "sealing: a file mapped shared+writable elsewhere is refused (open_for_write)" sh -c "[ $rc = 3 ] && echo '$out' | grep -q open_for_write"
+touch $W/trigger
+wait $HOLD
+out=$(gated $PROBE exec /opt/st/mapped 2>&1)
+check "  ... its bytes changed through the mapping do not run" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited no_ticket" audit_has '"reason":"no_ticket"' '/opt/st/mapped'
+out=$(execgate submit $W/mapped.ticket 2>&1)
+check "  ... and the old ticket no longer matches them (digest_mismatch)" contains "$out" "digest_mismatch"
+# 8c. changed after the ticket without opening it (truncate by path): stale
+cp /bin/busybox /opt/st/trunc
+ticket st /opt/st/trunc --ttl 1h
+T_ST=$TID
+out=$($PROBE truncate /opt/st/trunc 2>&1)
+check "truncate by path of a ticketed file (allowed: it moves ctime)" contains "$out" "TRUNCATE_OK"
+out=$(gated $PROBE exec /opt/st/trunc 2>&1)
+check "binary changed in place after the ticket is denied" contains "$out" "EXEC_ERRNO=EPERM"
 check "  ... audited stale" audit_has '"reason":"stale"' "\"ticket\":\"$T_ST\""
+
+# 8d. while the daemon seals a file (a big one: hashing takes a while under TCG) it
+# neither runs (`unsealed`) nor opens for writing
+mkdir -p /opt/big && cp /bin/busybox /opt/big/true && dd if=/dev/zero bs=1M count=96 >>/opt/big/true 2>/dev/null
+execgate issue --key $W/ops.key --binary /opt/big/true --this-host -o $W/big.ticket --ttl 1h >/dev/null
+execgate submit $W/big.ticket >$W/big.out 2>&1 &
+SUB=$!
+seen=0; i=0
+while [ $i -lt 100 ] && kill -0 $SUB 2>/dev/null; do
+  gated $PROBE exec /opt/big/true >/dev/null 2>&1
+  if grep -F '"reason":"unsealed"' $AUDIT | grep -qF /opt/big/true; then seen=1; break; fi
+  sleep 0.05; i=$((i + 1))
+done
+check "sealing: an exec while the file is being sealed is denied (unsealed)" [ $seen = 1 ]
+out=$($PROBE open-write /opt/big/true 2>&1)
+check "  ... and it cannot be opened for writing meanwhile" contains "$out" "OPEN_ERRNO=EPERM"
+wait $SUB; rc=$?
+check "  ... the submit then installs it" sh -c "[ $rc = 0 ] && grep -q installed $W/big.out"
+out=$(gated $PROBE exec /opt/big/true 2>&1); rc=$?
+check "  ... and it runs" [ "$rc" = 0 ]
+rm -f /opt/big/true
 
 # --- 9. max_uses = 2 ---
 ticket mu /opt/mu/true --ttl 1h --max-uses 2

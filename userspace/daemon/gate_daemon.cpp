@@ -75,6 +75,7 @@ eg_config GateDaemon::kernel_config() const {
   cfg.wakeup_events = std::max<std::uint64_t>(1, wake_bytes / sizeof(eg_event));
   for (const auto& [id, inst] : installed_)
     if (inst.body.parent) cfg.track_lineage = 1;
+  cfg.daemon_tgid = static_cast<__u32>(::getpid());  // its read opens seal tickets
   static_assert(EG_MAX_SCOPES >= kMaxScopeCgroups);
   for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};
   return cfg;
@@ -182,7 +183,7 @@ void GateDaemon::start() {
       audit_ticket("ticket_expired", id, "expired");
       continue;
     }
-    Resolution r = resolve_subjects(t);
+    Resolution r = resolve_subjects(t, gate_);
     if (r.refusal) {
       store_.remove_installed(id);
       audit_ticket("ticket_refused", id, r.refusal->reason, {{"detail", "at start-up: " + r.refusal->detail}});
@@ -257,11 +258,17 @@ void GateDaemon::uninstall_locked(const std::string& id, const std::string& even
   for (const auto& s : inst.subjects) {
     auto cur = gate_.get_ticket(s.key);
     if (!cur || id_hex(cur->id) != id) continue;
-    gate_.delete_ticket(s.key);
-    // Another installed ticket covering the same inode takes over.
+    // Another installed ticket covering the same inode takes over in place: never a
+    // moment without an entry, in which a writer could open the file.
+    const Installed* heir = nullptr;
+    const ResolvedSubject* heir_subject = nullptr;
     for (const auto& [oid, other] : installed_)
       for (const auto& os : other.subjects)
-        if (os.key == s.key) gate_.put_ticket(os.key, kernel_entry(other.body, os, other.uses_left));
+        if (os.key == s.key) heir = &other, heir_subject = &os;
+    if (heir)
+      gate_.put_ticket(s.key, kernel_entry(heir->body, *heir_subject, heir->uses_left));
+    else
+      gate_.delete_ticket(s.key);
   }
   if (inst.body.max_uses && !state_.spent.count(id)) {
     std::string d = envelope_digest(inst.envelope);
@@ -308,7 +315,7 @@ json GateDaemon::submit(const std::string& envelope, const std::string& source) 
     return {{"result", "installed"}, {"id", t.id}, {"already", true}, {"subjects", subjects_json(installed_.at(t.id).subjects)}};
   if (t.uids.size() > EG_MAX_UIDS)
     return refuse(Refusal{"malformed", "uids: at most " + std::to_string(EG_MAX_UIDS) + " uids fit a kernel entry"});
-  Resolution r = resolve_subjects(t);
+  Resolution r = resolve_subjects(t, gate_);
   if (r.refusal) return refuse(*r.refusal);
   Installed inst{t, envelope, j.issuer->policy.name, j.doc.key_id, r.subjects,
                  t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt, false};

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cstring>
 
@@ -25,42 +26,131 @@ std::optional<ResolvedSubject> stat_subject(const std::string& path) {
   return from_stat(path, st);
 }
 
-Resolution resolve_subjects(const TicketBody& t) {
+// Filesystems whose file contents can change with no writer the local kernel could
+// count: network and cluster filesystems, FUSE (the server decides), overlayfs (its
+// layers are written through their own inodes).
+static std::optional<std::string> unsealable_fs(int fd) {
+  struct statfs sf {};
+  if (::fstatfs(fd, &sf) != 0) return std::nullopt;
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case 0x65735546: return "FUSE";
+    case 0x6969: return "NFS";
+    case 0xFE534D42: return "SMB2";
+    case 0xFF534D42: return "CIFS";
+    case 0x01021997: return "9p";
+    case 0x00c36400: return "Ceph";
+    case 0x6B414653: return "AFS";
+    case 0x73757245: return "Coda";
+    case 0x7461636f: return "OCFS2";
+    case 0x01161970: return "GFS2";
+    case 0x0BD00BD0: return "Lustre";
+    case 0x794c7630: return "overlayfs";
+    default: return std::nullopt;
+  }
+}
+
+namespace {
+
+// The pending entries one resolution made: removed again unless the resolution succeeded.
+class PendingEntries {
+ public:
+  PendingEntries(Gate& gate, const std::uint8_t (&id)[EG_ID_LEN]) : gate_(gate) { std::memcpy(id_, id, EG_ID_LEN); }
+  ~PendingEntries() {
+    if (keep_) return;
+    for (const auto& k : keys_) {
+      try {
+        auto cur = gate_.get_ticket(k);
+        if (cur && (cur->flags & EG_TF_PENDING) && std::memcmp(cur->id, id_, EG_ID_LEN) == 0) gate_.delete_ticket(k);
+      } catch (const Error&) {
+        // the entry stays pending: the kernel keeps denying it (`unsealed`), fail closed
+      }
+    }
+  }
+  PendingEntries(const PendingEntries&) = delete;
+  PendingEntries& operator=(const PendingEntries&) = delete;
+
+  void add(const InodeKey& key) {
+    eg_ticket p{};
+    std::memcpy(p.id, id_, EG_ID_LEN);
+    p.flags = EG_TF_PENDING;
+    gate_.put_ticket(key, p);
+    keys_.push_back(key);
+  }
+  void keep() { keep_ = true; }
+
+ private:
+  Gate& gate_;
+  std::uint8_t id_[EG_ID_LEN]{};
+  std::vector<InodeKey> keys_;
+  bool keep_ = false;
+};
+
+InodeKey key_of(const struct stat& st) { return InodeKey{kernel_dev(st.st_dev), st.st_ino}; }
+
+}  // namespace
+
+static void copy_id(std::uint8_t (&dst)[EG_ID_LEN], const std::string& hex);
+
+Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
   Resolution res;
+  std::uint8_t id[EG_ID_LEN];
+  copy_id(id, t.id);
+  PendingEntries pending(gate, id);
+  auto refuse = [&](std::string reason, std::string detail) {
+    res.subjects.clear();
+    res.refusal = Refusal{std::move(reason), std::move(detail)};
+    return res;
+  };
   for (const Subject& s : t.subjects) {
     const std::string& path = *s.path;
+    struct stat pre {};
+    if (::stat(path.c_str(), &pre) != 0) return refuse("missing_file", path + ": " + std::strerror(errno));
+    if (!S_ISREG(pre.st_mode)) return refuse("not_regular", path + ": not a regular file");
+    const InodeKey key = key_of(pre);
+    // 1. the entry goes in before the open: from here on no writer can appear
+    auto cur = gate.get_ticket(key);
+    const bool sealed_before = cur && !(cur->flags & EG_TF_PENDING);
+    if (!sealed_before) pending.add(key);
+    // 2. one open; the kernel counts the inode's writers at this open
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) {
-      res.refusal = Refusal{"missing_file", path + ": " + std::strerror(errno)};
-      return res;
-    }
+    if (!fd) return refuse("missing_file", path + ": " + std::strerror(errno));
     struct stat before {}, after {};
-    if (::fstat(fd.get(), &before) != 0 || !S_ISREG(before.st_mode)) {
-      res.refusal = Refusal{"not_regular", path + ": not a regular file"};
-      return res;
-    }
+    if (::fstat(fd.get(), &before) != 0 || !S_ISREG(before.st_mode))
+      return refuse("not_regular", path + ": not a regular file");
+    if (key_of(before) != key) return refuse("stale", path + ": replaced by another file while it was being resolved");
+    if (auto fs = unsealable_fs(fd.get()))
+      return refuse("unsupported_fs", path + ": on " + *fs +
+                                          ", where its contents can change with no writer this kernel sees; "
+                                          "ticket a copy on a local filesystem");
     Sha256Digest digest;
     try {
       digest = sha256_fd(fd.get(), path);
     } catch (const Error& e) {
-      res.refusal = Refusal{"missing_file", e.what()};
-      return res;
+      return refuse("missing_file", e.what());
     }
     ::fstat(fd.get(), &after);
     if (before.st_ctim.tv_sec != after.st_ctim.tv_sec || before.st_ctim.tv_nsec != after.st_ctim.tv_nsec ||
-        before.st_size != after.st_size) {
-      res.refusal = Refusal{"stale", path + ": changed while it was being hashed"};
-      return res;
+        before.st_size != after.st_size)
+      return refuse("stale", path + ": changed while it was being hashed");
+    // 3. nobody may have held it open for writing at that open (a shared writable
+    //    mapping counts: its writes need not move ctime)
+    if (!sealed_before) {
+      auto probed = gate.get_ticket(key);
+      if (!probed || !(probed->flags & EG_TF_PROBED))
+        return refuse("unsealed", path + ": the kernel did not see execgated open the file "
+                                         "(execgated must run in the initial PID namespace)");
+      if (probed->writers > 0)
+        return refuse("open_for_write", path + ": open for writing elsewhere (" + std::to_string(probed->writers) +
+                                            " writer(s); a shared writable mapping counts): close it and submit again");
     }
-    if (std::memcmp(digest.data(), s.sha256.data(), digest.size()) != 0) {
-      res.refusal = Refusal{"digest_mismatch", path + ": sha256 is " + hex_encode(digest) + ", ticket says " +
-                                                   hex_encode(s.sha256)};
-      return res;
-    }
+    if (std::memcmp(digest.data(), s.sha256.data(), digest.size()) != 0)
+      return refuse("digest_mismatch",
+                    path + ": sha256 is " + hex_encode(digest) + ", ticket says " + hex_encode(s.sha256));
     ResolvedSubject r = from_stat(path, before);
     r.sha256 = hex_encode(digest);
     res.subjects.push_back(std::move(r));
   }
+  pending.keep();
   return res;
 }
 

@@ -1,5 +1,7 @@
-// Binds a ticket's subjects to inodes: opens each path once, hashes through that fd,
-// compares with the signed sha256, and records (dev, ino, ctime) for the kernel entry.
+// Binds a ticket's subjects to inodes and seals them (EG_TF_PENDING in bpf/execgate.h):
+// a pending kernel entry goes in first (from then on nobody may open the file for
+// writing), the file is opened once and hashed through that fd, and the kernel's count
+// of writers at that open must be zero. What was hashed is then what will run.
 #pragma once
 
 #include <optional>
@@ -21,10 +23,14 @@ struct ResolvedSubject {
 
 struct Resolution {
   std::vector<ResolvedSubject> subjects;
-  std::optional<Refusal> refusal;  // missing_file, digest_mismatch, not_regular, changed
+  // missing_file, not_regular, unsupported_fs, stale, open_for_write, unsealed, digest_mismatch
+  std::optional<Refusal> refusal;
 };
 
-Resolution resolve_subjects(const TicketBody& t);
+// On success each subject's inode holds a kernel entry for t.id (pending, or an entry
+// sealed earlier), to be replaced by kernel_entry() right away. On refusal the pending
+// entries this call made are gone again.
+Resolution resolve_subjects(const TicketBody& t, Gate& gate);
 
 // The kernel map value for one subject of a ticket.
 eg_ticket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left);

@@ -21,6 +21,7 @@ std::string reason_name(std::uint8_t code) {
     case EG_R_SCOPE_ESCAPE: return "scope_escape";
     case EG_R_GATE_TAMPER: return "gate_tamper";
     case EG_R_PTRACE: return "ptrace";
+    case EG_R_UNSEALED: return "unsealed";
     default: return "unknown";
   }
 }
