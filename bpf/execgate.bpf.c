@@ -495,7 +495,7 @@ int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags,
 }
 
 /* Counts and records a decision about an open file (named by its dentry). */
-static __always_inline int decide_file_event(const struct eg_config *cfg, struct file *file,
+static __always_inline int decide_file_event(const struct eg_config *cfg, struct dentry *dentry,
 					     struct inode *inode, __u32 hook, const struct decision *d,
 					     const struct eg_task_state *caller)
 {
@@ -503,8 +503,7 @@ static __always_inline int decide_file_event(const struct eg_config *cfg, struct
 	struct eg_event *e = reserve();
 	if (e) {
 		fill_event(e, bpf_get_current_task_btf(), inode, hook, 0);
-		bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-					  file->f_path.dentry->d_name.name);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), dentry->d_name.name);
 		emit(cfg, e, verdict, d, caller);
 	}
 	return hook_rc(verdict);
@@ -526,7 +525,7 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 		return 0; /* allowed mappings are too frequent to log */
 	if (d.reason != EG_R_MEMFD)
 		d.reason = EG_R_LOADER_BYPASS;
-	return decide_file_event(cfg, file, inode, hook, &d, caller);
+	return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
 }
 
 /* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. */
@@ -558,6 +557,19 @@ int BPF_PROG(eg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 static __always_inline __u64 sb_magic(struct file *file)
 {
 	return file->f_inode->i_sb->s_magic;
+}
+
+/* A write to a ticketed file (any process): denied `write_protected`, audited. */
+static __always_inline int deny_ticketed_write(const struct eg_config *cfg, struct dentry *dentry,
+					       struct inode *inode, __u32 hook)
+{
+	struct eg_inode_key key = inode_key(inode);
+	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
+	if (!t)
+		return 0;
+	struct decision d = {.reason = EG_R_WRITE_PROTECTED, .has_ticket = 1};
+	copy_id(d.ticket, t->id);
+	return decide_file_event(cfg, dentry, inode, hook, &d, NULL);
 }
 
 /* Sealing: execgated's own read open of a file whose ticket entry is pending records how
@@ -597,14 +609,22 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 
-	struct inode *inode = file->f_inode;
-	struct eg_inode_key key = inode_key(inode);
-	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
-	if (!t)
+	return deny_ticketed_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
+}
+
+/* truncate(2) by path (and ftruncate on 6.1) of a ticketed file: refused like a write
+ * open, from any process (its size change would only show as `stale` at the next exec,
+ * and not at all within one coarse timestamp tick). */
+SEC("lsm/path_truncate")
+int BPF_PROG(eg_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (!cfg)
 		return 0;
-	struct decision d = {.reason = EG_R_WRITE_PROTECTED, .has_ticket = 1};
-	copy_id(d.ticket, t->id);
-	return decide_file_event(cfg, file, inode, EG_HOOK_OPEN_WRITE, &d, NULL);
+	struct dentry *dentry = path->dentry;
+	return deny_ticketed_write(cfg, dentry, dentry->d_inode, EG_HOOK_TRUNCATE);
 }
 
 /* Writes through a file opened before the task entered the scope (an inherited fd to

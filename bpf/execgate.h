@@ -130,9 +130,10 @@ enum eg_reason {
 #define EG_HOOK_BPF 7
 #define EG_HOOK_PIN_UNLINK 8
 #define EG_HOOK_PTRACE 9
-#define EG_HOOK_STATE_WRITE 10
+#define EG_HOOK_STATE_WRITE 10 /* write/create/unlink/rename in the daemon's directories */
 #define EG_HOOK_KERNEL_LOAD 11 /* module / kexec image / policy load from the scope */
-#define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */ /* write/create/unlink/rename in the daemon's directories */
+#define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */
+#define EG_HOOK_TRUNCATE 13    /* truncate(2) of a ticketed file */
 
 /* Counters (index into the counters array; atomic adds) */
 enum eg_counter {
