@@ -559,16 +559,20 @@ static __always_inline __u64 sb_magic(struct file *file)
 	return file->f_inode->i_sb->s_magic;
 }
 
-/* A write to a ticketed file (any process): denied `write_protected`, audited. */
-static __always_inline int deny_ticketed_write(const struct eg_config *cfg, struct dentry *dentry,
-					       struct inode *inode, __u32 hook)
+/* A write to a ticketed file (from any process) or to a pinned baseline file (from the
+ * scope: outside it, package upgrades must go on): denied `write_protected`, audited. */
+static __always_inline int deny_protected_write(const struct eg_config *cfg, struct dentry *dentry,
+						struct inode *inode, __u32 hook)
 {
 	struct eg_inode_key key = inode_key(inode);
+	struct decision d = {.reason = EG_R_WRITE_PROTECTED};
 	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
-	if (!t)
+	if (t) {
+		d.has_ticket = 1;
+		copy_id(d.ticket, t->id);
+	} else if (!in_scope(cfg) || !bpf_map_lookup_elem(&eg_baseline, &key)) {
 		return 0;
-	struct decision d = {.reason = EG_R_WRITE_PROTECTED, .has_ticket = 1};
-	copy_id(d.ticket, t->id);
+	}
 	return decide_file_event(cfg, dentry, inode, hook, &d, NULL);
 }
 
@@ -589,8 +593,9 @@ static __always_inline void probe_writers(const struct eg_config *cfg, struct fi
 	t->flags |= EG_TF_PROBED;
 }
 
-/* No process may open a ticketed file for writing; an in-scope process may not write
- * cgroupfs (cgroup.procs: leaving the scope). */
+/* No process may open a ticketed file for writing, and no in-scope process a pinned
+ * baseline file; an in-scope process may not write cgroupfs (cgroup.procs: leaving the
+ * scope). */
 SEC("lsm/file_open")
 int BPF_PROG(eg_file_open, struct file *file, int ret)
 {
@@ -609,11 +614,11 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 
-	return deny_ticketed_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
+	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
 }
 
 /* truncate(2) by path (and ftruncate on 6.1) of a ticketed file: refused like a write
- * open, from any process (its size change would only show as `stale` at the next exec,
+ * open (and of a baseline file from the scope) (its size change would only show as `stale` at the next exec,
  * and not at all within one coarse timestamp tick). */
 SEC("lsm/path_truncate")
 int BPF_PROG(eg_path_truncate, const struct path *path, int ret)
@@ -624,7 +629,7 @@ int BPF_PROG(eg_path_truncate, const struct path *path, int ret)
 	if (!cfg)
 		return 0;
 	struct dentry *dentry = path->dentry;
-	return deny_ticketed_write(cfg, dentry, dentry->d_inode, EG_HOOK_TRUNCATE);
+	return deny_protected_write(cfg, dentry, dentry->d_inode, EG_HOOK_TRUNCATE);
 }
 
 /* Writes through a file opened before the task entered the scope (an inherited fd to

@@ -55,6 +55,41 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
 }
 
+/* Average ns of one run of a socket-filter program looping 32 times, with or without a
+ * bpf_ktime_get_boot_ns() call per iteration (BPF_PROG_TEST_RUN, REPEAT runs). */
+static long loop_prog_ns(int with_clock, unsigned repeat)
+{
+	struct bpf_insn call = {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_ktime_get_boot_ns};
+	struct bpf_insn nop = {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_7, .imm = 0};
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_6, .imm = 0},
+		with_clock ? call : nop,
+		{.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_6, .imm = 1},
+		{.code = BPF_JMP | BPF_JLT | BPF_K, .dst_reg = BPF_REG_6, .off = -3, .imm = 32},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (uint64_t)(uintptr_t)insns;
+	a.insn_cnt = sizeof insns / sizeof insns[0];
+	a.license = (uint64_t)(uintptr_t)"GPL";
+	int prog = (int)sys_bpf(BPF_PROG_LOAD, &a);
+	if (prog < 0)
+		return -errno;
+	unsigned char pkt[64] = {0};
+	memset(&a, 0, sizeof a);
+	a.test.prog_fd = (uint32_t)prog;
+	a.test.data_in = (uint64_t)(uintptr_t)pkt;
+	a.test.data_size_in = sizeof pkt;
+	a.test.repeat = repeat;
+	long rc = sys_bpf(BPF_PROG_TEST_RUN, &a);
+	int err = errno;
+	close(prog);
+	return rc < 0 ? -err : (long)a.test.duration;
+}
+
 static int obj_get(const char *path)
 {
 	union bpf_attr a;
@@ -394,6 +429,15 @@ int main(int argc, char **argv)
 				denied++;
 		}
 		printf("STORM ok=%d denied=%d ns=%llu\n", ok, denied, (unsigned long long)(now_ns() - t0));
+		return 0;
+	}
+	if (!strcmp(verb, "clock-cost") && argc == 2) {
+		/* clock-cost: ns of one bpf_ktime_get_boot_ns() call in BPF (the gate reads the
+		 * boot clock once per exec; its price depends on the clocksource) */
+		long with = loop_prog_ns(1, 2000), without = loop_prog_ns(0, 2000);
+		if (with < 0 || without < 0)
+			return report("CLOCK_COST", 0, (int)-(with < 0 ? with : without));
+		printf("CLOCK_COST ns_per_call=%ld\n", (with - without) / 32);
 		return 0;
 	}
 	if (!strcmp(verb, "prog-stats") && argc == 3) { /* prog-stats PINNED_LINK: bpf_stats */

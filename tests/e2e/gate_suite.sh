@@ -13,6 +13,8 @@ execgate keygen -o $W/ops >/dev/null
 execgate keygen -o $W/audit >/dev/null
 # busybox copies named after applets; each case gets its own inode
 for n in true echo cat sleep; do cp /bin/busybox /opt/app/$n; done
+# a file in a baseline directory, pinned at daemon start (the scope may not write it)
+mkdir -p /usr/local/lib/egpin && cp /bin/busybox /usr/local/lib/egpin/echo && chmod 755 /usr/local/lib/egpin/echo
 for d in mu r1 st cp1 script; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; cp /bin/busybox /opt/$d/echo; done
 chmod 755 /opt/app/* /opt/*/*
 
@@ -191,6 +193,14 @@ out=$($PROBE exec /opt/cp1/echo outside 2>&1)
 check "process outside the scope is unaffected" [ "$out" = "outside" ]
 
 # --- 11. bypass attempts: each denied and audited ---
+out=$(gated $PROBE open-write /usr/local/lib/egpin/echo 2>&1)
+check "bypass: open a pinned baseline binary for writing from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+check "  ... audited write_protected" audit_has '"reason":"write_protected"' '"hook":"open_write"' '"path":"echo"' '"ticket":null'
+out=$(gated $PROBE truncate /usr/local/lib/egpin/echo 2>&1)
+check "bypass: truncate a pinned baseline binary from the scope" contains "$out" "TRUNCATE_ERRNO=EPERM"
+out=$(gated /usr/local/lib/egpin/echo intact 2>&1)
+check "  ... and it still runs unchanged" [ "$out" = "intact" ]
+
 out=$(gated $PROBE exec /lib64/ld-linux-x86-64.so.2 /opt/cp1/echo 2>&1)
 check "bypass: run via the dynamic loader" contains "$out" "EXEC_ERRNO=EPERM"
 check "  ... audited loader_bypass" audit_has '"reason":"loader_bypass"' '"hook":"exec"'

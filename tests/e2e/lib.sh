@@ -8,6 +8,20 @@ SOCK=/run/execgate/execgated.sock
 # and the probe's directory (PROBE_DIR, set by the suite before sourcing this file).
 BASELINE_PATHS='"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/local/bin", "/usr/local/lib", "'"${PROBE_DIR:-/nonexistent}"'"'
 
+# policy_head: the start of the suites' policies: the /gated scope, the baseline above and
+# the "ops" issuer; each suite appends its own keys of that issuer and its [audit] table
+policy_head() {
+  cat <<EOT
+[scope]
+cgroups = ["/gated"]
+[baseline]
+paths = [$BASELINE_PATHS]
+[[issuer]]
+name = "ops"
+pubkey = "$W/ops.pub"
+EOT
+}
+
 pass() { PASS=$((PASS + 1)); echo "PASS $1"; }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL $1: $2"; }
 check() { # check NAME CONDITION-COMMAND... : pass when the command succeeds

@@ -17,17 +17,9 @@ execgate keygen -o $W/rogue >/dev/null
 for d in ok bad rv mu ex dr fg sp hup fi; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; chmod 755 /opt/$d/true; done
 
 policy() { # policy WITH_OPS2
-  cat <<EOT
-name = "lifecycle"
-[scope]
-cgroups = ["/gated"]
-[baseline]
-paths = [$BASELINE_PATHS]
-[[issuer]]
-name = "ops"
-pubkey = "$W/ops.pub"
-max_ttl = "1d"
-EOT
+  echo 'name = "lifecycle"'
+  policy_head
+  echo 'max_ttl = "1d"'
   if [ "$1" = 1 ]; then printf '[[issuer]]\nname = "ops2"\npubkey = "%s"\n' "$W/ops2.pub"; fi
   printf '[audit]\npath = "%s"\n' "$AUDIT"
 }
