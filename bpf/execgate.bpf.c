@@ -153,7 +153,8 @@ static __always_inline bool in_scope(const struct eg_config *cfg)
 		if (i >= cfg->n_scopes)
 			break;
 		const struct eg_scope *sc = &cfg->scopes[i];
-		if (bpf_get_current_ancestor_cgroup_id(sc->level) == sc->cgroup_id)
+		/* the helper returns 0 above the task's own level: an empty entry matches nothing */
+		if (sc->cgroup_id && bpf_get_current_ancestor_cgroup_id(sc->level) == sc->cgroup_id)
 			return true;
 	}
 	return false;
