@@ -11,10 +11,12 @@
 
 namespace execgate {
 
+static InodeKey key_of(const struct stat& st) { return InodeKey{kernel_dev(st.st_dev), st.st_ino}; }
+
 static ResolvedSubject from_stat(const std::string& path, const struct stat& st) {
   ResolvedSubject r;
   r.path = path;
-  r.key = InodeKey{kernel_dev(st.st_dev), st.st_ino};
+  r.key = key_of(st);
   r.ctime_sec = st.st_ctim.tv_sec;
   r.ctime_nsec = static_cast<std::uint32_t>(st.st_ctim.tv_nsec);
   return r;
@@ -84,8 +86,6 @@ class PendingEntries {
   std::vector<InodeKey> keys_;
   bool keep_ = false;
 };
-
-InodeKey key_of(const struct stat& st) { return InodeKey{kernel_dev(st.st_dev), st.st_ino}; }
 
 }  // namespace
 

@@ -9,7 +9,6 @@ namespace execgate {
 
 namespace {
 
-
 VerifiedDocument::Kind kind_of(const std::string& payload_type) {
   if (payload_type == kTicketPayloadType) return VerifiedDocument::Kind::ticket;
   if (payload_type == kRevocationPayloadType) return VerifiedDocument::Kind::revocation;
