@@ -23,7 +23,7 @@ cp /bin/busybox /opt/bench/true
 start_daemon $W/p.toml || exit 1
 ticket bench /opt/bench/true --ttl 1h || { echo "cannot ticket the bench binary"; exit 1; }
 
-# stats_sum: "runs ns" summed over every pinned gate program (all hooks)
+# stats PROG: "runs ns" of one pinned gate program; all_ns: ns summed over all of them
 stats() { $PROBE prog-stats /sys/fs/bpf/execgate/link_eg_$1 | sed -n 's/.*run_cnt=\([0-9]*\) run_time_ns=\([0-9]*\).*/\1 \2/p'; }
 all_ns() {
   t=0
@@ -44,8 +44,7 @@ while [ $r -le $ROUNDS ]; do
   set -- $(stats bprm_check); c0=$1; n0=$2; a0=$(all_ns)
   # in a child of the scope cgroup, as `execgate run` places its commands; the output
   # goes to /tmp, not $W: the policy's directory is closed to the scope
-  sh -c 'echo $$ > /sys/fs/cgroup/gated/bench/cgroup.procs && exec "$@"' sh \
-    $PROBE exec-storm $EXECS /opt/bench/true >/tmp/storm.out
+  in_cg /gated/bench $PROBE exec-storm $EXECS /opt/bench/true >/tmp/storm.out
   set -- $(stats bprm_check); c1=$1; n1=$2; a1=$(all_ns)
   set -- $(storm_ns </tmp/storm.out); ok=$1; den=$2; gated=$3
   $PROBE exec-storm $EXECS /opt/bench/true >/tmp/storm.out

@@ -2,16 +2,15 @@
 # VM benchmark of the kernel gate's exec path (issue 5 item 8):
 #   tests/bench/vm_exec_cost.sh [bookworm|trixie ...]     (default: both)
 # Boots each kernel once (the same VM the e2e suites use: TCG, 2 vCPUs) and runs ROUNDS
-# storms of EXECS execs of a ticketed binary in the gated scope with the daemon auditing.
-# Prints, per kernel, the median over rounds of
-#   - bprm_check program time per exec (bpf_stats run_time_ns / execs): target <= 20 us,
-#     and the price of its one boot-clock read on the guest's clocksource, measured apart
+# storms of EXECS execs of a ticketed binary in a child cgroup of the scope, with the
+# daemon auditing. Prints, per kernel, the median over rounds of
+#   - bprm_check program time per exec (bpf_stats run_time_ns / runs): target <= 20 us,
+#     and the price of its one boot-clock read, measured apart
 #   - all gate programs' time per gated exec (every hook an exec passes through)
 #   - the wall-time ratio of a gated to an ungated exec in the same boot
-# and whether every exec reached the audit log, and how late (decision to record). Absolute TCG times vary with the host;
-# the median of rounds keeps one preempted round from deciding the figure.
-# Env: ROUNDS (10), EXECS (500), EXECGATE_BENCH_CMDLINE (extra kernel command line, e.g.
-# "tsc=reliable" to give bookworm's guest the TSC clocksource trixie's guest picks itself).
+# and whether every exec reached the audit log, and how late (decision to record).
+# Absolute TCG times vary with the host and from boot to boot; the median of rounds keeps
+# one preempted round from deciding the figure. Env: ROUNDS (10), EXECS (500).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -23,13 +22,11 @@ execs=${EXECS:-500}
 for f in "$build/execgate" "$build/execgated" "$build/tests/eg-probe"; do
   [ -x "$f" ] || { echo "vm_exec_cost: $f missing: build first" >&2; exit 1; }
 done
-extra=()
-[ -n "${EXECGATE_BENCH_CMDLINE:-}" ] && extra=(--append-cmdline "$EXECGATE_BENCH_CMDLINE")
 
 rc=0
 for k in "${kernels[@]}"; do
   log=$(mktemp)
-  BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$k" --timeout 1200 "${extra[@]}" \
+  BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$k" --timeout 1200 \
     --add "$repo/tests/e2e" --add "$here" --add "$build/tests/eg-probe" -- \
     sh "$here/exec_cost_guest.sh" "$build/tests/eg-probe" "$rounds" "$execs" >"$log" 2>&1
   vrc=$?

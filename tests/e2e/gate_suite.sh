@@ -94,15 +94,16 @@ out=$(gated $PROBE exec /opt/r1/true 2>&1)
 check "binary replaced by rename is denied" contains "$out" "EXEC_ERRNO=EPERM"
 
 # --- 8. sealing: what the daemon hashed is what runs ---
-wait_hold() { # wait_hold FILE: until the probe printed HOLD_OPEN into FILE
-  i=0; while ! grep -q HOLD_OPEN "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+start_writer() { # start_writer VERB FILE: a probe holding FILE writable (hold-write or
+  # mmap-write) until $W/trigger exists; returns once it holds it; sets HOLD
+  rm -f $W/trigger $W/done
+  $PROBE "$1" "$2" $W/trigger $W/done >$W/hold.out 2>&1 &
+  HOLD=$!
+  i=0; while ! grep -q HOLD_OPEN $W/hold.out 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 }
 # 8a. a file open for writing elsewhere is not ticketed (its writer could change it later)
-rm -f $W/trigger $W/done
-$PROBE hold-write /opt/st/true $W/trigger $W/done >$W/hold.out 2>&1 &
-HOLD=$!
-wait_hold $W/hold.out
-execgate issue --key $W/ops.key --binary /opt/st/true --this-host -o $W/st.ticket --ttl 1h >/dev/null
+start_writer hold-write /opt/st/true
+issue_ops st /opt/st/true --ttl 1h
 out=$(execgate submit $W/st.ticket 2>&1); rc=$?
 check "sealing: a file held open for writing elsewhere is refused (exit 3)" [ "$rc" = 3 ]
 check "  ... reason open_for_write" contains "$out" "open_for_write"
@@ -116,11 +117,8 @@ check "  ... once written, its old ticket no longer matches (digest_mismatch)" c
 # 8b. bytes changed through a shared writable mapping made before the ticket: no page
 # fault, so no ctime change; the mapping counts as a writer, so the ticket never seals
 cp /bin/busybox /opt/st/mapped
-rm -f $W/trigger $W/done
-$PROBE mmap-write /opt/st/mapped $W/trigger $W/done >$W/hold.out 2>&1 &
-HOLD=$!
-wait_hold $W/hold.out
-execgate issue --key $W/ops.key --binary /opt/st/mapped --this-host -o $W/mapped.ticket --ttl 1h >/dev/null
+start_writer mmap-write /opt/st/mapped
+issue_ops mapped /opt/st/mapped --ttl 1h
 out=$(execgate submit $W/mapped.ticket 2>&1); rc=$?
 check "sealing: a file mapped shared+writable elsewhere is refused (open_for_write)" sh -c "[ $rc = 3 ] && echo '$out' | grep -q open_for_write"
 touch $W/trigger
@@ -146,7 +144,7 @@ check "  ... audited stale" audit_has '"reason":"stale"' "\"ticket\":\"$T_ST\""
 # 8d. while the daemon seals a file (a big one: hashing takes a while under TCG) it
 # neither runs (`unsealed`) nor opens for writing
 mkdir -p /opt/big && cp /bin/busybox /opt/big/true && dd if=/dev/zero bs=1M count=96 >>/opt/big/true 2>/dev/null
-execgate issue --key $W/ops.key --binary /opt/big/true --this-host -o $W/big.ticket --ttl 1h >/dev/null
+issue_ops big /opt/big/true --ttl 1h
 execgate submit $W/big.ticket >$W/big.out 2>&1 &
 SUB=$!
 seen=0; i=0
@@ -295,10 +293,6 @@ check "back to enforce: denied again" contains "$out" "EXEC_ERRNO=EPERM"
 
 # --- 14b. scope by level: a nested scope cgroup gates its own subtree, nothing around it;
 # a scope change on SIGHUP takes effect at once ---
-in_cg() { # in_cg CGROUP CMD...: joins /sys/fs/cgroup/CGROUP and execs CMD
-  cg=$1; shift
-  sh -c 'echo $$ > "/sys/fs/cgroup$0/cgroup.procs" && exec "$@"' "$cg" "$@"
-}
 scope_is() { # scope_is TEXT: waits until `execgate status` shows TEXT in its scope line
   i=0
   while [ $i -lt 50 ]; do

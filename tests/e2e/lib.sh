@@ -68,16 +68,29 @@ stop_daemon() {
   wait $DPID 2>/dev/null
 }
 
-# in_scope CMD...: joins the gated cgroup directly (needs no daemon) and execs CMD
-in_scope() { sh -c 'echo $$ > /sys/fs/cgroup/gated/cgroup.procs && exec "$@"' sh "$@"; }
+# in_cg CGROUP CMD...: joins /sys/fs/cgroup/CGROUP directly (needs no daemon) and execs CMD
+in_cg() {
+  cg=$1; shift
+  sh -c 'echo $$ > "/sys/fs/cgroup$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# in_scope CMD...: in_cg for the gated cgroup itself
+in_scope() { in_cg /gated "$@"; }
 
 # gated CMD...: runs CMD inside the gated scope (fresh cgroup via execgate run)
 gated() { execgate run -- "$@"; }
 
+# issue_ops NAME FILE ISSUE-ARGS...: signs a ticket for FILE on this host with the ops key
+# into $W/NAME.ticket (not submitted)
+issue_ops() {
+  n=$1; f=$2; shift 2
+  execgate issue --key $W/ops.key --binary "$f" --this-host -o $W/$n.ticket "$@" >/dev/null
+}
+
 # ticket NAME FILE ISSUE-ARGS...: issues and submits a ticket; sets TID
 ticket() {
-  n=$1; f=$2; shift 2
-  execgate issue --key $W/ops.key --binary "$f" --this-host -o $W/$n.ticket "$@" >/dev/null || return 1
+  issue_ops "$@" || return 1
+  n=$1
   TID=$(execgate --json inspect $W/$n.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
   execgate submit $W/$n.ticket >/dev/null
 }
