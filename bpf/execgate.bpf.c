@@ -142,22 +142,46 @@ static __always_inline struct eg_config *get_config(void)
 	return bpf_map_lookup_elem(&eg_config, &zero);
 }
 
-/* Is the current task in the scope: host-wide, or inside one of the scope's cgroup
- * subtrees? One ancestor read per scope entry (the config names each subtree's level), no
- * map lookup and nothing memoized, so a scope change takes effect at once. */
-static __always_inline bool in_scope(const struct eg_config *cfg)
+/* Is TASK (the current task) in the scope: host-wide, or inside one of the scope's cgroup
+ * subtrees? The config names each subtree's level; the task's ancestor at that level is
+ * reached by walking up from its own cgroup (plain loads, no helper call on the exec path)
+ * or, for a task nested more than EG_SCOPE_WALK levels below it, asked of the kernel.
+ * Nothing is memoized, so a scope change takes effect at once. */
+#define EG_SCOPE_WALK 4
+static __always_inline bool in_scope(const struct eg_config *cfg, struct task_struct *task)
 {
 	if (cfg->scope_host)
 		return true;
+	struct cgroup *cg = task->cgroups->dfl_cgrp;
+	__u32 level = cg->level;
 	for (int i = 0; i < EG_MAX_SCOPES; i++) {
 		if (i >= cfg->n_scopes)
 			break;
 		const struct eg_scope *sc = &cfg->scopes[i];
-		/* the helper returns 0 above the task's own level: an empty entry matches nothing */
-		if (sc->cgroup_id && bpf_get_current_ancestor_cgroup_id(sc->level) == sc->cgroup_id)
+		/* an empty entry matches nothing, nor does a subtree below the task's cgroup */
+		if (!sc->cgroup_id || sc->level > level)
+			continue;
+		__u32 up = level - sc->level;
+		__u64 id;
+		if (up <= EG_SCOPE_WALK) {
+			struct cgroup *a = cg;
+			for (__u32 j = 0; j < EG_SCOPE_WALK; j++) {
+				if (j < up)
+					a = a->self.parent->cgroup;
+			}
+			id = a->kn->id;
+		} else {
+			id = bpf_get_current_ancestor_cgroup_id(sc->level);
+		}
+		if (id == sc->cgroup_id)
 			return true;
 	}
 	return false;
+}
+
+static __always_inline bool current_in_scope(const struct eg_config *cfg)
+{
+	return in_scope(cfg, bpf_get_current_task_btf());
 }
 
 static __always_inline struct eg_inode_key inode_key(struct inode *inode)
@@ -242,7 +266,7 @@ static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *ino
 		return EG_R_NOT_YET_VALID;
 	if (now >= t->not_after_ns)
 		return EG_R_EXPIRED;
-	if (!same_ctime(inode, t->ctime_sec, t->ctime_nsec))
+	if (!same_ctime(inode, t->ctime_sec, t->ctime_nsec) || inode->i_generation != t->generation)
 		return EG_R_STALE;
 	if (t->n_uids) {
 		bool ok = false;
@@ -409,7 +433,7 @@ static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason,
 static __always_inline int deny_in_scope(__u8 reason, __u32 hook)
 {
 	struct eg_config *cfg = get_config();
-	if (cfg && in_scope(cfg))
+	if (cfg && current_in_scope(cfg))
 		return deny_simple(cfg, reason, hook);
 	return 0;
 }
@@ -420,10 +444,11 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 	if (ret)
 		return ret;
 	struct eg_config *cfg = get_config();
-	if (!cfg || !in_scope(cfg))
+	if (!cfg)
 		return 0;
-
 	struct task_struct *task = bpf_get_current_task_btf();
+	if (!in_scope(cfg, task))
+		return 0;
 	/* lineage state exists only while the daemon tracks it */
 	struct eg_task_state *caller =
 		cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
@@ -477,7 +502,7 @@ int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	if (ret)
 		return ret;
 	struct eg_config *cfg = get_config();
-	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && in_scope(cfg)) {
+	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && current_in_scope(cfg)) {
 		int rc = deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CLONE_INTO_CGROUP);
 		if (rc)
 			return rc;
@@ -513,9 +538,11 @@ static __always_inline int decide_file_event(const struct eg_config *cfg, struct
 static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 {
 	struct eg_config *cfg = get_config();
-	if (!cfg || !in_scope(cfg))
+	if (!cfg)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
+	if (!in_scope(cfg, task))
+		return 0;
 	/* lineage state exists only while the daemon tracks it */
 	struct eg_task_state *caller =
 		cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
@@ -571,7 +598,7 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 	if (t) {
 		d.has_ticket = 1;
 		copy_id(d.ticket, t->id);
-	} else if (!in_scope(cfg) || !bpf_map_lookup_elem(&eg_baseline, &key)) {
+	} else if (!current_in_scope(cfg) || !bpf_map_lookup_elem(&eg_baseline, &key)) {
 		return 0;
 	}
 	return decide_file_event(cfg, dentry, inode, hook, &d, NULL);
@@ -591,6 +618,7 @@ static __always_inline void probe_writers(const struct eg_config *cfg, struct fi
 	if (!t || !(t->flags & EG_TF_PENDING))
 		return;
 	t->writers = inode->i_writecount.counter;
+	t->generation = inode->i_generation;
 	t->flags |= EG_TF_PROBED;
 }
 
@@ -610,9 +638,9 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 		return 0;
 	}
 	__u64 magic = sb_magic(file);
-	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && in_scope(cfg))
+	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && current_in_scope(cfg))
 		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
-	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && in_scope(cfg))
+	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && current_in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 
 	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
@@ -726,4 +754,15 @@ int BPF_PROG(eg_ptrace, struct task_struct *child, unsigned int mode, int ret)
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
 	return deny_in_scope(EG_R_PTRACE, EG_HOOK_PTRACE);
+}
+
+/* In scope, the system clock stays as it is: a clock set back to a deleted ticketed file's
+ * change time is half of forging that file's identity, and the audit log's times come from
+ * it. (Ticket validity runs on CLOCK_BOOTTIME, which settime does not move.) */
+SEC("lsm/settime")
+int BPF_PROG(eg_settime, const struct timespec64 *ts, const struct timezone *tz, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_SETTIME);
 }

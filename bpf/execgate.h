@@ -51,6 +51,8 @@ struct eg_ticket {
 	__u32 n_uids;    /* 0 = any uid */
 	__u32 uids[EG_MAX_UIDS];
 	__s32 writers;   /* i_writecount at the daemon's sealing open (kernel-written) */
+	__u32 generation; /* i_generation at that open (kernel-written): an inode number reused
+			   * by a new file (with a ctime forged by setting the clock) does not match */
 };
 
 /* A baseline-trusted file, pinned at daemon start exactly as it was then. */
@@ -134,6 +136,7 @@ enum eg_reason {
 #define EG_HOOK_KERNEL_LOAD 11 /* module / kexec image / policy load from the scope */
 #define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */
 #define EG_HOOK_TRUNCATE 13    /* truncate(2) of a ticketed file */
+#define EG_HOOK_SETTIME 14     /* setting the system clock from the scope */
 
 /* Counters (index into the counters array; atomic adds) */
 enum eg_counter {
@@ -142,7 +145,7 @@ enum eg_counter {
 	EG_C_MONITOR_DENIED = 2,
 	EG_C_RB_DROPS = 3, /* events that could not be reserved in the ring buffer */
 	EG_C_EVENTS = 4,   /* events submitted */
-	EG_C_UNWOKEN = 5,  /* events submitted since the reader was last woken */
+	EG_C_UNWOKEN = 5,  /* events submitted since the reader was last woken or caught up */
 	EG_C__COUNT = 8,
 };
 

@@ -1,12 +1,16 @@
 #!/bin/sh
-# Inside the VM (see vm_exec_cost.sh): exec_cost_guest.sh PROBE ROUNDS EXECS
-# The daemon runs as in production (signed audit log); a ticketed binary is exec'd EXECS
-# times in the gated cgroup per round. Per round it reads bpf_stats of every gate program
-# and times the same storm outside the scope. Prints one line per round and a summary.
+# Inside the VM (see vm_exec_cost.sh): exec_cost_guest.sh PROBE ROUNDS BATCHES SIZE
+# The daemon runs as in production (signed audit log). Each round, on each clocksource the
+# kernel offers of tsc and hpet, `eg-probe exec-cost` execs a ticketed binary BATCHES x SIZE
+# times from a child cgroup of the scope and reads bpf_stats of bprm_check around every
+# batch from outside the scope. Per round and clocksource it prints the median and mean
+# over batches, the time of all gate programs per exec, and the wall time of the storm
+# against the same storm outside the scope. Then: audit completeness and delay.
 E2E=/work/main/tests/e2e
 PROBE=$1
 ROUNDS=${2:-8}
-EXECS=${3:-500}
+BATCHES=${3:-20}
+SIZE=${4:-25}
 PROBE_DIR=$(dirname "$PROBE")
 [ -f "$E2E/lib.sh" ] || E2E=$(cd "$(dirname "$0")/../e2e" && pwd)
 . "$E2E/lib.sh"
@@ -23,8 +27,7 @@ cp /bin/busybox /opt/bench/true
 start_daemon $W/p.toml || exit 1
 ticket bench /opt/bench/true --ttl 1h || { echo "cannot ticket the bench binary"; exit 1; }
 
-# stats PROG: "runs ns" of one pinned gate program; all_ns: ns summed over all of them
-stats() { $PROBE prog-stats /sys/fs/bpf/execgate/link_eg_$1 | sed -n 's/.*run_cnt=\([0-9]*\) run_time_ns=\([0-9]*\).*/\1 \2/p'; }
+# all_ns: run_time_ns summed over every gate program
 all_ns() {
   t=0
   for l in /sys/fs/bpf/execgate/link_eg_*; do
@@ -33,31 +36,40 @@ all_ns() {
   done
   echo $t
 }
-storm_ns() { sed -n 's/.*ok=\([0-9]*\) denied=\([0-9]*\) ns=\([0-9]*\).*/\1 \2 \3/p'; }
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; } # field NAME <LINE: the number after NAME=
 
-echo "kernel $(uname -r) clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) vcpus $(grep -c ^processor /proc/cpuinfo), bench pinned to cpu 0"
+CS=/sys/devices/system/clocksource/clocksource0
+sources=
+for cs in tsc hpet; do grep -qw $cs $CS/available_clocksource && sources="$sources $cs"; done
+echo "kernel $(uname -r) clocksources:$sources (default $(cat $CS/current_clocksource)) vcpus $(grep -c ^processor /proc/cpuinfo), bench pinned to cpu 0"
+$PROBE prog-stats /sys/fs/bpf/execgate/link_eg_bprm_check | sed 's/.*jited_bytes=/bprm_check jited bytes /'
 mkdir -p /sys/fs/cgroup/gated/bench
-$PROBE clock-cost  # what the one boot-clock read per exec costs on this clocksource
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
+storms=0
 r=1
 while [ $r -le $ROUNDS ]; do
-  set -- $(stats bprm_check); c0=$1; n0=$2; a0=$(all_ns)
-  # in a child of the scope cgroup, as `execgate run` places its commands; the output
-  # goes to /tmp, not $W: the policy's directory is closed to the scope
-  in_cg /gated/bench $PROBE exec-storm $EXECS /opt/bench/true >/tmp/storm.out
-  set -- $(stats bprm_check); c1=$1; n1=$2; a1=$(all_ns)
-  set -- $(storm_ns </tmp/storm.out); ok=$1; den=$2; gated=$3
-  $PROBE exec-storm $EXECS /opt/bench/true >/tmp/storm.out
-  set -- $(storm_ns </tmp/storm.out); free=$3
-  if [ "$ok" != "$EXECS" ] || [ "$den" != 0 ]; then echo "round $r: only $ok of $EXECS execs ran ($den denied)"; exit 1; fi
-  # runs = the storm's execs + the joining shell's and the probe's own exec
-  runs=$((c1 - c0))
-  echo "round $r bprm_ns_per_exec $(( (n1 - n0) / runs )) runs $runs all_hooks_ns_per_exec $(( (a1 - a0) / runs )) wall_gated_ns $gated wall_free_ns $free"
+  for cs in $sources; do
+    echo $cs >$CS/current_clocksource || { echo "cannot switch to clocksource $cs"; exit 1; }
+    a0=$(all_ns)
+    # in a child of the scope cgroup, as `execgate run` places its commands; the output
+    # goes to /tmp, not $W: the policy's directory is closed to the scope
+    $PROBE exec-cost /sys/fs/bpf/execgate/link_eg_bprm_check /gated/bench $BATCHES $SIZE /opt/bench/true >/tmp/cost.out
+    a1=$(all_ns)
+    line=$(cat /tmp/cost.out)
+    runs=$(echo "$line" | field runs)
+    [ -n "$runs" ] && [ "$runs" -gt 0 ] || { echo "round $r $cs: exec-cost failed: $line"; exit 1; }
+    [ "$(echo "$line" | field stray_batches)" = 0 ] || echo "round $r $cs: other execs ran in the scope during a batch: $line"
+    storms=$((storms + BATCHES * SIZE))
+    $PROBE exec-storm $((BATCHES * SIZE)) /opt/bench/true >/tmp/storm.out
+    free=$(field ns </tmp/storm.out)
+    echo "round $r cs $cs median_ns $(echo "$line" | field median_ns) mean_ns $(echo "$line" | field mean_ns)" \
+      "all_hooks_ns_per_exec $(( (a1 - a0) / runs )) wall_gated_ns $(echo "$line" | field wall_ns) wall_free_ns $free"
+  done
   r=$((r + 1))
 done
 echo 0 >/proc/sys/kernel/bpf_stats_enabled
 sleep 1
 recs=$(grep -F '"event":"exec"' $AUDIT | grep -F "\"ticket\":\"$TID\"" | grep -c '"verdict":"allow"')
-echo "audit exec records for the ticket: $recs of $((ROUNDS * EXECS))"
+echo "audit exec records for the ticket: $recs of $storms"
 $PROBE audit-delay $AUDIT /opt/bench/true
 stop_daemon

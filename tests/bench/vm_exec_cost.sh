@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # VM benchmark of the kernel gate's exec path (issue 5 item 8):
 #   tests/bench/vm_exec_cost.sh [bookworm|trixie ...]     (default: both)
-# Boots each kernel once (the same VM the e2e suites use: TCG, 2 vCPUs) and runs ROUNDS
-# storms of EXECS execs of a ticketed binary in a child cgroup of the scope, with the
-# daemon auditing. Prints, per kernel, the median over rounds of
-#   - bprm_check program time per exec (bpf_stats run_time_ns / runs): target <= 20 us,
-#     and the price of its one boot-clock read, measured apart
-#   - all gate programs' time per gated exec (every hook an exec passes through)
-#   - the wall-time ratio of a gated to an ungated exec in the same boot
+# Boots each kernel once (the VM the e2e suites use: TCG, 2 vCPUs) with the daemon auditing
+# to a signed log, and execs a ticketed binary from a child cgroup of the scope in ROUNDS
+# rounds of BATCHES batches of SIZE execs, on each of the clocksources tsc and hpet (the
+# kernel switches between them at run time). Prints, per kernel and clocksource:
+#   - bprm_check program time per exec (bpf_stats run_time_ns / run_cnt, read around every
+#     batch from outside the scope): the median over rounds of the median batch, and the
+#     mean over all execs. Target <= 20 us.
+#   - the clock's share: the gate reads the boot clock once per exec, and under TCG a read of
+#     the emulated HPET costs some microseconds where the TSC costs a fraction of one
+#   - all gate programs' time per gated exec, and the gated / ungated wall-time ratio
 # and whether every exec reached the audit log, and how late (decision to record).
-# Absolute TCG times vary with the host and from boot to boot; the median of rounds keeps
-# one preempted round from deciding the figure. Env: ROUNDS (10), EXECS (500).
+# Why batches and medians: this machine is itself a VM; a host-side preemption lands in
+# one batch and would move a mean of hundreds of execs by microseconds. Both are printed.
+# Why tsc=reliable: 6.1 marks the TSC unstable under TCG's round-robin vCPUs and falls back
+# to the HPET; the option keeps the TSC selectable so both clocks are measured in one boot.
+# Env: ROUNDS (8), BATCHES (20), SIZE (25).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${BUILD_DIR:-$repo/build}
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(bookworm trixie)
-rounds=${ROUNDS:-10}
-execs=${EXECS:-500}
+rounds=${ROUNDS:-8}
+batches=${BATCHES:-20}
+size=${SIZE:-25}
 for f in "$build/execgate" "$build/execgated" "$build/tests/eg-probe"; do
   [ -x "$f" ] || { echo "vm_exec_cost: $f missing: build first" >&2; exit 1; }
 done
@@ -26,30 +33,39 @@ done
 rc=0
 for k in "${kernels[@]}"; do
   log=$(mktemp)
-  BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$k" --timeout 1200 \
+  BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$k" --timeout 1500 --append-cmdline tsc=reliable \
     --add "$repo/tests/e2e" --add "$here" --add "$build/tests/eg-probe" -- \
-    sh "$here/exec_cost_guest.sh" "$build/tests/eg-probe" "$rounds" "$execs" >"$log" 2>&1
+    sh "$here/exec_cost_guest.sh" "$build/tests/eg-probe" "$rounds" "$batches" "$size" >"$log" 2>&1
   vrc=$?
-  if ! awk -v k="$k" -v execs="$execs" -v rounds="$rounds" '
+  if ! awk -v k="$k" -v rounds="$rounds" -v batches="$batches" -v size="$size" '
     function median(a, n,   i, j, t) {
       for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     /^kernel / { head = $0 }
-    /^round / { n++; b[n] = $4 / 1000; all[n] = $8 / 1000; ratio[n] = $10 / $12; list = list sprintf(" %.1f", $4 / 1000) }
+    /^bprm_check jited bytes/ { jited = $4 }
+    /^round / {
+      cs = $4; if (!(cs in n)) order[++ncs] = cs
+      i = ++n[cs]; med[cs, i] = $6 / 1000; mean[cs, i] = $8 / 1000; all[cs, i] = $10 / 1000
+      ratio[cs, i] = $12 / $14; list[cs] = list[cs] sprintf(" %.1f", $6 / 1000)
+    }
     /^audit exec records/ { recs = $7; want = $9 }
     /^AUDIT_DELAY/ { delay = $0; sub(/^AUDIT_DELAY /, "", delay) }
-    /^CLOCK_COST ns_per_call=/ { clock = substr($2, 13) / 1000 }
     END {
-      if (n < rounds) { print "vm_exec_cost " k ": only " n " of " rounds " rounds ran"; exit 1 }
-      mb = median(b, n)
-      printf "=== exec cost on %s (%s; %d rounds x %d execs)\n", k, head, n, execs
-      printf "  bprm_check program time per exec: median %.1f us (rounds:%s); target <= 20 us: %s (%.2f of it)\n", mb, list, mb <= 20 ? "met" : "NOT met", mb / 20
-      printf "  of which the one boot-clock read (bpf_ktime_get_boot_ns, measured alone): %.1f us; without it %.1f us\n", clock, mb - clock
-      printf "  all gate programs per gated exec: median %.1f us\n", median(all, n)
-      printf "  wall time, gated / ungated exec: median ratio %.2f\n", median(ratio, n)
+      if (!ncs) { print "vm_exec_cost " k ": no round ran"; exit 1 }
+      printf "=== exec cost on %s (%s; %d rounds x %d batches x %d execs per clocksource; bprm_check %s bytes JITed)\n", k, head, rounds, batches, size, jited
+      for (c = 1; c <= ncs; c++) {
+        cs = order[c]
+        if (n[cs] < rounds) { print "vm_exec_cost " k ": only " n[cs] " of " rounds " rounds ran on " cs; exit 1 }
+        for (i = 1; i <= n[cs]; i++) { m[i] = med[cs, i]; a[i] = mean[cs, i]; h[i] = all[cs, i]; q[i] = ratio[cs, i] }
+        mb[cs] = median(m, n[cs])
+        printf "  [%s] bprm_check per exec: %.1f us (median batch; rounds:%s), mean %.1f us; target <= 20 us: %s (%.2f of it)\n", cs, mb[cs], list[cs], median(a, n[cs]), mb[cs] <= 20 ? "met" : "NOT met", mb[cs] / 20
+        printf "  [%s] all gate programs per gated exec %.1f us; wall time gated / ungated %.2f\n", cs, median(h, n[cs]), median(q, n[cs])
+      }
+      if (("tsc" in mb) && ("hpet" in mb))
+        printf "  the boot-clock read on the emulated HPET costs %.1f us more per exec than on the TSC (production hosts read the TSC)\n", mb["hpet"] - mb["tsc"]
       printf "  audit: %s of %s storm execs recorded; kernel-to-log delay: %s (target: none over 100 ms)\n", recs, want, delay
-      exit (recs == want) ? 0 : 1
+      exit (recs == want && recs > 0) ? 0 : 1
     }' "$log"; then
     echo "vm_exec_cost: $k failed (vm-run exit $vrc); its output:"
     tail -20 "$log"

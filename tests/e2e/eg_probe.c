@@ -55,47 +55,94 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
 }
 
-/* Average ns of one run of a socket-filter program looping 32 times, with or without a
- * bpf_ktime_get_boot_ns() call per iteration (BPF_PROG_TEST_RUN, REPEAT runs). */
-static long loop_prog_ns(int with_clock, unsigned repeat)
-{
-	struct bpf_insn call = {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_ktime_get_boot_ns};
-	struct bpf_insn nop = {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_7, .imm = 0};
-	struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_6, .imm = 0},
-		with_clock ? call : nop,
-		{.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_6, .imm = 1},
-		{.code = BPF_JMP | BPF_JLT | BPF_K, .dst_reg = BPF_REG_6, .off = -3, .imm = 32},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
-	};
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-	a.insns = (uint64_t)(uintptr_t)insns;
-	a.insn_cnt = sizeof insns / sizeof insns[0];
-	a.license = (uint64_t)(uintptr_t)"GPL";
-	int prog = (int)sys_bpf(BPF_PROG_LOAD, &a);
-	if (prog < 0)
-		return -errno;
-	unsigned char pkt[64] = {0};
-	memset(&a, 0, sizeof a);
-	a.test.prog_fd = (uint32_t)prog;
-	a.test.data_in = (uint64_t)(uintptr_t)pkt;
-	a.test.data_size_in = sizeof pkt;
-	a.test.repeat = repeat;
-	long rc = sys_bpf(BPF_PROG_TEST_RUN, &a);
-	int err = errno;
-	close(prog);
-	return rc < 0 ? -err : (long)a.test.duration;
-}
-
 static int obj_get(const char *path)
 {
 	union bpf_attr a;
 	memset(&a, 0, sizeof a);
 	a.pathname = (uint64_t)(uintptr_t)path;
 	return (int)sys_bpf(BPF_OBJ_GET, &a);
+}
+
+/* The program behind a pinned link: an fd for BPF_OBJ_GET_INFO_BY_FD, or -1 (errno set). */
+static int link_prog_fd(const char *pinned_link)
+{
+	int link = obj_get(pinned_link);
+	if (link < 0)
+		return -1;
+	struct bpf_link_info li;
+	memset(&li, 0, sizeof li);
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.info.bpf_fd = (uint32_t)link;
+	a.info.info_len = sizeof li;
+	a.info.info = (uint64_t)(uintptr_t)&li;
+	int rc = (int)sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+	int err = errno;
+	close(link);
+	if (rc != 0) {
+		errno = err;
+		return -1;
+	}
+	memset(&a, 0, sizeof a);
+	a.prog_id = li.prog_id;
+	return (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+}
+
+/* bpf_stats of a program (and its size when JITED is not NULL): 0, or -1 with errno set */
+static int prog_stats(int prog, uint64_t *runs, uint64_t *ns, uint32_t *jited)
+{
+	struct bpf_prog_info pi;
+	memset(&pi, 0, sizeof pi);
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.info.bpf_fd = (uint32_t)prog;
+	a.info.info_len = sizeof pi;
+	a.info.info = (uint64_t)(uintptr_t)&pi;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
+		return -1;
+	*runs = pi.run_cnt;
+	*ns = pi.run_time_ns;
+	if (jited)
+		*jited = pi.jited_prog_len;
+	return 0;
+}
+
+/* N vfork+execs of argv[0] with ARGV; counts successes and EPERM denials. */
+static void exec_n(int n, char **argv, int *ok, int *denied)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t pid = vfork();
+		if (pid == 0) {
+			execv(argv[0], argv);
+			_exit(errno == EPERM ? 126 : 127);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			(*ok)++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == 126)
+			(*denied)++;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The pinned ticket map under PIN_DIR and PATH's key in it: the map fd, or -1 (errno set). */
+static int ticket_map_key(const char *pin_dir, const char *path, struct eg_inode_key *key)
+{
+	char pin[512];
+	snprintf(pin, sizeof pin, "%s/eg_tickets", pin_dir);
+	int map = obj_get(pin);
+	struct stat st;
+	if (map < 0 || stat(path, &st) != 0)
+		return -1;
+	key->dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+	key->ino = st.st_ino;
+	return map;
 }
 
 static int sock_connect(const char *path)
@@ -280,13 +327,11 @@ int main(int argc, char **argv)
 	if ((!strcmp(verb, "forge-entry") || !strcmp(verb, "drop-entry")) && argc == 4) {
 		/* forge-entry PIN_DIR PATH: an attacker with bpf() outside the scope writes a
 		 * ticket entry for PATH (or deletes one); the daemon must undo it on reconcile. */
-		char pin[512];
-		snprintf(pin, sizeof pin, "%s/eg_tickets", argv[2]);
-		int map = obj_get(pin);
+		struct eg_inode_key key;
 		struct stat st;
+		int map = ticket_map_key(argv[2], argv[3], &key);
 		if (map < 0 || stat(argv[3], &st) != 0)
 			return report("SETUP", 0, errno);
-		struct eg_inode_key key = {((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino};
 		struct eg_ticket val;
 		memset(&val, 0, sizeof val);
 		memset(val.id, 0xee, sizeof val.id);
@@ -303,6 +348,33 @@ int main(int argc, char **argv)
 		long rc = !strcmp(verb, "forge-entry") ? sys_bpf(BPF_MAP_UPDATE_ELEM, &a)
 						       : sys_bpf(BPF_MAP_DELETE_ELEM, &a);
 		return report("MAP", rc == 0, errno);
+	}
+	if (!strcmp(verb, "shift-generation") && argc == 5) {
+		/* shift-generation PIN_DIR PATH DELTA: adds DELTA to the i_generation recorded in
+		 * PATH's ticket entry: the entry then describes another file with the same inode
+		 * number and ctime (inode reuse with a forged clock), which must not run. */
+		struct eg_inode_key key;
+		int map = ticket_map_key(argv[2], argv[3], &key);
+		if (map < 0)
+			return report("SETUP", 0, errno);
+		struct eg_ticket val;
+		union bpf_attr a;
+		memset(&a, 0, sizeof a);
+		a.map_fd = (uint32_t)map;
+		a.key = (uint64_t)(uintptr_t)&key;
+		a.value = (uint64_t)(uintptr_t)&val;
+		if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) != 0)
+			return report("MAP", 0, errno);
+		val.generation += (uint32_t)atoi(argv[4]);
+		long rc = sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
+		return report("MAP", rc == 0, errno);
+	}
+	if (!strcmp(verb, "settime") && argc == 2) {
+		/* settime: sets the realtime clock to what it reads (a no-op if it is allowed) */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int rc = clock_settime(CLOCK_REALTIME, &ts);
+		return report("SETTIME", rc == 0, errno);
 	}
 	if (!strcmp(verb, "setuid-exec") && argc >= 4) {
 		uid_t uid = (uid_t)atoi(argv[2]);
@@ -353,7 +425,7 @@ int main(int argc, char **argv)
 			return report("SETUP", 0, errno);
 		static char line[8192];
 		long n = 0, over = 0;
-		long long max = 0;
+		long long max = 0, max_seq = -1;
 		while (fgets(line, sizeof line, f)) {
 			if (!strstr(line, argv[3]) || !strstr(line, "\"event\":\"exec\""))
 				continue;
@@ -375,13 +447,16 @@ int main(int argc, char **argv)
 				frac *= 10;
 			long long rns = (long long)timegm(&tm) * 1000000000ll + frac;
 			long long d = rns - kns;
-			if (d > max)
+			if (d > max) {
+				char *q = strstr(line, "\"seq\":");
 				max = d;
+				max_seq = q ? atoll(q + 6) : -1;
+			}
 			if (d > 100000000ll)
 				over++;
 			n++;
 		}
-		printf("AUDIT_DELAY records=%ld max_ms=%lld over_100ms=%ld\n", n, max / 1000000, over);
+		printf("AUDIT_DELAY records=%ld max_ms=%lld (seq %lld) over_100ms=%ld\n", n, max / 1000000, max_seq, over);
 		return n > 0 ? 0 : 1;
 	}
 	if (!strcmp(verb, "sock-big") && argc == 4) { /* sock-big SOCK BYTES: no newline, ever */
@@ -413,59 +488,96 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(verb, "exec-storm") && argc >= 4) { /* exec-storm N PATH ARGS: N execs */
-		int n = atoi(argv[2]), ok = 0, denied = 0;
+		int ok = 0, denied = 0;
 		uint64_t t0 = now_ns();
-		for (int i = 0; i < n; i++) {
-			pid_t pid = vfork();
-			if (pid == 0) {
-				execv(argv[3], argv + 3);
-				_exit(errno == EPERM ? 126 : 127);
-			}
-			int st = 0;
-			waitpid(pid, &st, 0);
-			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-				ok++;
-			else if (WIFEXITED(st) && WEXITSTATUS(st) == 126)
-				denied++;
-		}
+		exec_n(atoi(argv[2]), argv + 3, &ok, &denied);
 		printf("STORM ok=%d denied=%d ns=%llu\n", ok, denied, (unsigned long long)(now_ns() - t0));
 		return 0;
 	}
-	if (!strcmp(verb, "clock-cost") && argc == 2) {
-		/* clock-cost: ns of one bpf_ktime_get_boot_ns() call in BPF (the gate reads the
-		 * boot clock once per exec; its price depends on the clocksource) */
-		long with = loop_prog_ns(1, 2000), without = loop_prog_ns(0, 2000);
-		if (with < 0 || without < 0)
-			return report("CLOCK_COST", 0, (int)-(with < 0 ? with : without));
-		printf("CLOCK_COST ns_per_call=%ld\n", (with - without) / 32);
+	if (!strcmp(verb, "exec-cost") && argc >= 7) {
+		/* exec-cost PINNED_LINK CGROUP BATCHES SIZE PATH ARGS: a child joins CGROUP (a
+		 * path under /sys/fs/cgroup) and execs PATH in BATCHES batches of SIZE; this
+		 * process stays outside (bpf() is refused in the scope) and reads the program's
+		 * bpf_stats around each batch. Prints the median and the mean over batches of
+		 * ns per run, so a host-side preemption spoils one batch, not the figure. */
+		int batches = atoi(argv[4]), size = atoi(argv[5]);
+		int prog = link_prog_fd(argv[2]);
+		if (prog < 0)
+			return report("SETUP", 0, errno);
+		if (batches < 1 || batches > 10000 || size < 1)
+			return report("SETUP", 0, EINVAL);
+		int go[2], done[2];
+		if (pipe(go) != 0 || pipe(done) != 0)
+			return report("SETUP", 0, errno);
+		pid_t child = fork();
+		if (child < 0)
+			return report("SETUP", 0, errno);
+		if (child == 0) {
+			char procs[512];
+			snprintf(procs, sizeof procs, "/sys/fs/cgroup%s/cgroup.procs", argv[3]);
+			int fd = open(procs, O_WRONLY);
+			if (fd < 0 || write(fd, "0", 1) != 1)
+				_exit(3);
+			close(fd);
+			char c = 0;
+			for (int b = 0; b < batches; b++) {
+				int ok = 0, denied = 0;
+				if (read(go[0], &c, 1) != 1)
+					_exit(4);
+				exec_n(size, argv + 6, &ok, &denied);
+				c = ok == size ? 'y' : 'n';
+				if (write(done[1], &c, 1) != 1)
+					_exit(4);
+			}
+			_exit(0);
+		}
+		uint64_t *per = calloc((size_t)batches, sizeof *per);
+		uint64_t runs0, ns0, runs1, ns1, runs_all = 0, ns_all = 0, wall = 0;
+		int failed = 0, stray = 0;
+		for (int b = 0; b < batches && per; b++) {
+			char c = 'g';
+			if (prog_stats(prog, &runs0, &ns0, NULL) != 0)
+				return report("PROGINFO", 0, errno);
+			uint64_t t0 = now_ns();
+			if (write(go[1], &c, 1) != 1 || read(done[0], &c, 1) != 1) {
+				failed = 1;
+				break;
+			}
+			wall += now_ns() - t0;
+			if (prog_stats(prog, &runs1, &ns1, NULL) != 0)
+				return report("PROGINFO", 0, errno);
+			if (c != 'y')
+				failed = 1;
+			if (runs1 - runs0 != (uint64_t)size)
+				stray++; /* some other exec in the scope ran the program meanwhile */
+			per[b] = (ns1 - ns0) / (runs1 - runs0 ? runs1 - runs0 : 1);
+			runs_all += runs1 - runs0;
+			ns_all += ns1 - ns0;
+		}
+		int st = 0;
+		waitpid(child, &st, 0);
+		if (!per || failed || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			printf("EXECCOST_FAILED child_status=%d\n", st);
+			return 1;
+		}
+		qsort(per, (size_t)batches, sizeof *per, cmp_u64);
+		uint64_t med = batches % 2 ? per[batches / 2] : (per[batches / 2 - 1] + per[batches / 2]) / 2;
+		printf("EXECCOST batches=%d size=%d runs=%llu stray_batches=%d median_ns=%llu mean_ns=%llu "
+		       "min_ns=%llu max_ns=%llu wall_ns=%llu\n",
+		       batches, size, (unsigned long long)runs_all, stray, (unsigned long long)med,
+		       (unsigned long long)(ns_all / runs_all), (unsigned long long)per[0],
+		       (unsigned long long)per[batches - 1], (unsigned long long)wall);
+		free(per);
 		return 0;
 	}
 	if (!strcmp(verb, "prog-stats") && argc == 3) { /* prog-stats PINNED_LINK: bpf_stats */
-		int link = obj_get(argv[2]);
-		if (link < 0)
-			return report("SETUP", 0, errno);
-		struct bpf_link_info li;
-		memset(&li, 0, sizeof li);
-		union bpf_attr a;
-		memset(&a, 0, sizeof a);
-		a.info.bpf_fd = (uint32_t)link;
-		a.info.info_len = sizeof li;
-		a.info.info = (uint64_t)(uintptr_t)&li;
-		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
-			return report("LINKINFO", 0, errno);
-		memset(&a, 0, sizeof a);
-		a.prog_id = li.prog_id;
-		int prog = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
-		struct bpf_prog_info pi;
-		memset(&pi, 0, sizeof pi);
-		memset(&a, 0, sizeof a);
-		a.info.bpf_fd = (uint32_t)prog;
-		a.info.info_len = sizeof pi;
-		a.info.info = (uint64_t)(uintptr_t)&pi;
-		if (prog < 0 || sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
+		uint64_t runs, ns;
+		uint32_t jited = 0;
+		int prog = link_prog_fd(argv[2]);
+		if (prog < 0 || prog_stats(prog, &runs, &ns, &jited) != 0)
 			return report("PROGINFO", 0, errno);
-		printf("PROG run_cnt=%llu run_time_ns=%llu\n", (unsigned long long)pi.run_cnt,
-		       (unsigned long long)pi.run_time_ns);
+		printf("PROG run_cnt=%llu run_time_ns=%llu jited_bytes=%u\n", (unsigned long long)runs,
+		       (unsigned long long)ns, jited);
 		return 0;
 	}
 	fprintf(stderr, "eg-probe: unknown verb or arguments: %s\n", verb);

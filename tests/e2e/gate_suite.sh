@@ -140,6 +140,21 @@ chmod 4755 /opt/st/true
 out=$(gated $PROBE exec /opt/st/true 2>&1)
 check "ticketed binary made setuid after the ticket is denied" contains "$out" "EXEC_ERRNO=EPERM"
 check "  ... audited stale" audit_has '"reason":"stale"' "\"ticket\":\"$T_ST\""
+# 8c'. inode reuse: a file deleted and another created on the same inode number with a
+# ctime forged by setting the clock back matches (dev, ino, ctime); it does not match the
+# i_generation the kernel recorded at the sealing open. The entry is shifted to another
+# generation with bpf() from outside the scope, which is what the reused inode looks like.
+mkdir -p /opt/gen && cp /bin/busybox /opt/gen/true
+ticket gen /opt/gen/true --ttl 1h
+T_GEN=$TID
+check "ticketed binary runs (generation recorded at sealing)" sh -c "$(command -v execgate) run -- $PROBE exec /opt/gen/true true"
+out=$($PROBE shift-generation /sys/fs/bpf/execgate /opt/gen/true 1 2>&1)
+check "  ... its entry shifted to another i_generation" contains "$out" "MAP_OK"
+out=$(gated $PROBE exec /opt/gen/true 2>&1)
+check "same dev, inode and ctime, another generation (inode reuse): denied" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited stale" audit_has '"reason":"stale"' "\"ticket\":\"$T_GEN\""
+$PROBE shift-generation /sys/fs/bpf/execgate /opt/gen/true -1 >/dev/null
+check "  ... and runs again with the generation restored" sh -c "$(command -v execgate) run -- $PROBE exec /opt/gen/true true"
 
 # 8d. while the daemon seals a file (a big one: hashing takes a while under TCG) it
 # neither runs (`unsealed`) nor opens for writing
@@ -258,6 +273,11 @@ check "bypass: load a kernel module (finit_module) from the scope" contains "$ou
 out=$(gated $PROBE init-module 2>&1)
 check "bypass: load a kernel module (init_module) from the scope" contains "$out" "MODULE_ERRNO=EPERM"
 check "  ... audited gate_tamper (kernel_load)" audit_has '"reason":"gate_tamper"' '"hook":"kernel_load"'
+out=$($PROBE settime 2>&1)
+check "setting the clock works outside the scope" contains "$out" "SETTIME_OK"
+out=$(gated $PROBE settime 2>&1)
+check "bypass: set the system clock (half of forging a ctime) from the scope" contains "$out" "SETTIME_ERRNO=EPERM"
+check "  ... audited gate_tamper (settime)" audit_has '"reason":"gate_tamper"' '"hook":"settime"'
 sleep 100 &
 VICTIM=$!
 out=$(gated $PROBE ptrace $VICTIM 2>&1)
@@ -315,6 +335,15 @@ out=$(in_cg /deep/a $PROBE exec /opt/cp1/echo above 2>&1)
 check "nested scope: its parent /deep/a is not" [ "$out" = "above" ]
 out=$(in_cg /deep/a/bb $PROBE exec /opt/cp1/echo sibling 2>&1)
 check "nested scope: a sibling named /deep/a/bb is not" [ "$out" = "sibling" ]
+# The kernel reaches a scope's cgroup by walking up from the task's own, up to 4 levels,
+# and asks the kernel's ancestor helper beyond: both sides of that line, in and out.
+mkdir -p /sys/fs/cgroup/deep/a/b/c/d/e/f/g/h /sys/fs/cgroup/deep/a/bb/c/d/e/f/g
+for cg in /deep/a/b/c/d/e/f /deep/a/b/c/d/e/f/g /deep/a/b/c/d/e/f/g/h; do
+  out=$(in_cg $cg $PROBE exec /opt/cp1/echo 2>&1)
+  check "nested scope: $cg ($(echo ${cg#/deep/a/b} | tr -cd / | wc -c) levels below it) is gated" contains "$out" "EXEC_ERRNO=EPERM"
+done
+out=$(in_cg /deep/a/bb/c/d/e/f/g $PROBE exec /opt/cp1/echo deep-sibling 2>&1)
+check "nested scope: /deep/a/bb/c/d/e/f/g (below the sibling) is not" [ "$out" = "deep-sibling" ]
 cp $W/enforce.toml.orig $W/enforce.toml
 kill -HUP $DPID
 i=0; while [ $i -lt 50 ] && execgate status | grep -q "^scope:.*/deep/a/b"; do sleep 0.1; i=$((i + 1)); done

@@ -134,6 +134,7 @@ Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
       return refuse("stale", path + ": changed while it was being hashed");
     // 3. nobody may have held it open for writing at that open (a shared writable
     //    mapping counts: its writes need not move ctime)
+    std::uint32_t generation = sealed_before ? cur->generation : 0;
     if (!sealed_before) {
       auto probed = gate.get_ticket(key);
       if (!probed || !(probed->flags & EG_TF_PROBED))
@@ -142,12 +143,14 @@ Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
       if (probed->writers > 0)
         return refuse("open_for_write", path + ": open for writing elsewhere (" + std::to_string(probed->writers) +
                                             " writer(s); a shared writable mapping counts): close it and submit again");
+      generation = probed->generation;
     }
     if (std::memcmp(digest.data(), s.sha256.data(), digest.size()) != 0)
       return refuse("digest_mismatch",
                     path + ": sha256 is " + hex_encode(digest) + ", ticket says " + hex_encode(s.sha256));
     ResolvedSubject r = from_stat(path, before);
     r.sha256 = hex_encode(digest);
+    r.generation = generation;
     res.subjects.push_back(std::move(r));
   }
   pending.keep();
@@ -170,6 +173,7 @@ eg_ticket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optio
   v.not_after_ns = wall_to_boot_ns(t.not_after);
   v.ctime_sec = s.ctime_sec;
   v.ctime_nsec = s.ctime_nsec;
+  v.generation = s.generation;
   if (t.max_uses > 0) {
     v.flags |= EG_TF_LIMITED_USES;
     v.uses_left = uses_left.value_or(static_cast<std::int64_t>(t.max_uses));

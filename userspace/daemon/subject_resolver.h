@@ -19,6 +19,7 @@ struct ResolvedSubject {
   InodeKey key;        // kernel encoding
   std::int64_t ctime_sec = 0;
   std::uint32_t ctime_nsec = 0;
+  std::uint32_t generation = 0;  // i_generation, as the kernel saw it at the sealing open
 };
 
 struct Resolution {

@@ -50,6 +50,7 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_KERNEL_LOAD: return "kernel_load";
     case EG_HOOK_FD_WRITE: return "fd_write";
     case EG_HOOK_TRUNCATE: return "truncate";
+    case EG_HOOK_SETTIME: return "settime";
     default: return "unknown";
   }
 }
