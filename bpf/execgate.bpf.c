@@ -30,6 +30,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define CGROUP_SUPER_MAGIC 0x27e0eb
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #define BPF_FS_MAGIC 0xcafe4a11
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
 #define PTRACE_MODE_ATTACH 0x02
 #define CTIME_NSEC_MASK ((1u << 30) - 1) /* newer kernels keep flag bits above nsec */
 
@@ -67,23 +69,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } eg_loaders SEC(".maps");
 
+/* Config and counters on one page (execgate.h, union eg_state). A plain array's lookups
+ * are inlined by the verifier (a per-CPU array's is a helper call on 6.1), and exec rates
+ * make contention on the counters irrelevant. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct eg_config);
+	__type(value, union eg_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} eg_config SEC(".maps");
-
-/* Plain array with atomic adds: its lookups are inlined by the verifier (a per-CPU
- * array's is a helper call on 6.1), and exec rates make contention irrelevant. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EG_C__COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} eg_counters SEC(".maps");
+} eg_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -129,17 +125,25 @@ static __always_inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *
 	*nsec &= CTIME_NSEC_MASK;
 }
 
+static __always_inline __u64 *counters(void)
+{
+	__u32 idx = EG_STATE_COUNTERS;
+	union eg_state *st = bpf_map_lookup_elem(&eg_state, &idx);
+	return st ? st->counters : NULL;
+}
+
 static __always_inline void count(__u32 idx)
 {
-	__u64 *c = bpf_map_lookup_elem(&eg_counters, &idx);
-	if (c)
-		__sync_fetch_and_add(c, 1);
+	__u64 *c = counters();
+	if (c && idx < EG_C__COUNT)
+		__sync_fetch_and_add(&c[idx], 1);
 }
 
 static __always_inline struct eg_config *get_config(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&eg_config, &zero);
+	__u32 idx = EG_STATE_CONFIG;
+	union eg_state *st = bpf_map_lookup_elem(&eg_state, &idx);
+	return st ? &st->config : NULL;
 }
 
 /* Is TASK (the current task) in the scope: host-wide, or inside one of the scope's cgroup
@@ -190,6 +194,39 @@ static __always_inline struct eg_inode_key inode_key(struct inode *inode)
 	k.dev = inode->i_sb->s_dev;
 	k.ino = inode->i_ino;
 	return k;
+}
+
+/* A file under /proc/sys: the proc_inode its inode is embedded in names a ctl_table
+ * header. Read with one probe at CO-RE offsets (only for writes to procfs). */
+static __always_inline bool is_sysctl(struct inode *inode)
+{
+	void *hdr = NULL;
+	long off = (long)bpf_core_field_offset(struct proc_inode, sysctl) -
+		   (long)bpf_core_field_offset(struct proc_inode, vfs_inode);
+	bpf_probe_read_kernel(&hdr, sizeof(hdr), (void *)inode + off);
+	return hdr != NULL;
+}
+
+/* /sys/kernel/uevent_helper: like the sysctls, the path of a program the kernel starts */
+static __always_inline bool is_uevent_helper(struct dentry *dentry)
+{
+	const char want[] = "uevent_helper";
+	char name[sizeof(want)] = {};
+	bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name);
+	for (int i = 0; i < sizeof(want); i++)
+		if (name[i] != want[i])
+			return false;
+	return true;
+}
+
+/* Kernel settings a write to which lets the kernel start programs outside the scope on
+ * its behalf (core_pattern pipes, modprobe, hotplug, poweroff_cmd, uevent_helper), or
+ * lowers the host's protections: every sysctl, and uevent_helper. */
+static __always_inline bool kernel_setting(struct file *file, __u64 magic)
+{
+	if (magic == PROC_SUPER_MAGIC)
+		return is_sysctl(file->f_inode);
+	return magic == SYSFS_MAGIC && is_uevent_helper(file->f_path.dentry);
 }
 
 static __always_inline bool protected_dir(struct inode *dir)
@@ -402,14 +439,13 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 	}
 	/* events submitted since the reader was last woken (racy across CPUs by design: a
 	 * lost or extra wakeup is harmless, the reader also drains on a timer) */
-	__u32 idx = EG_C_UNWOKEN;
-	__u64 *unwoken = bpf_map_lookup_elem(&eg_counters, &idx);
+	__u64 *c = counters();
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (verdict != EG_VERDICT_ALLOW || !unwoken ||
-	    __sync_add_and_fetch(unwoken, 1) >= cfg->wakeup_events) {
+	if (verdict != EG_VERDICT_ALLOW || !c ||
+	    __sync_add_and_fetch(&c[EG_C_UNWOKEN], 1) >= cfg->wakeup_events) {
 		flags = BPF_RB_FORCE_WAKEUP;
-		if (unwoken)
-			*unwoken = 0;
+		if (c)
+			c[EG_C_UNWOKEN] = 0;
 	}
 	bpf_ringbuf_submit(e, flags);
 	count(EG_C_EVENTS);
@@ -642,6 +678,8 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
 	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && current_in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	if (kernel_setting(file, magic) && current_in_scope(cfg))
+		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_SYSCTL_WRITE);
 
 	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
 }
@@ -662,7 +700,7 @@ int BPF_PROG(eg_path_truncate, const struct path *path, int ret)
 }
 
 /* Writes through a file opened before the task entered the scope (an inherited fd to
- * cgroup.procs, the audit log, the state): the open-time checks above never saw them. */
+ * cgroup.procs, a sysctl, the audit log, the state): the open-time checks never saw them. */
 SEC("lsm/file_permission")
 int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 {
@@ -671,10 +709,11 @@ int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 	if (!(mask & MAY_WRITE))
 		return 0;
 	__u64 magic = sb_magic(file);
-	bool cgroupfs = magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC;
-	if (!cgroupfs && !protected_dir(file->f_path.dentry->d_parent->d_inode))
+	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC || kernel_setting(file, magic))
+		return deny_in_scope(EG_R_SCOPE_ESCAPE, EG_HOOK_FD_WRITE);
+	if (!protected_dir(file->f_path.dentry->d_parent->d_inode))
 		return 0;
-	return deny_in_scope(cgroupfs ? EG_R_SCOPE_ESCAPE : EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
 }
 
 /* In scope, no kernel modules, kexec images or IMA policies: each could switch the gate

@@ -137,8 +137,9 @@ enum eg_reason {
 #define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */
 #define EG_HOOK_TRUNCATE 13    /* truncate(2) of a ticketed file */
 #define EG_HOOK_SETTIME 14     /* setting the system clock from the scope */
+#define EG_HOOK_SYSCTL_WRITE 15 /* a sysctl (or uevent_helper) write from the scope */
 
-/* Counters (index into the counters array; atomic adds) */
+/* Counters (index into eg_state's counters; atomic adds) */
 enum eg_counter {
 	EG_C_ALLOWED = 0,
 	EG_C_DENIED = 1,
@@ -147,6 +148,16 @@ enum eg_counter {
 	EG_C_EVENTS = 4,   /* events submitted */
 	EG_C_UNWOKEN = 5,  /* events submitted since the reader was last woken or caught up */
 	EG_C__COUNT = 8,
+};
+
+/* eg_state, an mmapable array of two: entry 0 the config (written by the daemon), entry 1
+ * the counters (atomic adds by the programs; the daemon resets EG_C_UNWOKEN through its
+ * mapping, a single aligned store). One array keeps both on one page of the exec path. */
+#define EG_STATE_CONFIG 0
+#define EG_STATE_COUNTERS 1
+union eg_state {
+	struct eg_config config;
+	__u64 counters[EG_C__COUNT];
 };
 
 struct eg_event {

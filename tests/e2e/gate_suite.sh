@@ -278,6 +278,24 @@ check "setting the clock works outside the scope" contains "$out" "SETTIME_OK"
 out=$(gated $PROBE settime 2>&1)
 check "bypass: set the system clock (half of forging a ctime) from the scope" contains "$out" "SETTIME_ERRNO=EPERM"
 check "  ... audited gate_tamper (settime)" audit_has '"reason":"gate_tamper"' '"hook":"settime"'
+# usermode helpers: root in a cgroup scope pointing core_pattern (or modprobe, hotplug,
+# uevent_helper) at its own program would have the kernel run it outside the scope
+cp_before=$(cat /proc/sys/kernel/core_pattern)
+out=$($PROBE open-write /proc/sys/kernel/core_pattern 2>&1)
+check "control: a sysctl opens for writing outside the scope" contains "$out" "OPEN_OK"
+out=$(gated $PROBE open-write /proc/sys/kernel/core_pattern 2>&1)
+check "bypass: point core_pattern at a program (sysctl write) from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+check "  ... audited scope_escape (sysctl_write)" audit_has '"reason":"scope_escape"' '"hook":"sysctl_write"'
+out=$(gated $PROBE open-write /proc/sys/kernel/modprobe 2>&1)
+check "bypass: point kernel.modprobe at a program from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
+sh -c "exec 3>/proc/sys/kernel/core_pattern; execgate run -- sh -c 'echo \"|/tmp/evil\" >&3'" >/dev/null 2>&1
+check "bypass: write core_pattern through an fd opened before entering the scope" [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp_before" ]
+check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
+if [ -e /sys/kernel/uevent_helper ]; then
+  out=$(gated $PROBE open-write /sys/kernel/uevent_helper 2>&1)
+  check "bypass: set /sys/kernel/uevent_helper from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+fi
 sleep 100 &
 VICTIM=$!
 out=$(gated $PROBE ptrace $VICTIM 2>&1)

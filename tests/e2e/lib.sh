@@ -48,6 +48,18 @@ audit_has() {
   return 1
 }
 
+# audit_grows N PATTERN: waits until more than N audit lines contain PATTERN
+audit_grows() {
+  i=0
+  while [ $i -lt 50 ]; do
+    [ "$(grep -cF -- "$2" "$AUDIT" 2>/dev/null)" -gt "$1" ] && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  echo "  audit: still no more than $1 lines with $2" >&2
+  return 1
+}
+
 # start_daemon POLICY: starts execgated and waits until it answers
 start_daemon() {
   execgated --config "$1" --state-dir $W/state >>$W/daemon.log 2>&1 &

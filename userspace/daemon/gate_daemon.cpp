@@ -1,4 +1,5 @@
 #include "gate_daemon.h"
+#include "scope_slots.h"
 
 #include <glob.h>
 #include <sys/stat.h>
@@ -77,7 +78,7 @@ eg_config GateDaemon::kernel_config() const {
     if (inst.body.parent) cfg.track_lineage = 1;
   cfg.daemon_tgid = static_cast<__u32>(::getpid());  // its read opens seal tickets
   static_assert(EG_MAX_SCOPES >= kMaxScopeCgroups);
-  for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};
+  for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};  // holes: id 0
   return cfg;
 }
 
@@ -163,7 +164,12 @@ std::string GateDaemon::known_path(const InodeKey& key) const {
 void GateDaemon::start() {
   std::lock_guard lk(mu_);
   started_at_ = clock_.now();
-  scopes_ = resolve_scopes(policy_);
+  // a restart over pinned maps keeps the slots the kernel reads now
+  const eg_config running = gate_.config();
+  std::vector<CgroupRef> slots;
+  for (__u32 i = 0; i < running.n_scopes && i < EG_MAX_SCOPES; ++i)
+    slots.push_back(CgroupRef{running.scopes[i].cgroup_id, running.scopes[i].level});
+  scopes_ = assign_scope_slots(slots, resolve_scopes(policy_));
   apply_policy();
   state_ = store_.load();
   const auto installed_records = state_.installed;
@@ -372,7 +378,7 @@ void GateDaemon::reload(Policy policy) {
   auto scopes = resolve_scopes(policy);
   std::lock_guard lk(mu_);
   policy_ = std::move(policy);
-  scopes_ = std::move(scopes);
+  scopes_ = assign_scope_slots(scopes_, scopes);
   authority_ = std::make_unique<Authority>(std::move(issuers), machine_id_, clock_);
   apply_policy();
   std::vector<std::string> gone;

@@ -89,7 +89,7 @@ class GateDaemon {
   std::map<InodeKey, std::string> ticket_paths_, baseline_paths_;
   void index_ticket_paths_locked();
   std::string known_path(const InodeKey& key) const;
-  std::vector<CgroupRef> scopes_;  // the policy's scope cgroups, as the kernel names them
+  std::vector<CgroupRef> scopes_;  // eg_config.scopes[] slots (scope_slots.h); id 0: an empty slot
   std::atomic<std::uint64_t> drops_reported_{0};
   std::size_t baseline_files_ = 0;
   std::int64_t started_at_ = 0;

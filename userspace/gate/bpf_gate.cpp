@@ -1,6 +1,7 @@
 // Gate: the BPF skeleton's lifecycle (load, attach, pin, reuse) and map access.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "execgate.skel.h"
 #include "execgate/fs.h"
@@ -31,6 +33,37 @@ struct SkelDeleter {
 };
 struct RingDeleter {
   void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+};
+
+// A shared mapping of the mmapable eg_state array (config, then counters).
+static_assert(sizeof(eg_state) % 8 == 0, "array entries are sizeof(eg_state) apart");
+class StateMapping {
+ public:
+  StateMapping() = default;
+  explicit StateMapping(int map_fd) {
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    len_ = (2 * sizeof(eg_state) + page - 1) / page * page;
+    void* p = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    if (p == MAP_FAILED) throw Error(ErrorKind::kernel, "cannot map the state map: " + errstr(errno));
+    base_ = static_cast<eg_state*>(p);
+  }
+  StateMapping(StateMapping&& o) noexcept : base_(std::exchange(o.base_, nullptr)), len_(o.len_) {}
+  StateMapping& operator=(StateMapping&& o) noexcept {
+    std::swap(base_, o.base_);
+    std::swap(len_, o.len_);
+    return *this;
+  }
+  StateMapping(const StateMapping&) = delete;
+  StateMapping& operator=(const StateMapping&) = delete;
+  ~StateMapping() {
+    if (base_) ::munmap(base_, len_);
+  }
+  // The programs add to it atomically; userspace reads and stores whole words.
+  __u64* counter(std::size_t idx) const { return &base_[EG_STATE_COUNTERS].counters[idx]; }
+
+ private:
+  eg_state* base_ = nullptr;
+  std::size_t len_ = 0;
 };
 
 }  // namespace
@@ -58,6 +91,7 @@ struct Gate::Impl {
   std::unique_ptr<ring_buffer, RingDeleter> ring;
   std::function<void(const eg_event&)> const* cb = nullptr;
   std::string pin_dir;
+  StateMapping state;
 
   static int on_event(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
@@ -105,6 +139,8 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
                           ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM; "
                           "if pins from an incompatible version exist, run execgated --uninstall first");
 
+  impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
+
   std::size_t links = 0;
   bpf_program* prog;
   bpf_object__for_each_program(prog, impl->skel->obj) {
@@ -130,15 +166,17 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
 }
 
 void Gate::set_config(const eg_config& cfg) {
-  __u32 zero = 0;
-  check(bpf_map__update_elem(impl_->skel->maps.eg_config, &zero, sizeof zero, &cfg, sizeof cfg, BPF_ANY), "config map");
+  const __u32 idx = EG_STATE_CONFIG;
+  eg_state st{};
+  st.config = cfg;
+  check(bpf_map__update_elem(impl_->skel->maps.eg_state, &idx, sizeof idx, &st, sizeof st, BPF_ANY), "config map");
 }
 
 eg_config Gate::config() const {
-  __u32 zero = 0;
-  eg_config cfg{};
-  check(bpf_map__lookup_elem(impl_->skel->maps.eg_config, &zero, sizeof zero, &cfg, sizeof cfg, 0), "config map");
-  return cfg;
+  const __u32 idx = EG_STATE_CONFIG;
+  eg_state st{};
+  check(bpf_map__lookup_elem(impl_->skel->maps.eg_state, &idx, sizeof idx, &st, sizeof st, 0), "config map");
+  return st.config;
 }
 
 template <typename K>
@@ -215,12 +253,7 @@ std::vector<std::pair<InodeKey, eg_ticket>> Gate::tickets() const {
 }
 
 GateCounters Gate::counters() const {
-  auto get = [&](__u32 idx) {
-    std::uint64_t v = 0;
-    check(bpf_map__lookup_elem(impl_->skel->maps.eg_counters, &idx, sizeof idx, &v, sizeof v, 0),
-          "counter map");
-    return v;
-  };
+  auto get = [&](std::size_t idx) { return __atomic_load_n(impl_->state.counter(idx), __ATOMIC_RELAXED); };
   return GateCounters{get(EG_C_ALLOWED), get(EG_C_DENIED), get(EG_C_MONITOR_DENIED), get(EG_C_RB_DROPS),
                       get(EG_C_EVENTS)};
 }
@@ -239,12 +272,7 @@ int Gate::poll_events(int timeout_ms, const std::function<void(const eg_event&)>
     // Caught up: the kernel counts unwoken events from here, so a reader that keeps pace
     // on its timer is never woken per batch (each wakeup costs the exec that forces it).
     // A racing increment lost here only defers those events to the next timer drain.
-    if (n > 0) {
-      const __u32 idx = EG_C_UNWOKEN;
-      const std::uint64_t zero = 0;
-      check(bpf_map__update_elem(impl_->skel->maps.eg_counters, &idx, sizeof idx, &zero, sizeof zero, 0),
-            "counter map");
-    }
+    if (n > 0) __atomic_store_n(impl_->state.counter(EG_C_UNWOKEN), 0, __ATOMIC_RELAXED);
   }
   impl_->cb = nullptr;
   if (n == -EINTR) return 0;
