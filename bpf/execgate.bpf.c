@@ -32,6 +32,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define BPF_FS_MAGIC 0xcafe4a11
 #define PROC_SUPER_MAGIC 0x9fa0
 #define SYSFS_MAGIC 0x62656572
+#define S_IFMT 00170000
+#define S_IFBLK 0060000
+#define S_IFCHR 0020000
+#define MEM_MAJOR 1 /* minors 1 mem, 2 kmem, 4 port */
+#define SG_IO 0x2285
+#define IOC_TYPE(cmd) (((cmd) >> 8) & 0xff)
+#define IOC_NR(cmd) ((cmd)&0xff)
 #define PTRACE_MODE_ATTACH 0x02
 #define CTIME_NSEC_MASK ((1u << 30) - 1) /* newer kernels keep flag bits above nsec */
 
@@ -227,6 +234,18 @@ static __always_inline bool kernel_setting(struct file *file, __u64 magic)
 	if (magic == PROC_SUPER_MAGIC)
 		return is_sysctl(file->f_inode);
 	return magic == SYSFS_MAGIC && is_uevent_helper(file->f_path.dentry);
+}
+
+/* Bytes beneath the filesystems: a block device (it holds ticketed and baseline files'
+ * blocks), or physical / kernel memory and I/O ports. */
+static __always_inline bool raw_device(struct inode *inode)
+{
+	umode_t fmt = inode->i_mode & S_IFMT;
+	if (fmt == S_IFBLK)
+		return true;
+	__u32 rdev = inode->i_rdev;
+	__u32 minor = rdev & ((1u << 20) - 1);
+	return fmt == S_IFCHR && rdev >> 20 == MEM_MAJOR && (minor == 1 || minor == 2 || minor == 4);
 }
 
 static __always_inline bool protected_dir(struct inode *dir)
@@ -680,6 +699,8 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	if (kernel_setting(file, magic) && current_in_scope(cfg))
 		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_SYSCTL_WRITE);
+	if (raw_device(file->f_inode) && current_in_scope(cfg))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 
 	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
 }
@@ -711,7 +732,7 @@ int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 	__u64 magic = sb_magic(file);
 	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC || kernel_setting(file, magic))
 		return deny_in_scope(EG_R_SCOPE_ESCAPE, EG_HOOK_FD_WRITE);
-	if (!protected_dir(file->f_path.dentry->d_parent->d_inode))
+	if (!protected_dir(file->f_path.dentry->d_parent->d_inode) && !raw_device(file->f_inode))
 		return 0;
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
 }
@@ -793,6 +814,22 @@ int BPF_PROG(eg_ptrace, struct task_struct *child, unsigned int mode, int ret)
 	if (!(mode & PTRACE_MODE_ATTACH))
 		return 0;
 	return deny_in_scope(EG_R_PTRACE, EG_HOOK_PTRACE);
+}
+
+/* In scope, no SCSI or NVMe passthrough to a device: with CAP_SYS_RAWIO a read-only fd of a
+ * disk suffices to write its blocks (SG_IO), beneath every file the gate protects. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(eg_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	bool nvme = IOC_TYPE(cmd) == 'N' && IOC_NR(cmd) >= 0x40 && IOC_NR(cmd) <= 0x7f;
+	if (cmd != SG_IO && !nvme)
+		return 0;
+	umode_t fmt = file->f_inode->i_mode & S_IFMT;
+	if (fmt != S_IFBLK && fmt != S_IFCHR)
+		return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 }
 
 /* In scope, the system clock stays as it is: a clock set back to a deleted ticketed file's

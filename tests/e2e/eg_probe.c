@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -33,6 +34,8 @@ static const char *errname(int e)
 	case ETXTBSY: return "ETXTBSY";
 	case EINVAL: return "EINVAL";
 	case ENOEXEC: return "ENOEXEC";
+	case ENOTTY: return "ENOTTY";
+	case ENXIO: return "ENXIO";
 	case EBUSY: return "EBUSY";
 	default: return strerror(e);
 	}
@@ -368,6 +371,15 @@ int main(int argc, char **argv)
 		val.generation += (uint32_t)atoi(argv[4]);
 		long rc = sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
 		return report("MAP", rc == 0, errno);
+	}
+	if (!strcmp(verb, "ioctl") && argc == 4) {
+		/* ioctl FILE CMD: CMD (hex) on a read-only fd of FILE with a zeroed argument */
+		static unsigned char arg[512];
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return report("SETUP", 0, errno);
+		int rc = ioctl(fd, (unsigned long)strtoul(argv[3], NULL, 16), arg);
+		return report("IOCTL", rc == 0, errno);
 	}
 	if (!strcmp(verb, "settime") && argc == 2) {
 		/* settime: sets the realtime clock to what it reads (a no-op if it is allowed) */

@@ -292,6 +292,26 @@ n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
 sh -c "exec 3>/proc/sys/kernel/core_pattern; execgate run -- sh -c 'echo \"|/tmp/evil\" >&3'" >/dev/null 2>&1
 check "bypass: write core_pattern through an fd opened before entering the scope" [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp_before" ]
 check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
+# bytes beneath the filesystems: a block device under ticketed files, /dev/mem, SG_IO
+mknod /tmp/eg-blk b 7 200 2>/dev/null
+out=$($PROBE open-write /tmp/eg-blk 2>&1)
+check "control: outside the scope a block device opens for writing (or fails on the device)" sh -c "echo '$out' | grep -q -e OPEN_OK -e ENXIO"
+out=$(gated $PROBE open-write /tmp/eg-blk 2>&1)
+check "bypass: open a block device for writing from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+check "  ... audited gate_tamper (device_write)" audit_has '"reason":"gate_tamper"' '"hook":"device_write"'
+[ -e /dev/mem ] || mknod /dev/mem c 1 1
+out=$(gated $PROBE open-write /dev/mem 2>&1)
+check "bypass: open /dev/mem for writing from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+out=$($PROBE ioctl /dev/null 2285 2>&1)
+check "control: SG_IO outside the scope reaches the driver" contains "$out" "IOCTL_ERRNO=ENOTTY"
+out=$(gated $PROBE ioctl /dev/null 2285 2>&1)
+check "bypass: SG_IO (writes through a read-only disk fd) from the scope" contains "$out" "IOCTL_ERRNO=EPERM"
+out=$(gated $PROBE ioctl /dev/null c0484e43 2>&1)
+check "bypass: NVMe passthrough ioctl from the scope" contains "$out" "IOCTL_ERRNO=EPERM"
+n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
+sh -c "exec 4>/dev/mem && execgate run -- sh -c 'echo x >&4'" >/dev/null 2>&1
+check "  ... nor written through an fd opened before entering the scope (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
+rm -f /tmp/eg-blk
 if [ -e /sys/kernel/uevent_helper ]; then
   out=$(gated $PROBE open-write /sys/kernel/uevent_helper 2>&1)
   check "bypass: set /sys/kernel/uevent_helper from the scope" contains "$out" "OPEN_ERRNO=EPERM"
