@@ -19,16 +19,10 @@
 # Env: ROUNDS (8), BATCHES (20), SIZE (25).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${BUILD_DIR:-$repo/build}
-kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(bookworm trixie)
+. "$here/../e2e/host_lib.sh" "$@"
 rounds=${ROUNDS:-8}
 batches=${BATCHES:-20}
 size=${SIZE:-25}
-for f in "$build/execgate" "$build/execgated" "$build/tests/eg-probe"; do
-  [ -x "$f" ] || { echo "vm_exec_cost: $f missing: build first" >&2; exit 1; }
-done
 
 rc=0
 for k in "${kernels[@]}"; do

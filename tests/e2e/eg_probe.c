@@ -66,26 +66,33 @@ static int obj_get(const char *path)
 	return (int)sys_bpf(BPF_OBJ_GET, &a);
 }
 
-/* The program behind a pinned link: an fd for BPF_OBJ_GET_INFO_BY_FD, or -1 (errno set). */
+/* BPF_OBJ_GET_INFO_BY_FD into INFO (LEN bytes, zeroed first): 0, or -1 with errno set */
+static int obj_info(int fd, void *info, uint32_t len)
+{
+	memset(info, 0, len);
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = len;
+	a.info.info = (uint64_t)(uintptr_t)info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0 ? 0 : -1;
+}
+
+/* The program behind a pinned link: an fd for obj_info(), or -1 (errno set). */
 static int link_prog_fd(const char *pinned_link)
 {
 	int link = obj_get(pinned_link);
 	if (link < 0)
 		return -1;
 	struct bpf_link_info li;
-	memset(&li, 0, sizeof li);
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.info.bpf_fd = (uint32_t)link;
-	a.info.info_len = sizeof li;
-	a.info.info = (uint64_t)(uintptr_t)&li;
-	int rc = (int)sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a);
+	int rc = obj_info(link, &li, sizeof li);
 	int err = errno;
 	close(link);
 	if (rc != 0) {
 		errno = err;
 		return -1;
 	}
+	union bpf_attr a;
 	memset(&a, 0, sizeof a);
 	a.prog_id = li.prog_id;
 	return (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
@@ -95,13 +102,7 @@ static int link_prog_fd(const char *pinned_link)
 static int prog_stats(int prog, uint64_t *runs, uint64_t *ns, uint32_t *jited)
 {
 	struct bpf_prog_info pi;
-	memset(&pi, 0, sizeof pi);
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.info.bpf_fd = (uint32_t)prog;
-	a.info.info_len = sizeof pi;
-	a.info.info = (uint64_t)(uintptr_t)&pi;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0)
+	if (obj_info(prog, &pi, sizeof pi) != 0)
 		return -1;
 	*runs = pi.run_cnt;
 	*ns = pi.run_time_ns;

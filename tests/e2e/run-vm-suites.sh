@@ -4,13 +4,7 @@
 # total "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${BUILD_DIR:-$repo/build}
-kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(bookworm trixie)
-for f in "$build/execgate" "$build/execgated" "$build/tests/eg-probe"; do
-  [ -x "$f" ] || { echo "run-vm-suites: $f missing: build first (scripts/test.sh)" >&2; exit 1; }
-done
+. "$here/host_lib.sh" "$@"
 
 total_pass=0
 total_fail=0
