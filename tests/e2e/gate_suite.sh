@@ -390,6 +390,33 @@ check "SIGHUP without /deep/a/b: its subtree is released at once" [ "$out" = "re
 out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
 check "  ... while /gated stays gated" contains "$out" "EXEC_ERRNO=EPERM"
 
+# the baseline pins only files no one but root can write: a group-writable file in a
+# baseline directory (its group could rewrite it, even through a shared writable mapping
+# made before the pin) is not pinned, and runs once it is root's alone again
+baseline_refused() { # baseline_refused N: waits until status counts N refused baseline files
+  i=0
+  while [ $i -lt 50 ]; do
+    if [ "$1" = 0 ]; then
+      execgate status 2>/dev/null | grep "^baseline:" | grep -qv refused && return 0
+    else
+      execgate status 2>/dev/null | grep -q "^baseline:.* $1 refused" && return 0
+    fi
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+mkdir -p $PROBE_DIR/egw && cp /bin/busybox $PROBE_DIR/egw/true && chmod 0775 $PROBE_DIR/egw/true
+kill -HUP $DPID
+check "SIGHUP: a group-writable file in a baseline directory is refused (status)" baseline_refused 1
+out=$(gated $PROBE exec $PROBE_DIR/egw/true 2>&1)
+check "  ... and does not run in the scope" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited no_ticket" audit_has '"reason":"no_ticket"' 'egw/true'
+chmod 0755 $PROBE_DIR/egw/true
+kill -HUP $DPID
+check "SIGHUP: root's alone again, it is pinned" baseline_refused 0
+check "  ... and runs" sh -c "$(command -v execgate) run -- $PROBE exec $PROBE_DIR/egw/true"
+rm -rf $PROBE_DIR/egw
+
 # --- 15. the audit log verifies ---
 stop_daemon
 out=$(execgate audit verify $AUDIT --pub $W/audit.pub 2>&1); rc=$?

@@ -117,7 +117,12 @@ void add_status(CLI::App& app, Cli& cli) {
                 << g.value("programs", 0) << " programs), mode " << g.value("mode", "") << "\n"
                 << "scope:    " << scope << "\n"
                 << "baseline: trust " << g["baseline"].value("trust", "") << ", " << g["baseline"].value("pinned_files", 0)
-                << " pinned files\n"
+                << " pinned files"
+                << (g["baseline"].value("refused_files", 0) > 0
+                        ? ", " + std::to_string(g["baseline"].value("refused_files", 0)) +
+                              " refused (writable by a user other than root)"
+                        : std::string())
+                << "\n"
                 << "tickets:  " << g.value("tickets", 0) << " installed\n"
                 << "counters: allowed " << s["counters"].value("allowed", 0) << ", denied "
                 << s["counters"].value("denied", 0) << ", monitor_denied " << s["counters"].value("monitor_denied", 0)

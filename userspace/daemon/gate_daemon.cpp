@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -117,13 +118,25 @@ std::vector<InodeKey> GateDaemon::protected_dirs() const {
 
 // New pins go in first and stale ones are pruned after, so a reload never leaves a moment
 // in which baseline files are denied.
+// Pins every regular file of the baseline paths as it is now. Only files no one but root
+// can write are pinned: a file its non-root owner (or group, or anyone) may write would
+// make the baseline only as trustworthy as that user, who could even change it through a
+// shared writable mapping made before the pin without moving ctime. Refused files are
+// counted in status and named on stderr; their execs in the scope are denied.
 void GateDaemon::pin_baseline() {
   std::map<InodeKey, std::string> index;
+  std::size_t refused = 0;
+  std::string examples;
   auto pin = [&](const fs::path& p) {
-    if (auto s = stat_subject(p.string())) {
-      gate_.put_baseline(s->key, eg_baseline{s->ctime_sec, s->ctime_nsec, 0});
-      index.emplace(s->key, p.string());
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+      if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
+      return;
     }
+    const ResolvedSubject s = subject_of_stat(p.string(), st);
+    gate_.put_baseline(s.key, eg_baseline{s.ctime_sec, s.ctime_nsec, 0});
+    index.emplace(s.key, p.string());
   };
   for (const auto& path : policy_.baseline_paths) {
     std::error_code ec;
@@ -142,6 +155,10 @@ void GateDaemon::pin_baseline() {
   for (const auto& [key, path] : index) keep.push_back(key);  // std::map: already sorted
   gate_.prune_baseline(keep);
   baseline_files_ = index.size();
+  baseline_refused_ = refused;
+  if (refused)
+    std::fprintf(stderr, "execgated: baseline: %zu file(s) not pinned, writable by a user other than root (%s%s)\n",
+                 refused, examples.c_str(), refused > 3 ? ", ..." : "");
   std::lock_guard lk(paths_mu_);
   baseline_paths_ = std::move(index);
 }
@@ -440,7 +457,8 @@ json GateDaemon::status_json() const {
         {"pin_dir", paths_.pin_dir},
         {"scope", {{"host", policy_.scope_host}, {"cgroups", policy_.scope_cgroups},
                    {"cgroup_root", policy_.scope_cgroups.empty() ? "" : cgroup2_root()}}},
-        {"baseline", {{"trust", to_string(policy_.trust)}, {"pinned_files", baseline_files_}}},
+        {"baseline", {{"trust", to_string(policy_.trust)}, {"pinned_files", baseline_files_},
+                      {"refused_files", baseline_refused_}}},
         {"tickets", installed_.size()}}},
       {"counters", {{"allowed", c.allowed}, {"denied", c.denied}, {"monitor_denied", c.monitor_denied},
                     {"audit_drops", c.ringbuf_drops}, {"events", c.events}}},

@@ -92,6 +92,7 @@ class GateDaemon {
   std::vector<CgroupRef> scopes_;  // eg_config.scopes[] slots (scope_slots.h); id 0: an empty slot
   std::atomic<std::uint64_t> drops_reported_{0};
   std::size_t baseline_files_ = 0;
+  std::size_t baseline_refused_ = 0;  // not pinned: writable by a user other than root
   std::int64_t started_at_ = 0;
 };
 

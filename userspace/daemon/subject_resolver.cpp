@@ -13,7 +13,7 @@ namespace execgate {
 
 static InodeKey key_of(const struct stat& st) { return InodeKey{kernel_dev(st.st_dev), st.st_ino}; }
 
-static ResolvedSubject from_stat(const std::string& path, const struct stat& st) {
+ResolvedSubject subject_of_stat(const std::string& path, const struct stat& st) {
   ResolvedSubject r;
   r.path = path;
   r.key = key_of(st);
@@ -25,7 +25,7 @@ static ResolvedSubject from_stat(const std::string& path, const struct stat& st)
 std::optional<ResolvedSubject> stat_subject(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  return from_stat(path, st);
+  return subject_of_stat(path, st);
 }
 
 // Filesystems whose file contents can change with no writer the local kernel could
@@ -148,7 +148,7 @@ Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
     if (std::memcmp(digest.data(), s.sha256.data(), digest.size()) != 0)
       return refuse("digest_mismatch",
                     path + ": sha256 is " + hex_encode(digest) + ", ticket says " + hex_encode(s.sha256));
-    ResolvedSubject r = from_stat(path, before);
+    ResolvedSubject r = subject_of_stat(path, before);
     r.sha256 = hex_encode(digest);
     r.generation = generation;
     res.subjects.push_back(std::move(r));

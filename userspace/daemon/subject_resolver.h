@@ -4,6 +4,8 @@
 // of writers at that open must be zero. What was hashed is then what will run.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,5 +40,7 @@ eg_ticket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optio
 
 // (dev, ino, ctime) of a path for baseline pinning and lookups; nullopt if absent.
 std::optional<ResolvedSubject> stat_subject(const std::string& path);
+// The same from a stat the caller made.
+ResolvedSubject subject_of_stat(const std::string& path, const struct stat& st);
 
 }  // namespace execgate
