@@ -2,11 +2,14 @@
 // decision. It never runs without enforcement: no BPF-LSM, no daemon.
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -77,6 +80,10 @@ int main(int argc, char** argv) {
 
     std::atomic<bool> stop_events{false};
     std::thread events([&] {
+      // Evidence must not wait behind the gated workload: this thread records every
+      // decision, so it runs at a higher priority than ordinary processes (nice -10).
+      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10) != 0)
+        std::cerr << "execgated: event thread keeps its priority: " << std::strerror(errno) << "\n";
       while (!stop_events.load()) {
         try {
           gate->poll_events(50, [&](const eg_event& ev) { daemon.on_event(ev); });
