@@ -32,6 +32,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define BPF_FS_MAGIC 0xcafe4a11
 #define PROC_SUPER_MAGIC 0x9fa0
 #define SYSFS_MAGIC 0x62656572
+#define SECURITYFS_MAGIC 0x73636673
+#define BINFMTFS_MAGIC 0x42494e4d
 #define S_IFMT 00170000
 #define S_IFBLK 0060000
 #define S_IFCHR 0020000
@@ -226,11 +228,14 @@ static __always_inline bool is_uevent_helper(struct dentry *dentry)
 	return true;
 }
 
-/* Kernel settings a write to which lets the kernel start programs outside the scope on
- * its behalf (core_pattern pipes, modprobe, hotplug, poweroff_cmd, uevent_helper), or
- * lowers the host's protections: every sysctl, and uevent_helper. */
+/* Host-wide kernel settings. A write to some lets the kernel start programs outside the
+ * scope on its behalf (core_pattern pipes, modprobe, hotplug, poweroff_cmd, uevent_helper,
+ * binfmt_misc handlers); others lower the host's protections (any sysctl; securityfs:
+ * LSM and IMA policies). */
 static __always_inline bool kernel_setting(struct file *file, __u64 magic)
 {
+	if (magic == SECURITYFS_MAGIC || magic == BINFMTFS_MAGIC)
+		return true;
 	if (magic == PROC_SUPER_MAGIC)
 		return is_sysctl(file->f_inode);
 	return magic == SYSFS_MAGIC && is_uevent_helper(file->f_path.dentry);
@@ -698,7 +703,7 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && current_in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	if (kernel_setting(file, magic) && current_in_scope(cfg))
-		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_SYSCTL_WRITE);
+		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_KERNEL_SETTING);
 	if (raw_device(file->f_inode) && current_in_scope(cfg))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 

@@ -137,7 +137,7 @@ enum eg_reason {
 #define EG_HOOK_FD_WRITE 12    /* write through an fd opened before entering the scope */
 #define EG_HOOK_TRUNCATE 13    /* truncate(2) of a ticketed file */
 #define EG_HOOK_SETTIME 14     /* setting the system clock from the scope */
-#define EG_HOOK_SYSCTL_WRITE 15 /* a sysctl (or uevent_helper) write from the scope */
+#define EG_HOOK_KERNEL_SETTING 15 /* a sysctl, uevent_helper, securityfs or binfmt_misc write from the scope */
 #define EG_HOOK_DEVICE_WRITE 16 /* raw device: block device / mem / kmem / port write, SG_IO, NVMe passthrough */
 
 /* Counters (index into eg_state's counters; atomic adds) */

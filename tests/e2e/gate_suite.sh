@@ -285,7 +285,7 @@ out=$($PROBE open-write /proc/sys/kernel/core_pattern 2>&1)
 check "control: a sysctl opens for writing outside the scope" contains "$out" "OPEN_OK"
 out=$(gated $PROBE open-write /proc/sys/kernel/core_pattern 2>&1)
 check "bypass: point core_pattern at a program (sysctl write) from the scope" contains "$out" "OPEN_ERRNO=EPERM"
-check "  ... audited scope_escape (sysctl_write)" audit_has '"reason":"scope_escape"' '"hook":"sysctl_write"'
+check "  ... audited scope_escape (kernel_setting)" audit_has '"reason":"scope_escape"' '"hook":"kernel_setting"'
 out=$(gated $PROBE open-write /proc/sys/kernel/modprobe 2>&1)
 check "bypass: point kernel.modprobe at a program from the scope" contains "$out" "OPEN_ERRNO=EPERM"
 n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
@@ -312,6 +312,10 @@ n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
 sh -c "exec 4>/dev/mem && execgate run -- sh -c 'echo x >&4'" >/dev/null 2>&1
 check "  ... nor written through an fd opened before entering the scope (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
 rm -f /tmp/eg-blk
+if [ -e /sys/kernel/security/ima/policy ]; then
+  out=$(gated $PROBE open-write /sys/kernel/security/ima/policy 2>&1)
+  check "bypass: write an IMA policy (securityfs) from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+fi
 if [ -e /sys/kernel/uevent_helper ]; then
   out=$(gated $PROBE open-write /sys/kernel/uevent_helper 2>&1)
   check "bypass: set /sys/kernel/uevent_helper from the scope" contains "$out" "OPEN_ERRNO=EPERM"

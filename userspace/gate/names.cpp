@@ -51,7 +51,7 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_FD_WRITE: return "fd_write";
     case EG_HOOK_TRUNCATE: return "truncate";
     case EG_HOOK_SETTIME: return "settime";
-    case EG_HOOK_SYSCTL_WRITE: return "sysctl_write";
+    case EG_HOOK_KERNEL_SETTING: return "kernel_setting";
     case EG_HOOK_DEVICE_WRITE: return "device_write";
     default: return "unknown";
   }
