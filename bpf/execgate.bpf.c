@@ -837,6 +837,23 @@ int BPF_PROG(eg_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 }
 
+/* In scope, what the kernel's lockdown LSM forbids in integrity mode is refused, whether or
+ * not the host is locked down: every way the kernel lists for root to modify the running
+ * kernel or reach the hardware beneath it (I/O ports by iopl/ioperm, MSR writes, PCI
+ * config writes, ACPI tables, unsafe module parameters, writable debugfs, ...). Not
+ * hibernation: its check also runs when /sys/power/state is merely read. */
+SEC("lsm/locked_down")
+int BPF_PROG(eg_locked_down, enum lockdown_reason what, int ret)
+{
+	if (ret)
+		return ret;
+	if (what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_NONE) ||
+	    what == bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_HIBERNATION) ||
+	    what >= bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_INTEGRITY_MAX))
+		return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_LOCKDOWN);
+}
+
 /* In scope, the system clock stays as it is: a clock set back to a deleted ticketed file's
  * change time is half of forging that file's identity, and the audit log's times come from
  * it. (Ticket validity runs on CLOCK_BOOTTIME, which settime does not move.) */

@@ -382,6 +382,10 @@ int main(int argc, char **argv)
 		int rc = ioctl(fd, (unsigned long)strtoul(argv[3], NULL, 16), arg);
 		return report("IOCTL", rc == 0, errno);
 	}
+	if (!strcmp(verb, "iopl") && argc == 2) { /* iopl: raise the I/O privilege level to 3 */
+		long rc = syscall(SYS_iopl, 3);
+		return report("IOPL", rc == 0, errno);
+	}
 	if (!strcmp(verb, "settime") && argc == 2) {
 		/* settime: sets the realtime clock to what it reads (a no-op if it is allowed) */
 		struct timespec ts;

@@ -292,6 +292,12 @@ n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
 sh -c "exec 3>/proc/sys/kernel/core_pattern; execgate run -- sh -c 'echo \"|/tmp/evil\" >&3'" >/dev/null 2>&1
 check "bypass: write core_pattern through an fd opened before entering the scope" [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp_before" ]
 check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
+# what kernel lockdown (integrity) forbids, e.g. I/O port access (disk controllers)
+out=$($PROBE iopl 2>&1)
+check "control: iopl(3) works outside the scope" contains "$out" "IOPL_OK"
+out=$(gated $PROBE iopl 2>&1)
+check "bypass: iopl(3) (raw I/O ports) from the scope" contains "$out" "IOPL_ERRNO=EPERM"
+check "  ... audited gate_tamper (lockdown)" audit_has '"reason":"gate_tamper"' '"hook":"lockdown"'
 # bytes beneath the filesystems: a block device under ticketed files, /dev/mem, SG_IO
 mknod /tmp/eg-blk b 7 200 2>/dev/null
 out=$($PROBE open-write /tmp/eg-blk 2>&1)

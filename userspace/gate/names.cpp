@@ -53,6 +53,7 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_SETTIME: return "settime";
     case EG_HOOK_KERNEL_SETTING: return "kernel_setting";
     case EG_HOOK_DEVICE_WRITE: return "device_write";
+    case EG_HOOK_LOCKDOWN: return "lockdown";
     default: return "unknown";
   }
 }
