@@ -361,14 +361,8 @@ check "back to enforce: denied again" contains "$out" "EXEC_ERRNO=EPERM"
 
 # --- 14b. scope by level: a nested scope cgroup gates its own subtree, nothing around it;
 # a scope change on SIGHUP takes effect at once ---
-scope_is() { # scope_is TEXT: waits until `execgate status` shows TEXT in its scope line
-  i=0
-  while [ $i -lt 50 ]; do
-    execgate status 2>/dev/null | grep -q "^scope:.*$1" && return 0
-    sleep 0.1; i=$((i + 1))
-  done
-  return 1
-}
+scope_shows() { execgate status 2>/dev/null | grep -q "^scope:.*$1"; }
+scope_is() { poll scope_shows "$1"; } # scope_is TEXT: until `execgate status` shows TEXT in its scope line
 cp $W/enforce.toml $W/enforce.toml.orig
 sed 's|^cgroups = \["/gated"\]|cgroups = ["/gated", "/deep/a/b"]|' $W/enforce.toml.orig >$W/enforce.toml
 kill -HUP $DPID
@@ -394,7 +388,7 @@ out=$(in_cg /deep/a/bb/c/d/e/f/g $PROBE exec /opt/cp1/echo deep-sibling 2>&1)
 check "nested scope: /deep/a/bb/c/d/e/f/g (below the sibling) is not" [ "$out" = "deep-sibling" ]
 cp $W/enforce.toml.orig $W/enforce.toml
 kill -HUP $DPID
-i=0; while [ $i -lt 50 ] && execgate status | grep -q "^scope:.*/deep/a/b"; do sleep 0.1; i=$((i + 1)); done
+poll sh -c '! execgate status | grep -q "^scope:.*/deep/a/b"'
 out=$(in_cg /deep/a/b/c $PROBE exec /opt/cp1/echo released 2>&1)
 check "SIGHUP without /deep/a/b: its subtree is released at once" [ "$out" = "released" ]
 out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
@@ -403,18 +397,14 @@ check "  ... while /gated stays gated" contains "$out" "EXEC_ERRNO=EPERM"
 # the baseline pins only files no one but root can write: a group-writable file in a
 # baseline directory (its group could rewrite it, even through a shared writable mapping
 # made before the pin) is not pinned, and runs once it is root's alone again
-baseline_refused() { # baseline_refused N: waits until status counts N refused baseline files
-  i=0
-  while [ $i -lt 50 ]; do
-    if [ "$1" = 0 ]; then
-      execgate status 2>/dev/null | grep "^baseline:" | grep -qv refused && return 0
-    else
-      execgate status 2>/dev/null | grep -q "^baseline:.* $1 refused" && return 0
-    fi
-    sleep 0.1; i=$((i + 1))
-  done
-  return 1
+refused_count_is() { # N: the status line counts N refused baseline files (0: none)
+  if [ "$1" = 0 ]; then
+    execgate status 2>/dev/null | grep "^baseline:" | grep -qv refused
+  else
+    execgate status 2>/dev/null | grep -q "^baseline:.* $1 refused"
+  fi
 }
+baseline_refused() { poll refused_count_is "$1"; }
 mkdir -p $PROBE_DIR/egw && cp /bin/busybox $PROBE_DIR/egw/true && chmod 0775 $PROBE_DIR/egw/true
 kill -HUP $DPID
 check "SIGHUP: a group-writable file in a baseline directory is refused (status)" baseline_refused 1

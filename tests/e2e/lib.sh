@@ -32,33 +32,29 @@ check() { # check NAME CONDITION-COMMAND... : pass when the command succeeds
 # contains HAYSTACK NEEDLE
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
-# audit_has PATTERN... : some audit line contains every pattern (waits up to 5 s)
-audit_has() {
-  i=0
-  while [ $i -lt 50 ]; do
-    if [ -f "$AUDIT" ]; then
-      lines=$(cat "$AUDIT")
-      for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
-      [ -n "$lines" ] && return 0
-    fi
+# poll CMD...: runs CMD every 0.1 s until it succeeds, for up to 5 s
+poll() {
+  _i=0
+  while [ $_i -lt 50 ]; do
+    "$@" && return 0
     sleep 0.1
-    i=$((i + 1))
+    _i=$((_i + 1))
   done
-  echo "  audit has no line with: $*" >&2
   return 1
 }
 
-# audit_grows N PATTERN: waits until more than N audit lines contain PATTERN
-audit_grows() {
-  i=0
-  while [ $i -lt 50 ]; do
-    [ "$(grep -cF -- "$2" "$AUDIT" 2>/dev/null)" -gt "$1" ] && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  echo "  audit: still no more than $1 lines with $2" >&2
-  return 1
+# audit_has PATTERN... : some audit line contains every pattern (waits up to 5 s)
+audit_line() {
+  [ -f "$AUDIT" ] || return 1
+  lines=$(cat "$AUDIT")
+  for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
+  [ -n "$lines" ]
 }
+audit_has() { poll audit_line "$@" || { echo "  audit has no line with: $*" >&2; return 1; }; }
+
+# audit_grows N PATTERN: waits until more than N audit lines contain PATTERN
+audit_count_above() { [ "$(grep -cF -- "$2" "$AUDIT" 2>/dev/null)" -gt "$1" ]; }
+audit_grows() { poll audit_count_above "$@" || { echo "  audit: still no more than $1 lines with $2" >&2; return 1; }; }
 
 # start_daemon POLICY: starts execgated and waits until it answers
 start_daemon() {
