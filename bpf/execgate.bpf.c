@@ -664,6 +664,32 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 	return decide_file_event(cfg, dentry, inode, hook, &d, NULL);
 }
 
+/* Files the scope may not write, whether it opens them for writing (file_open) or writes
+ * through an fd opened before it entered the scope (file_permission): leaving the scope
+ * through cgroupfs, host-wide kernel settings, the daemon's directories, raw devices.
+ * Returns the reason (and the open-time hook) for such a file, 0 for any other. */
+static __always_inline __u8 scope_write_target(struct file *file, __u32 *hook)
+{
+	__u64 magic = sb_magic(file);
+	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) {
+		*hook = EG_HOOK_CGROUP_WRITE;
+		return EG_R_SCOPE_ESCAPE;
+	}
+	if (kernel_setting(file, magic)) {
+		*hook = EG_HOOK_KERNEL_SETTING;
+		return EG_R_SCOPE_ESCAPE;
+	}
+	if (protected_dir(file->f_path.dentry->d_parent->d_inode)) {
+		*hook = EG_HOOK_STATE_WRITE;
+		return EG_R_GATE_TAMPER;
+	}
+	if (raw_device(file->f_inode)) {
+		*hook = EG_HOOK_DEVICE_WRITE;
+		return EG_R_GATE_TAMPER;
+	}
+	return 0;
+}
+
 /* Sealing: execgated's own read open of a file whose ticket entry is pending records how
  * many writers (open file descriptions with write access, shared writable mappings
  * included) the inode has at that moment. Write opens are refused from the moment the
@@ -697,15 +723,10 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 		probe_writers(cfg, file);
 		return 0;
 	}
-	__u64 magic = sb_magic(file);
-	if ((magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) && current_in_scope(cfg))
-		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
-	if (protected_dir(file->f_path.dentry->d_parent->d_inode) && current_in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
-	if (kernel_setting(file, magic) && current_in_scope(cfg))
-		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_KERNEL_SETTING);
-	if (raw_device(file->f_inode) && current_in_scope(cfg))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
+	__u32 hook;
+	__u8 reason = scope_write_target(file, &hook);
+	if (reason && current_in_scope(cfg))
+		return deny_simple(cfg, reason, hook);
 
 	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
 }
@@ -734,12 +755,9 @@ int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 		return ret;
 	if (!(mask & MAY_WRITE))
 		return 0;
-	__u64 magic = sb_magic(file);
-	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC || kernel_setting(file, magic))
-		return deny_in_scope(EG_R_SCOPE_ESCAPE, EG_HOOK_FD_WRITE);
-	if (!protected_dir(file->f_path.dentry->d_parent->d_inode) && !raw_device(file->f_inode))
-		return 0;
-	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_FD_WRITE);
+	__u32 hook;
+	__u8 reason = scope_write_target(file, &hook);
+	return reason ? deny_in_scope(reason, EG_HOOK_FD_WRITE) : 0;
 }
 
 /* In scope, no kernel modules, kexec images or IMA policies: each could switch the gate

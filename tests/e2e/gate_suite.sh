@@ -273,19 +273,23 @@ check "bypass: load a kernel module (finit_module) from the scope" contains "$ou
 out=$(gated $PROBE init-module 2>&1)
 check "bypass: load a kernel module (init_module) from the scope" contains "$out" "MODULE_ERRNO=EPERM"
 check "  ... audited gate_tamper (kernel_load)" audit_has '"reason":"gate_tamper"' '"hook":"kernel_load"'
-out=$($PROBE settime 2>&1)
-check "setting the clock works outside the scope" contains "$out" "SETTIME_OK"
-out=$(gated $PROBE settime 2>&1)
-check "bypass: set the system clock (half of forging a ctime) from the scope" contains "$out" "SETTIME_ERRNO=EPERM"
-check "  ... audited gate_tamper (settime)" audit_has '"reason":"gate_tamper"' '"hook":"settime"'
+# outside_then_inside WHAT MARK REASON HOOK PROBE-ARGS...: the probe succeeds outside the
+# scope (MARK_OK) and is refused in it (MARK_ERRNO=EPERM), audited with REASON and HOOK
+outside_then_inside() {
+  what=$1 mark=$2 reason=$3 hook=$4
+  shift 4
+  out=$($PROBE "$@" 2>&1)
+  check "control: $what works outside the scope" contains "$out" "${mark}_OK"
+  out=$(gated $PROBE "$@" 2>&1)
+  check "bypass: $what from the scope" contains "$out" "${mark}_ERRNO=EPERM"
+  check "  ... audited $reason ($hook)" audit_has "\"reason\":\"$reason\"" "\"hook\":\"$hook\""
+}
+outside_then_inside "set the system clock (half of forging a ctime)" SETTIME gate_tamper settime settime
 # usermode helpers: root in a cgroup scope pointing core_pattern (or modprobe, hotplug,
 # uevent_helper) at its own program would have the kernel run it outside the scope
 cp_before=$(cat /proc/sys/kernel/core_pattern)
-out=$($PROBE open-write /proc/sys/kernel/core_pattern 2>&1)
-check "control: a sysctl opens for writing outside the scope" contains "$out" "OPEN_OK"
-out=$(gated $PROBE open-write /proc/sys/kernel/core_pattern 2>&1)
-check "bypass: point core_pattern at a program (sysctl write) from the scope" contains "$out" "OPEN_ERRNO=EPERM"
-check "  ... audited scope_escape (kernel_setting)" audit_has '"reason":"scope_escape"' '"hook":"kernel_setting"'
+outside_then_inside "open core_pattern (a sysctl) for writing" OPEN scope_escape kernel_setting \
+  open-write /proc/sys/kernel/core_pattern
 out=$(gated $PROBE open-write /proc/sys/kernel/modprobe 2>&1)
 check "bypass: point kernel.modprobe at a program from the scope" contains "$out" "OPEN_ERRNO=EPERM"
 n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
@@ -293,11 +297,7 @@ sh -c "exec 3>/proc/sys/kernel/core_pattern; execgate run -- sh -c 'echo \"|/tmp
 check "bypass: write core_pattern through an fd opened before entering the scope" [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp_before" ]
 check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
 # what kernel lockdown (integrity) forbids, e.g. I/O port access (disk controllers)
-out=$($PROBE iopl 2>&1)
-check "control: iopl(3) works outside the scope" contains "$out" "IOPL_OK"
-out=$(gated $PROBE iopl 2>&1)
-check "bypass: iopl(3) (raw I/O ports) from the scope" contains "$out" "IOPL_ERRNO=EPERM"
-check "  ... audited gate_tamper (lockdown)" audit_has '"reason":"gate_tamper"' '"hook":"lockdown"'
+outside_then_inside "iopl(3) (raw I/O ports)" IOPL gate_tamper lockdown iopl
 # bytes beneath the filesystems: a block device under ticketed files, /dev/mem, SG_IO
 mknod /tmp/eg-blk b 7 200 2>/dev/null
 out=$($PROBE open-write /tmp/eg-blk 2>&1)

@@ -116,10 +116,9 @@ std::vector<InodeKey> GateDaemon::protected_dirs() const {
   return keys;
 }
 
-// New pins go in first and stale ones are pruned after, so a reload never leaves a moment
-// in which baseline files are denied.
-// Pins every regular file of the baseline paths as it is now. Only files no one but root
-// can write are pinned: a file its non-root owner (or group, or anyone) may write would
+// Pins every regular file of the baseline paths as it is now. New pins go in first and
+// stale ones are pruned after, so a reload never leaves a moment in which baseline files
+// are denied. Only files no one but root can write are pinned: a file its non-root owner (or group, or anyone) may write would
 // make the baseline only as trustworthy as that user, who could even change it through a
 // shared writable mapping made before the pin without moving ctime. Refused files are
 // counted in status and named on stderr; their execs in the scope are denied.
