@@ -83,7 +83,7 @@ struct {
  * make contention on the counters irrelevant. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, EG_STATE__COUNT);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, union eg_state);
@@ -153,6 +153,40 @@ static __always_inline struct eg_config *get_config(void)
 	__u32 idx = EG_STATE_CONFIG;
 	union eg_state *st = bpf_map_lookup_elem(&eg_state, &idx);
 	return st ? &st->config : NULL;
+}
+
+/* Exec clock (docs/gate.md, "Exec clock"). Reading the clocksource is the costliest single
+ * step of an exec under emulation (the HPET is an MMIO exit: microseconds), so ticket
+ * validity is first judged on an estimate: jiffies (a memory load) on the base that
+ * eg_clock_sync keeps. TICK_NSEC of the running kernel, from its CONFIG_HZ (set by the
+ * daemon before load; 0: no estimate, the clock is read on every check). */
+const volatile __u64 eg_tick_nsec = 0;
+
+/* The estimate is within EG_CLOCK_SLACK_NS of CLOCK_BOOTTIME as long as jiffies lag the
+ * clock by less than that (they lag by under a tick while the CPU runs); a decision it
+ * cannot make with that margin reads the clock. */
+#define EG_CLOCK_SLACK_NS 1000000000ULL
+
+static __always_inline struct eg_clock *exec_clock(void)
+{
+	__u32 idx = EG_STATE_CLOCK;
+	union eg_state *st = bpf_map_lookup_elem(&eg_state, &idx);
+	return st ? &st->clock : NULL;
+}
+
+/* CLOCK_BOOTTIME estimated without a clocksource read; 0 when not calibrated. */
+static __always_inline __u64 boot_estimate(void)
+{
+	if (!eg_tick_nsec)
+		return 0;
+	struct eg_clock *c = exec_clock();
+	__u64 base = c ? c->boot_base_ns : 0;
+	return base ? base + bpf_jiffies64() * eg_tick_nsec : 0;
+}
+
+static __always_inline bool near_bound(__u64 now, __u64 bound)
+{
+	return (now > bound ? now - bound : bound - now) < EG_CLOCK_SLACK_NS;
 }
 
 /* Is TASK (the current task) in the scope: host-wide, or inside one of the scope's cgroup
@@ -315,13 +349,15 @@ static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct 
 	return b ? EG_R_STALE : EG_R_NO_TICKET;
 }
 
-/* Checks a ticket for the inode. consume: spend one use (exec), not for mappings. */
+/* Checks a ticket for the inode. consume: spend one use (exec), not for mappings. now: the
+ * caller's boot time, an estimate or a clock read (0: none); it decides validity only when
+ * no bound is within the estimate's margin of it, else the clock is read. */
 static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
 					  const struct eg_task_state *caller, bool consume, __u64 now)
 {
 	if (t->flags & EG_TF_PENDING)
 		return EG_R_UNSEALED;
-	if (!now) /* clock reads are costly under emulation: callers pass one in when they have it */
+	if (!now || near_bound(now, t->not_before_ns) || near_bound(now, t->not_after_ns))
 		now = bpf_ktime_get_boot_ns();
 	if (now < t->not_before_ns)
 		return EG_R_NOT_YET_VALID;
@@ -521,7 +557,9 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 	 * verifier cannot see that a second null test of a ring-buffer record is redundant.) */
 	struct eg_event *e = reserve();
 	if (e) {
-		__u64 now = bpf_ktime_get_boot_ns();
+		__u64 now = boot_estimate();
+		if (!now)
+			now = bpf_ktime_get_boot_ns();
 		decide(cfg, inode, uid, caller, true, true, now, &d);
 		fill_event(e, task, inode, EG_HOOK_EXEC, now);
 		/* interp: the script for its own pass, the interpreter for the second pass.
@@ -535,7 +573,7 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 	} else {
 		if (cfg->audit_required)
 			return hook_rc(judge(cfg, EG_R_AUDIT_UNAVAILABLE));
-		decide(cfg, inode, uid, caller, true, true, 0, &d);
+		decide(cfg, inode, uid, caller, true, true, boot_estimate(), &d);
 		rc = hook_rc(judge(cfg, d.reason));
 	}
 
@@ -608,7 +646,7 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 		cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
 	struct inode *inode = file->f_inode;
 	struct decision d = {};
-	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, 0, &d);
+	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, boot_estimate(), &d);
 	if (is_allow(d.reason))
 		return 0; /* allowed mappings are too frequent to log */
 	if (d.reason != EG_R_MEMFD)
@@ -881,4 +919,29 @@ int BPF_PROG(eg_settime, const struct timespec64 *ts, const struct timezone *tz,
 	if (ret)
 		return ret;
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_SETTIME);
+}
+
+/* Keeps the exec clock's base (struct eg_clock) current. CLOCK_BOOTTIME - jiffies * TICK_NSEC
+ * changes only across suspend: the kernel adds the time slept to the boot clock on resume
+ * (at timekeeping resume, or later from the RTC driver's resume), not to jiffies. Every
+ * step of a suspend or hibernation is bracketed by this tracepoint (syscore and device
+ * resume, process thaw, s2idle's timekeeping freeze): at a step's start the base is
+ * dropped (execs read the clock), at its end it is taken anew. The daemon runs it once at
+ * start (BPF_PROG_TEST_RUN) to take the first base. Userspace cannot fire the tracepoint
+ * nor write the entry (only the daemon holds the map; bpf() is denied in the scope). */
+SEC("raw_tp/suspend_resume")
+int BPF_PROG(eg_clock_sync, const char *action, int val, bool start)
+{
+	struct eg_clock *c = exec_clock();
+	if (!c)
+		return 0;
+	if (start) {
+		c->boot_base_ns = 0;
+		return 0;
+	}
+	/* jiffies first: a later clock read only moves the base (and the estimate) forward */
+	__u64 j = bpf_jiffies64();
+	__u64 base = bpf_ktime_get_boot_ns() - j * eg_tick_nsec;
+	c->boot_base_ns = base ? base : 1; /* 0 means "not calibrated" */
+	return 0;
 }

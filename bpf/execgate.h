@@ -37,8 +37,9 @@ struct eg_inode_key {
 #define EG_TF_PENDING (1u << 2)
 #define EG_TF_PROBED (1u << 3)
 
-/* A ticket installed for one inode. Validity is on CLOCK_BOOTTIME (bpf_ktime_get_boot_ns),
- * so expiry needs no daemon. */
+/* A ticket installed for one inode. Validity is on CLOCK_BOOTTIME (the kernel checks it
+ * against struct eg_clock's estimate, and reads the clock near the bounds), so expiry
+ * needs no daemon. */
 struct eg_ticket {
 	__u8 id[EG_ID_LEN];
 	__u8 parent[EG_ID_LEN];
@@ -152,14 +153,27 @@ enum eg_counter {
 	EG_C__COUNT = 8,
 };
 
-/* eg_state, an mmapable array of two: entry 0 the config (written by the daemon), entry 1
- * the counters (atomic adds by the programs; the daemon resets EG_C_UNWOKEN through its
- * mapping, a single aligned store). One array keeps both on one page of the exec path. */
+/* The exec path's boot clock without a clocksource read (docs/gate.md, "Exec clock").
+ * CLOCK_BOOTTIME = boot_base_ns + jiffies * TICK_NSEC while the base is current: jiffies
+ * advance with CLOCK_MONOTONIC in steps of TICK_NSEC, and BOOTTIME - MONOTONIC changes
+ * only when the host resumes from suspend. Written only by the eg_clock_sync program: at
+ * daemon start and after each power transition (0 = not calibrated: read the clock). */
+struct eg_clock {
+	__u64 boot_base_ns; /* modulo 2^64 */
+};
+
+/* eg_state, an mmapable array of three: entry 0 the config (written by the daemon), entry
+ * 1 the counters (atomic adds by the programs; the daemon resets EG_C_UNWOKEN through its
+ * mapping, a single aligned store), entry 2 the exec clock (kernel-written). One array
+ * keeps them on one page of the exec path. */
 #define EG_STATE_CONFIG 0
 #define EG_STATE_COUNTERS 1
+#define EG_STATE_CLOCK 2
+#define EG_STATE__COUNT 3
 union eg_state {
 	struct eg_config config;
 	__u64 counters[EG_C__COUNT];
+	struct eg_clock clock;
 };
 
 struct eg_event {

@@ -304,6 +304,13 @@ if [ -f "$build_dir/execgate.bpf.o" ]; then
   chmod 0644 "$run/usr/local/lib/execgate/execgate.bpf.o" "$run/usr/local/bin/execgate.bpf.o"
 fi
 
+# The kernel's config at /boot/config-RELEASE, as a Debian host has it (execgated reads
+# CONFIG_HZ there for its exec clock); fetched kernels keep it beside the image.
+kdir=$(dirname "$vmlinuz")
+if [ -f "$kdir/config" ] && [ -f "$kdir/version" ]; then
+  copy_file "$kdir/config" "/boot/config-$(cat "$kdir/version")" || fail "copying the kernel config failed"
+fi
+
 # --add paths
 for p in "${adds[@]}"; do
   [ -e "$p" ] || fail "--add $p: no such file or directory"

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,26 @@ inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/execgate";
 struct GateOptions {
   std::string pin_dir = kDefaultPinDir;
   std::uint32_t ringbuf_bytes = 4u << 20;
+  // The running kernel's TICK_NSEC (tick_nsec(running_kernel_hz())): the exec path then
+  // judges ticket validity on jiffies and reads the clock only near a bound. 0: it reads
+  // the clock on every check (docs/gate.md, "Exec clock").
+  std::uint64_t tick_nsec = 0;
 };
+
+// The exec path's clock: estimated from jiffies (tick_nsec != 0 and the kernel took a
+// base), or read from the clocksource on every ticket check.
+struct ExecClock {
+  std::uint64_t tick_nsec = 0;
+  bool calibrated = false;
+};
+
+// CONFIG_HZ from a kernel config ("CONFIG_HZ=250"); nullopt when absent or not a number
+// a kernel would have.
+std::optional<unsigned> config_hz(std::istream& config);
+// The running kernel's CONFIG_HZ: /boot/config-$(uname -r), else /proc/config.gz.
+std::optional<unsigned> running_kernel_hz();
+// The kernel's TICK_NSEC for HZ.
+std::uint64_t tick_nsec(unsigned hz);
 
 struct GateCounters {
   std::uint64_t allowed = 0, denied = 0, monitor_denied = 0, ringbuf_drops = 0, events = 0;
@@ -76,6 +96,7 @@ class Gate {
 
   GateCounters counters() const;
   std::size_t attached_programs() const { return links_; }
+  ExecClock exec_clock() const;
 
   // Drains available events into cb; waits up to timeout_ms for a wakeup first.
   // Returns the number consumed. Events submitted without a wakeup are still drained.

@@ -43,6 +43,7 @@ sources=
 for cs in tsc hpet; do grep -qw $cs $CS/available_clocksource && sources="$sources $cs"; done
 echo "kernel $(uname -r) clocksources:$sources (default $(cat $CS/current_clocksource)) vcpus $(grep -c ^processor /proc/cpuinfo), bench pinned to cpu 0"
 $PROBE prog-stats /sys/fs/bpf/execgate/link_eg_bprm_check | sed 's/.*jited_bytes=/bprm_check jited bytes /'
+execgate status | sed -n 's/^clock: */exec clock: /p'
 mkdir -p /sys/fs/cgroup/gated/bench
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
 storms=0

@@ -417,6 +417,49 @@ check "SIGHUP: root's alone again, it is pinned" baseline_refused 0
 check "  ... and runs" sh -c "$(command -v execgate) run -- $PROBE exec $PROBE_DIR/egw/true"
 rm -rf $PROBE_DIR/egw
 
+# --- 14b. suspend: ticket validity keeps counting the time the host slept ---
+# The exec path judges validity on jiffies (docs/gate.md, "Exec clock"), which stop while
+# the host sleeps; CLOCK_BOOTTIME does not. A ticket that expires while the host is
+# suspended must be expired at resume. Times are chosen so that, without the resume
+# recalibration, the estimate would sit more than its 1 s margin inside the ticket's window
+# (2 s after the start of a 6 s ticket) and the exec would run.
+check "status: the exec clock runs on jiffies" sh -c 'execgate status | grep -q "^clock: *jiffies"'
+mkdir -p /opt/sus && cp /bin/busybox /opt/sus/true && chmod 755 /opt/sus/true
+ticket sus /opt/sus/true --ttl 6s
+T_SUS=$TID
+out=$(in_scope $PROBE exec /opt/sus/true 2>&1)
+check "before the suspend the 6 s ticket runs" [ -z "$out" ]
+sleep 2
+kill -STOP $DPID # the daemon would remove the expired entry at resume; the kernel alone decides
+echo enabled >/sys/class/rtc/rtc0/device/power/wakeup
+echo 0 >/sys/class/rtc/rtc0/wakealarm && echo +8 >/sys/class/rtc/rtc0/wakealarm
+b0=$(cut -d' ' -f1 /proc/uptime)
+echo mem >/sys/power/state; src=$?
+b1=$(cut -d' ' -f1 /proc/uptime)
+out=$(in_scope $PROBE exec /opt/sus/true 2>&1)
+kill -CONT $DPID
+check "the host suspended to RAM (rc $src, boot clock $b0 -> $b1)" [ "$src" = 0 ]
+check "a ticket that expired while the host slept is denied at resume" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited: exec denied expired" audit_has '"event":"exec"' '"verdict":"deny"' '"reason":"expired"' "\"ticket\":\"$T_SUS\""
+out=$(in_scope $PROBE exec /opt/app/true 2>&1)
+check "  ... a ticket still valid runs after the resume" [ -z "$out" ]
+check "  ... and the exec clock has its base again" sh -c 'execgate status | grep -q "^clock: *jiffies"'
+# without a kernel config naming CONFIG_HZ the daemon runs the gate on clock reads alone
+stop_daemon
+mv /boot/config-$(uname -r) $W/kconfig
+start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
+check "no kernel config: status says the clocksource is read on every check" \
+  sh -c 'execgate status | grep -q "^clock: *clocksource on every check (kernel config"'
+check "  ... the daemon says why" grep -q "no CONFIG_HZ" $W/daemon.log
+out=$(in_scope $PROBE exec /opt/app/true 2>&1)
+check "  ... a ticketed exec runs" [ -z "$out" ]
+out=$(in_scope $PROBE exec /opt/sus/true 2>&1)
+check "  ... the file whose ticket expired stays denied" contains "$out" "EXEC_ERRNO=EPERM"
+stop_daemon
+mv $W/kconfig /boot/config-$(uname -r)
+start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
+check "  ... config back: jiffies again" sh -c 'execgate status | grep -q "^clock: *jiffies"'
+
 # --- 15. the audit log verifies ---
 stop_daemon
 out=$(execgate audit verify $AUDIT --pub $W/audit.pub 2>&1); rc=$?

@@ -98,6 +98,15 @@ void add_tickets(CLI::App& app, Cli& cli) {
 }
 
 // ---- status ----
+// How the exec path reads time for ticket validity (docs/gate.md, "Exec clock").
+static std::string exec_clock_line(const json& c) {
+  if (c.value("source", "") == "jiffies")
+    return "jiffies (tick " + std::to_string(c.value("tick_ns", 0ull) / 1000) +
+           " us), the clocksource read within 1 s of a ticket's bounds";
+  return c.value("tick_ns", 0ull) ? "clocksource on every check (no base taken yet)"
+                                   : "clocksource on every check (kernel config with CONFIG_HZ not found)";
+}
+
 void add_status(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand("status", "daemon, kernel gate and counters");
   sub->callback([&cli] {
@@ -124,6 +133,7 @@ void add_status(CLI::App& app, Cli& cli) {
                         : std::string())
                 << "\n"
                 << "tickets:  " << g.value("tickets", 0) << " installed\n"
+                << "clock:    " << exec_clock_line(g["exec_clock"]) << "\n"
                 << "counters: allowed " << s["counters"].value("allowed", 0) << ", denied "
                 << s["counters"].value("denied", 0) << ", monitor_denied " << s["counters"].value("monitor_denied", 0)
                 << ", audit drops " << s["counters"].value("audit_drops", 0) << "\n";

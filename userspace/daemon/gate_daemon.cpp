@@ -445,6 +445,7 @@ json GateDaemon::tickets_json() const {
 json GateDaemon::status_json() const {
   GateCounters c = gate_.counters();
   AuditStatus as = audit_.status();
+  const ExecClock clock = gate_.exec_clock();
   std::lock_guard lk(mu_);
   return {
       {"daemon", {{"pid", ::getpid()}, {"started_at", started_at_}, {"policy", policy_.name}, {"config", paths_.config},
@@ -458,7 +459,9 @@ json GateDaemon::status_json() const {
                    {"cgroup_root", policy_.scope_cgroups.empty() ? "" : cgroup2_root()}}},
         {"baseline", {{"trust", to_string(policy_.trust)}, {"pinned_files", baseline_files_},
                       {"refused_files", baseline_refused_}}},
-        {"tickets", installed_.size()}}},
+        {"tickets", installed_.size()},
+        {"exec_clock", {{"source", clock.calibrated ? "jiffies" : "clocksource"},
+                        {"tick_ns", clock.tick_nsec}}}}},
       {"counters", {{"allowed", c.allowed}, {"denied", c.denied}, {"monitor_denied", c.monitor_denied},
                     {"audit_drops", c.ringbuf_drops}, {"events", c.events}}},
       {"audit", {{"path", as.path}, {"last_seq", as.last_seq}, {"durable_seq", as.durable_seq},

@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
     }
     Policy policy = load_policy(paths.config);
     GateOptions gopts{paths.pin_dir, policy.audit.ringbuf_kib << 10};
+    if (auto hz = running_kernel_hz())
+      gopts.tick_nsec = tick_nsec(*hz);
+    else
+      std::cerr << "execgated: no CONFIG_HZ in /boot/config-$(uname -r) or /proc/config.gz: the exec path reads "
+                   "the clocksource for every ticket check (slower, equally strict)\n";
     const bool reused = Gate::pinned(paths.pin_dir);
     std::unique_ptr<Gate> gate = Gate::install(gopts);
 

@@ -35,14 +35,14 @@ struct RingDeleter {
   void operator()(ring_buffer* r) const { ring_buffer__free(r); }
 };
 
-// A shared mapping of the mmapable eg_state array (config, then counters).
+// A shared mapping of the mmapable eg_state array (config, counters, exec clock).
 static_assert(sizeof(eg_state) % 8 == 0, "array entries are sizeof(eg_state) apart");
 class StateMapping {
  public:
   StateMapping() = default;
   explicit StateMapping(int map_fd) {
     const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    len_ = (2 * sizeof(eg_state) + page - 1) / page * page;
+    len_ = (EG_STATE__COUNT * sizeof(eg_state) + page - 1) / page * page;
     void* p = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
     if (p == MAP_FAILED) throw Error(ErrorKind::kernel, "cannot map the state map: " + errstr(errno));
     base_ = static_cast<eg_state*>(p);
@@ -60,6 +60,8 @@ class StateMapping {
   }
   // The programs add to it atomically; userspace reads and stores whole words.
   __u64* counter(std::size_t idx) const { return &base_[EG_STATE_COUNTERS].counters[idx]; }
+  // Kernel-written (eg_clock_sync); userspace only reads it, or drops it.
+  __u64* clock_base() const { return &base_[EG_STATE_CLOCK].clock.boot_base_ns; }
 
  private:
   eg_state* base_ = nullptr;
@@ -92,6 +94,8 @@ struct Gate::Impl {
   std::function<void(const eg_event&)> const* cb = nullptr;
   std::string pin_dir;
   StateMapping state;
+
+  void sync_exec_clock(std::uint64_t tick);
 
   static int on_event(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
@@ -134,12 +138,16 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   impl->skel.reset(execgate_bpf__open_opts(&oo));
   if (!impl->skel) throw GateUnavailable("cannot open the BPF object: " + errstr(errno));
   if (!pinned(opts.pin_dir)) check(bpf_map__set_max_entries(impl->skel->maps.eg_events, opts.ringbuf_bytes), "ring buffer size");
+  impl->skel->rodata->eg_tick_nsec = opts.tick_nsec;
   if (int rc = execgate_bpf__load(impl->skel.get()); rc < 0)
     throw GateUnavailable("the kernel refused to load the BPF-LSM programs: " + errstr(rc) +
                           ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM; "
                           "if pins from an incompatible version exist, run execgated --uninstall first");
 
   impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
+  // A base left by an earlier daemon may have been taken with another tick length: the
+  // new programs must not use it (until sync_exec_clock below, execs read the clock).
+  __atomic_store_n(impl->state.clock_base(), 0, __ATOMIC_RELAXED);
 
   std::size_t links = 0;
   bpf_program* prog;
@@ -162,7 +170,23 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
     bpf_link__destroy(link);
     ++links;
   }
+  impl->sync_exec_clock(opts.tick_nsec);
   return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
+}
+
+// The exec clock's first base, taken by eg_clock_sync itself (its tracepoint keeps it
+// current from then on). Without a tick length, or when the kernel cannot run the
+// program, the base stays 0 and execs read the clock.
+void Gate::Impl::sync_exec_clock(std::uint64_t tick) {
+  if (!tick) return;
+  __u64 args[3] = {0, 0, 0};  // (action, val, start = false): take a base
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof args);
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.eg_clock_sync), &run) < 0)
+    __atomic_store_n(state.clock_base(), 0, __ATOMIC_RELAXED);
+}
+
+ExecClock Gate::exec_clock() const {
+  return ExecClock{impl_->skel->rodata->eg_tick_nsec, __atomic_load_n(impl_->state.clock_base(), __ATOMIC_RELAXED) != 0};
 }
 
 void Gate::set_config(const eg_config& cfg) {
