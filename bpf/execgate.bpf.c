@@ -926,15 +926,32 @@ int BPF_PROG(eg_settime, const struct timespec64 *ts, const struct timezone *tz,
  * (at timekeeping resume, or later from the RTC driver's resume), not to jiffies. Every
  * step of a suspend or hibernation is bracketed by this tracepoint (syscore and device
  * resume, process thaw, s2idle's timekeeping freeze): at a step's start the base is
- * dropped (execs read the clock), at its end it is taken anew. The daemon runs it once at
- * start (BPF_PROG_TEST_RUN) to take the first base. Userspace cannot fire the tracepoint
- * nor write the entry (only the daemon holds the map; bpf() is denied in the scope). */
+ * dropped (execs read the clock), at its end it is taken anew. The daemon runs it too
+ * (BPF_PROG_TEST_RUN, no action): EG_CLOCK_TAKE at start, EG_CLOCK_CHECK every 100 ms.
+ * Userspace cannot fire the tracepoint nor write the entry (only the daemon holds the map;
+ * bpf() is denied in the scope). */
 SEC("raw_tp/suspend_resume")
 int BPF_PROG(eg_clock_sync, const char *action, int val, bool start)
 {
 	struct eg_clock *c = exec_clock();
 	if (!c)
 		return 0;
+	if (!action && val == EG_CLOCK_CHECK) {
+		/* the estimate must track the clock: a wrong CONFIG_HZ, or a change of the boot
+		 * clock outside the brackets, drops it before its error reaches the decisions'
+		 * 1 s margin (the error grows by at most its drift rate times 100 ms per check) */
+		__u64 base = c->boot_base_ns;
+		if (!base)
+			return 0;
+		__u64 est = base + bpf_jiffies64() * eg_tick_nsec;
+		__u64 now = bpf_ktime_get_boot_ns();
+		__u64 err = est > now ? est - now : now - est;
+		if (err <= EG_CLOCK_DRIFT_NS)
+			return 0;
+		c->boot_base_ns = 0;
+		__u64 ms = err / 1000000;
+		return ms < 0x7fffffff ? ms : 0x7fffffff;
+	}
 	if (start) {
 		c->boot_base_ns = 0;
 		return 0;

@@ -161,6 +161,11 @@ enum eg_counter {
 struct eg_clock {
 	__u64 boot_base_ns; /* modulo 2^64 */
 };
+/* The daemon's calls of eg_clock_sync (BPF_PROG_TEST_RUN, args: action NULL, val, start 0) */
+#define EG_CLOCK_TAKE 0  /* take a base now */
+#define EG_CLOCK_CHECK 1 /* compare the estimate with the clock; drop the base when it is off by more
+			  * than EG_CLOCK_DRIFT_NS (the run's return value: the error in ms, 0 if fine) */
+#define EG_CLOCK_DRIFT_NS 250000000ULL
 
 /* eg_state, an mmapable array of three: entry 0 the config (written by the daemon), entry
  * 1 the counters (atomic adds by the programs; the daemon resets EG_C_UNWOKEN through its

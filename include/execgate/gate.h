@@ -34,12 +34,13 @@ struct GateOptions {
 struct ExecClock {
   std::uint64_t tick_nsec = 0;
   bool calibrated = false;
+  std::uint32_t drift_ms = 0;  // the error for which a check last dropped the base (0: none)
 };
 
 // CONFIG_HZ from a kernel config ("CONFIG_HZ=250"); nullopt when absent or not a number
 // a kernel would have.
 std::optional<unsigned> config_hz(std::istream& config);
-// The running kernel's CONFIG_HZ: /boot/config-$(uname -r), else /proc/config.gz.
+// The running kernel's CONFIG_HZ: /proc/config.gz, else /boot/config-$(uname -r).
 std::optional<unsigned> running_kernel_hz();
 // The kernel's TICK_NSEC for HZ.
 std::uint64_t tick_nsec(unsigned hz);
@@ -97,6 +98,14 @@ class Gate {
   GateCounters counters() const;
   std::size_t attached_programs() const { return links_; }
   ExecClock exec_clock() const;
+  // Takes the exec clock's first base (install() leaves it off: execs read the clock).
+  // Call it when check_exec_clock() starts running every 100 ms: a wrong tick length
+  // makes the estimate's error grow from this moment.
+  void start_exec_clock();
+  // Compares the exec clock's estimate with the clock; when it is off by more than
+  // EG_CLOCK_DRIFT_NS the kernel drops the base (execs read the clock) and this returns
+  // the error in ms. Meant to run every 100 ms.
+  std::optional<std::uint32_t> check_exec_clock();
 
   // Drains available events into cb; waits up to timeout_ms for a wakeup first.
   // Returns the number consumed. Events submitted without a wakeup are still drained.

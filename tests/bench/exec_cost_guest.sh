@@ -69,6 +69,7 @@ while [ $r -le $ROUNDS ]; do
   r=$((r + 1))
 done
 echo 0 >/proc/sys/kernel/bpf_stats_enabled
+execgate status | sed -n 's/^clock: */exec clock at the end: /p'
 sleep 1
 recs=$(grep -F '"event":"exec"' $AUDIT | grep -F "\"ticket\":\"$TID\"" | grep -c '"verdict":"allow"')
 echo "audit exec records for the ticket: $recs of $storms"

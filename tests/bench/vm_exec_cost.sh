@@ -40,6 +40,7 @@ for k in "${kernels[@]}"; do
     /^kernel / { head = $0 }
     /^bprm_check jited bytes/ { jited = $4 }
     /^exec clock: / { clock = $0; sub(/^exec clock: /, "", clock) }
+    /^exec clock at the end: / { clock_end = $0; sub(/^exec clock at the end: /, "", clock_end) }
     /^round / {
       cs = $4; if (!(cs in n)) order[++ncs] = cs
       i = ++n[cs]; med[cs, i] = $6 / 1000; mean[cs, i] = $8 / 1000; all[cs, i] = $10 / 1000
@@ -51,6 +52,7 @@ for k in "${kernels[@]}"; do
       if (!ncs) { print "vm_exec_cost " k ": no round ran"; exit 1 }
       printf "=== exec cost on %s (%s; %d rounds x %d batches x %d execs per clocksource; bprm_check %s bytes JITed)\n", k, head, rounds, batches, size, jited
       printf "  exec clock: %s\n", clock
+      if (clock_end != clock) printf "  exec clock at the end: %s\n", clock_end
       for (c = 1; c <= ncs; c++) {
         cs = order[c]
         if (n[cs] < rounds) { print "vm_exec_cost " k ": only " n[cs] " of " rounds " rounds ran on " cs; exit 1 }

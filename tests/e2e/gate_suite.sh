@@ -455,6 +455,19 @@ out=$(in_scope $PROBE exec /opt/app/true 2>&1)
 check "  ... a ticketed exec runs" [ -z "$out" ]
 out=$(in_scope $PROBE exec /opt/sus/true 2>&1)
 check "  ... the file whose ticket expired stays denied" contains "$out" "EXEC_ERRNO=EPERM"
+# a config whose CONFIG_HZ is not the running kernel's (1000 for 250): the estimate runs at
+# a quarter of the clock's pace; the daemon's 100 ms check must drop it before its error
+# reaches the 1 s margin, and execs then read the clock
+stop_daemon
+sed 's/^CONFIG_HZ=.*/CONFIG_HZ=1000/' $W/kconfig >/boot/config-$(uname -r)
+start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
+clock_drifted() { execgate status 2>/dev/null | grep -q "^clock: *clocksource on every check (estimate was [0-9]* ms off"; }
+check "wrong CONFIG_HZ: the estimate is dropped (status)" poll clock_drifted
+d=$(execgate status | sed -n 's/.*estimate was \([0-9]*\) ms off.*/\1/p')
+check "  ... within the margin: off by ${d:-?} ms (under 1 s) when dropped" [ "${d:-1000}" -lt 1000 ]
+check "  ... the daemon says so" grep -q "ms off the boot clock (wrong CONFIG_HZ?)" $W/daemon.log
+out=$(in_scope $PROBE exec /opt/app/true 2>&1)
+check "  ... a ticketed exec runs" [ -z "$out" ]
 stop_daemon
 mv $W/kconfig /boot/config-$(uname -r)
 start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }

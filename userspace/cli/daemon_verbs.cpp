@@ -100,11 +100,14 @@ void add_tickets(CLI::App& app, Cli& cli) {
 // ---- status ----
 // How the exec path reads time for ticket validity (docs/gate.md, "Exec clock").
 static std::string exec_clock_line(const json& c) {
+  const auto drift = c.value("drift_ms", 0ull);
+  const std::string drifted =
+      drift ? "estimate was " + std::to_string(drift) + " ms off the boot clock: wrong CONFIG_HZ?" : "";
   if (c.value("source", "") == "jiffies")
     return "jiffies (tick " + std::to_string(c.value("tick_ns", 0ull) / 1000) +
-           " us), the clocksource read within 1 s of a ticket's bounds";
-  return c.value("tick_ns", 0ull) ? "clocksource on every check (no base taken yet)"
-                                   : "clocksource on every check (kernel config with CONFIG_HZ not found)";
+           " us), the clocksource read within 1 s of a ticket's bounds" + (drift ? " (once " + drifted + ")" : "");
+  if (!c.value("tick_ns", 0ull)) return "clocksource on every check (kernel config with CONFIG_HZ not found)";
+  return "clocksource on every check (" + (drift ? drifted : "no base taken") + ")";
 }
 
 void add_status(CLI::App& app, Cli& cli) {

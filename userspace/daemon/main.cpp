@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     if (auto hz = running_kernel_hz())
       gopts.tick_nsec = tick_nsec(*hz);
     else
-      std::cerr << "execgated: no CONFIG_HZ in /boot/config-$(uname -r) or /proc/config.gz: the exec path reads "
+      std::cerr << "execgated: no CONFIG_HZ in /proc/config.gz or /boot/config-$(uname -r): the exec path reads "
                    "the clocksource for every ticket check (slower, equally strict)\n";
     const bool reused = Gate::pinned(paths.pin_dir);
     std::unique_ptr<Gate> gate = Gate::install(gopts);
@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
               << (reused ? ", reused pinned maps" : "") << ")\n";
 
     int ticks = 0;
+    gate->start_exec_clock();
     server.serve(g_stop, 100, [&] {
       pollfd p{spool.fd(), POLLIN, 0};
       if (::poll(&p, 1, 0) > 0) spool.drain();
@@ -133,6 +134,9 @@ int main(int argc, char** argv) {
           std::cerr << "execgated: reload refused, keeping the old policy: " << e.what() << "\n";
         }
       }
+      if (auto err_ms = gate->check_exec_clock())
+        std::cerr << "execgated: the exec clock's estimate was " << *err_ms
+                  << " ms off the boot clock (wrong CONFIG_HZ?): execs read the clock until the next resume\n";
       if (++ticks % 10 == 0) daemon.sweep();
     });
 

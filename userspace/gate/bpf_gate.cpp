@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -95,7 +96,16 @@ struct Gate::Impl {
   std::string pin_dir;
   StateMapping state;
 
-  void sync_exec_clock(std::uint64_t tick);
+  std::atomic<std::uint32_t> clock_drift_ms{0};
+
+  // Runs eg_clock_sync as the daemon (no action, val = EG_CLOCK_*): its return value, or
+  // nullopt when the kernel cannot run it.
+  std::optional<std::uint32_t> run_clock_sync(int val) {
+    __u64 args[3] = {0, static_cast<__u64>(val), 0};  // (action, val, start)
+    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof args);
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.eg_clock_sync), &run) < 0) return std::nullopt;
+    return run.retval;
+  }
 
   static int on_event(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
@@ -146,7 +156,7 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
 
   impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
   // A base left by an earlier daemon may have been taken with another tick length: the
-  // new programs must not use it (until sync_exec_clock below, execs read the clock).
+  // new programs must not use it (until start_exec_clock(), execs read the clock).
   __atomic_store_n(impl->state.clock_base(), 0, __ATOMIC_RELAXED);
 
   std::size_t links = 0;
@@ -170,23 +180,27 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
     bpf_link__destroy(link);
     ++links;
   }
-  impl->sync_exec_clock(opts.tick_nsec);
   return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
 }
 
 // The exec clock's first base, taken by eg_clock_sync itself (its tracepoint keeps it
 // current from then on). Without a tick length, or when the kernel cannot run the
 // program, the base stays 0 and execs read the clock.
-void Gate::Impl::sync_exec_clock(std::uint64_t tick) {
-  if (!tick) return;
-  __u64 args[3] = {0, 0, 0};  // (action, val, start = false): take a base
-  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof args);
-  if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.eg_clock_sync), &run) < 0)
-    __atomic_store_n(state.clock_base(), 0, __ATOMIC_RELAXED);
+void Gate::start_exec_clock() {
+  if (impl_->skel->rodata->eg_tick_nsec && !impl_->run_clock_sync(EG_CLOCK_TAKE))
+    __atomic_store_n(impl_->state.clock_base(), 0, __ATOMIC_RELAXED);
+}
+
+std::optional<std::uint32_t> Gate::check_exec_clock() {
+  auto err_ms = impl_->run_clock_sync(EG_CLOCK_CHECK);
+  if (!err_ms || *err_ms == 0) return std::nullopt;
+  impl_->clock_drift_ms = *err_ms;
+  return err_ms;
 }
 
 ExecClock Gate::exec_clock() const {
-  return ExecClock{impl_->skel->rodata->eg_tick_nsec, __atomic_load_n(impl_->state.clock_base(), __ATOMIC_RELAXED) != 0};
+  return ExecClock{impl_->skel->rodata->eg_tick_nsec, __atomic_load_n(impl_->state.clock_base(), __ATOMIC_RELAXED) != 0,
+                   impl_->clock_drift_ms.load()};
 }
 
 void Gate::set_config(const eg_config& cfg) {

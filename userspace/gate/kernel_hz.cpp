@@ -1,5 +1,6 @@
 // The running kernel's CONFIG_HZ, for the exec clock's TICK_NSEC (bpf/execgate.h, struct
-// eg_clock): from /boot/config-RELEASE (Debian, Fedora, Ubuntu) or /proc/config.gz.
+// eg_clock): from /proc/config.gz (the running kernel's own, when built in), else
+// /boot/config-RELEASE (Debian, Fedora, Ubuntu install it with the kernel).
 #include <sys/utsname.h>
 #include <zlib.h>
 
@@ -39,17 +40,14 @@ static std::optional<std::string> gunzip_file(const std::string& path) {
 }
 
 std::optional<unsigned> running_kernel_hz() {
-  struct utsname u {};
-  if (::uname(&u) == 0) {
-    std::ifstream boot(std::string("/boot/config-") + u.release);
-    if (boot)
-      if (auto hz = config_hz(boot)) return hz;
-  }
   if (auto text = gunzip_file("/proc/config.gz")) {
     std::istringstream in(*text);
-    return config_hz(in);
+    if (auto hz = config_hz(in)) return hz;
   }
-  return std::nullopt;
+  struct utsname u {};
+  if (::uname(&u) != 0) return std::nullopt;
+  std::ifstream boot(std::string("/boot/config-") + u.release);
+  return boot ? config_hz(boot) : std::nullopt;
 }
 
 std::uint64_t tick_nsec(unsigned hz) { return (1'000'000'000ull + hz / 2) / hz; }  // the kernel's TICK_NSEC
