@@ -893,6 +893,21 @@ int BPF_PROG(eg_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 }
 
+/* io_uring passthrough (IORING_OP_URING_CMD) hands a command to the driver beneath the
+ * files, as the passthrough ioctls do: NVMe I/O and admin commands on /dev/ngXnY and
+ * /dev/nvmeX (a read-only fd suffices), ublk control, block discard. From the scope none
+ * reaches a device (sockets, which have uring commands of their own since 6.7, pass). */
+SEC("lsm/uring_cmd")
+int BPF_PROG(eg_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
+{
+	if (ret)
+		return ret;
+	umode_t fmt = ioucmd->file->f_inode->i_mode & S_IFMT;
+	if (fmt != S_IFBLK && fmt != S_IFCHR)
+		return 0;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
+}
+
 /* In scope, what the kernel's lockdown LSM forbids in integrity mode is refused, whether or
  * not the host is locked down: every way the kernel lists for root to modify the running
  * kernel or reach the hardware beneath it (I/O ports by iopl/ioperm, MSR writes, PCI

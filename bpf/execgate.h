@@ -139,7 +139,7 @@ enum eg_reason {
 #define EG_HOOK_TRUNCATE 13    /* truncate(2) of a ticketed file */
 #define EG_HOOK_SETTIME 14     /* setting the system clock from the scope */
 #define EG_HOOK_KERNEL_SETTING 15 /* a sysctl, uevent_helper, securityfs or binfmt_misc write from the scope */
-#define EG_HOOK_DEVICE_WRITE 16 /* raw device: block device / mem / kmem / port write, SG_IO, NVMe passthrough */
+#define EG_HOOK_DEVICE_WRITE 16 /* raw device: block device / mem / kmem / port write, SG_IO, NVMe passthrough (ioctl, io_uring) */
 #define EG_HOOK_LOCKDOWN 17     /* an action kernel lockdown (integrity) forbids: iopl, MSR writes, PCI config, ... */
 
 /* Counters (index into eg_state's counters; atomic adds) */

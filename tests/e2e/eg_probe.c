@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/io_uring.h>
+#include <linux/nvme_ioctl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -52,6 +54,52 @@ static int report(const char *verb, int ok, int err)
 }
 
 #include "execgate.h"
+
+/* uring-cmd DEV: an NVMe passthrough read of block 0 of namespace 1 through io_uring
+ * (IORING_OP_URING_CMD) on a read-only fd of DEV (/dev/ngXnY). URING_CMD_OK when the
+ * device served it, else the completion's errno. */
+static int uring_cmd_read(const char *dev)
+{
+	int fd = open(dev, O_RDONLY);
+	if (fd < 0)
+		return report("SETUP", 0, errno);
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32; /* NVMe passthrough needs both */
+	int ring = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (ring < 0)
+		return report("SETUP", 0, errno);
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(__u32);
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * 2 * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+	char *sqes = mmap(NULL, p.sq_entries * 2 * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return report("SETUP", 0, errno);
+	static char buf[4096] __attribute__((aligned(4096)));
+	struct io_uring_sqe *sqe = (struct io_uring_sqe *)sqes; /* entry 0 */
+	memset(sqe, 0, 2 * sizeof *sqe);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = NVME_URING_CMD_IO;
+	struct nvme_uring_cmd *cmd = (struct nvme_uring_cmd *)sqe->cmd;
+	cmd->opcode = 0x02; /* read */
+	cmd->nsid = 1;
+	cmd->addr = (__u64)(uintptr_t)buf;
+	cmd->data_len = 512; /* one block (cdw12 = blocks - 1 = 0) at LBA 0 */
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
+	unsigned *array = (unsigned *)(sq + p.sq_off.array);
+	unsigned mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	array[*tail & mask] = 0;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return report("URING_CMD", 0, errno);
+	unsigned head = __atomic_load_n((unsigned *)(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
+	unsigned cmask = *(unsigned *)(cq + p.cq_off.ring_mask);
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)(cq + p.cq_off.cqes + (head & cmask) * 2 * sizeof *cqe);
+	return report("URING_CMD", cqe->res >= 0, cqe->res < 0 ? -cqe->res : 0);
+}
 
 static long sys_bpf(int cmd, union bpf_attr *attr)
 {
@@ -382,6 +430,8 @@ int main(int argc, char **argv)
 		int rc = ioctl(fd, (unsigned long)strtoul(argv[3], NULL, 16), arg);
 		return report("IOCTL", rc == 0, errno);
 	}
+	if (!strcmp(verb, "uring-cmd") && argc == 3)
+		return uring_cmd_read(argv[2]);
 	if (!strcmp(verb, "iopl") && argc == 2) { /* iopl: raise the I/O privilege level to 3 */
 		long rc = syscall(SYS_iopl, 3);
 		return report("IOPL", rc == 0, errno);

@@ -314,6 +314,16 @@ out=$(gated $PROBE ioctl /dev/null 2285 2>&1)
 check "bypass: SG_IO (writes through a read-only disk fd) from the scope" contains "$out" "IOCTL_ERRNO=EPERM"
 out=$(gated $PROBE ioctl /dev/null c0484e43 2>&1)
 check "bypass: NVMe passthrough ioctl from the scope" contains "$out" "IOCTL_ERRNO=EPERM"
+# io_uring passthrough: an NVMe read by IORING_OP_URING_CMD on a read-only fd of the
+# namespace's generic char device (run-vm-suites.sh gives this suite's VM an NVMe disk)
+NG=$(ls /dev/ng*n1 2>/dev/null | head -1)
+check "the VM has an NVMe generic char device (/dev/ngXnY)" [ -n "$NG" ]
+out=$($PROBE uring-cmd ${NG:-/dev/ng0n1} 2>&1)
+check "control: outside the scope an io_uring NVMe passthrough read is served" contains "$out" "URING_CMD_OK"
+n_dev=$(grep -cF '"hook":"device_write"' $AUDIT)
+out=$(gated $PROBE uring-cmd ${NG:-/dev/ng0n1} 2>&1)
+check "bypass: io_uring NVMe passthrough (uring_cmd) from the scope" contains "$out" "URING_CMD_ERRNO=EPERM"
+check "  ... audited gate_tamper (device_write)" audit_grows "$n_dev" '"hook":"device_write"'
 n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
 sh -c "exec 4>/dev/mem && execgate run -- sh -c 'echo x >&4'" >/dev/null 2>&1
 check "  ... nor written through an fd opened before entering the scope (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'

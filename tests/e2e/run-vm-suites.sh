@@ -36,6 +36,12 @@ for k in "${kernels[@]}"; do
   for s in "${suites[@]}"; do
     case $s in
       no_lsm) run_suite "$k" no_lsm_suite.sh --append-cmdline "lsm=capability,yama" ;;
+      gate) # an NVMe disk, for the io_uring passthrough case
+        nvme_img=$(mktemp)
+        truncate -s 1M "$nvme_img"
+        EXECGATE_VM_QEMU_ARGS="${EXECGATE_VM_QEMU_ARGS:-} -drive file=$nvme_img,format=raw,if=none,id=egnvme -device nvme,serial=execgate,drive=egnvme" \
+          run_suite "$k" gate_suite.sh
+        rm -f "$nvme_img" ;;
       *) run_suite "$k" "${s}_suite.sh" ;;
     esac
   done
