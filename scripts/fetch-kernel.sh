@@ -10,7 +10,8 @@
 #   trixie              fetched through a private apt configuration (own sources file, lists
 #                       and cache dirs under the cache); the machine's apt sources are untouched
 #
-# Cache layout: kernels/<name>/{vmlinuz,config,System.map,version,package}
+# Cache layout: kernels/<name>/{vmlinuz,config,System.map,version,package,modules/}
+#   modules/: the modules the VM suites load (MODULES below), decompressed
 # Exit status: 0 ok (path on stdout), 1 download/unpack failed, 2 usage error.
 set -euo pipefail
 
@@ -33,7 +34,13 @@ name=${name:-bookworm}
 
 cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
 kdir=$cache/kernels/$name
-if [ "$refresh" = 0 ] && [ -s "$kdir/vmlinuz" ]; then
+MODULES=(binfmt_misc) # the gate suite registers a binfmt_misc handler (a kernel setting)
+cached() {
+  [ -s "$kdir/vmlinuz" ] || return 1
+  local m
+  for m in "${MODULES[@]}"; do [ -s "$kdir/modules/$m.ko" ] || return 1; done
+}
+if [ "$refresh" = 0 ] && cached; then
   echo "$kdir/vmlinuz"
   exit 0
 fi
@@ -46,7 +53,7 @@ mkdir -p "$cache/kernels" || die "cannot create cache dir $cache/kernels"
 # One fetch per kernel at a time (other sessions may run this concurrently).
 exec 9>"$cache/kernels/.$name.lock"
 flock 9
-if [ "$refresh" = 0 ] && [ -s "$kdir/vmlinuz" ]; then   # someone else fetched it meanwhile
+if [ "$refresh" = 0 ] && cached; then   # someone else fetched it meanwhile
   echo "$kdir/vmlinuz"
   exit 0
 fi
@@ -148,6 +155,17 @@ cp "$vmlinuz" "$work/out/vmlinuz"
 cp "$work/x/boot/config-$kver" "$work/out/config" 2>/dev/null || true
 cp "$work/x/boot/System.map-$kver" "$work/out/System.map" 2>/dev/null || true
 echo "$kver" >"$work/out/version"
+mkdir "$work/out/modules"
+for m in "${MODULES[@]}"; do
+  f=$(find "$work/x/lib/modules/$kver" "$work/x/usr/lib/modules/$kver" -name "$m.ko*" 2>/dev/null | head -n1 || true)
+  [ -n "$f" ] || die "no $m module in $deb"
+  case "$f" in
+    *.ko.xz) xz -dc "$f" ;;
+    *.ko.zst) zstd -qdc "$f" ;;
+    *.ko.gz) gzip -dc "$f" ;;
+    *) cat "$f" ;;
+  esac >"$work/out/modules/$m.ko" || die "cannot decompress $f"
+done
 basename "$deb" >"$work/out/package"
 
 rm -rf "$kdir.old"

@@ -306,9 +306,14 @@ fi
 
 # The kernel's config at /boot/config-RELEASE, as a Debian host has it (execgated reads
 # CONFIG_HZ there for its exec clock); fetched kernels keep it beside the image.
+# Its modules the suites load (fetch-kernel.sh's MODULES) go to /lib/modules/RELEASE/extra.
 kdir=$(dirname "$vmlinuz")
 if [ -f "$kdir/config" ] && [ -f "$kdir/version" ]; then
   copy_file "$kdir/config" "/boot/config-$(cat "$kdir/version")" || fail "copying the kernel config failed"
+  for m in "$kdir"/modules/*.ko; do
+    [ -f "$m" ] || continue
+    copy_file "$m" "/lib/modules/$(cat "$kdir/version")/extra/${m##*/}" || fail "copying module $m failed"
+  done
 fi
 
 # --add paths

@@ -296,6 +296,24 @@ n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
 sh -c "exec 3>/proc/sys/kernel/core_pattern; execgate run -- sh -c 'echo \"|/tmp/evil\" >&3'" >/dev/null 2>&1
 check "bypass: write core_pattern through an fd opened before entering the scope" [ "$(cat /proc/sys/kernel/core_pattern)" = "$cp_before" ]
 check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
+# binfmt_misc: a registered handler is a program the kernel runs for matching files,
+# whoever execs them (the module comes from the kernel package: scripts/fetch-kernel.sh)
+insmod /lib/modules/$(uname -r)/extra/binfmt_misc.ko 2>/dev/null
+mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null
+check "binfmt_misc is loaded and mounted" [ -e /proc/sys/fs/binfmt_misc/register ]
+out=$($PROBE open-write /proc/sys/fs/binfmt_misc/register 2>&1)
+check "control: outside the scope binfmt_misc's register opens for writing" contains "$out" "OPEN_OK"
+n_ks=$(grep -cF '"hook":"kernel_setting"' $AUDIT)
+out=$(gated $PROBE open-write /proc/sys/fs/binfmt_misc/register 2>&1)
+check "bypass: register a binfmt_misc handler from the scope" contains "$out" "OPEN_ERRNO=EPERM"
+check "  ... audited (kernel_setting)" audit_grows "$n_ks" '"hook":"kernel_setting"'
+echo ':egc:E::egc::/tmp/evil:' >/proc/sys/fs/binfmt_misc/register 2>/dev/null
+check "control: outside the scope a handler registers" [ -e /proc/sys/fs/binfmt_misc/egc ]
+echo -1 >/proc/sys/fs/binfmt_misc/egc 2>/dev/null
+n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
+sh -c "exec 3>/proc/sys/fs/binfmt_misc/register; execgate run -- sh -c 'echo \":eg:E::egx::/tmp/evil:\" >&3'" >/dev/null 2>&1
+check "  ... nor through an fd opened before entering the scope" [ ! -e /proc/sys/fs/binfmt_misc/eg ]
+check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
 # what kernel lockdown (integrity) forbids, e.g. I/O port access (disk controllers)
 outside_then_inside "iopl(3) (raw I/O ports)" IOPL gate_tamper lockdown iopl
 # bytes beneath the filesystems: a block device under ticketed files, /dev/mem, SG_IO
