@@ -184,9 +184,14 @@ static __always_inline __u64 boot_estimate(void)
 	return base ? base + bpf_jiffies64() * eg_tick_nsec : 0;
 }
 
+static __always_inline __u64 abs_diff(__u64 a, __u64 b)
+{
+	return a > b ? a - b : b - a;
+}
+
 static __always_inline bool near_bound(__u64 now, __u64 bound)
 {
-	return (now > bound ? now - bound : bound - now) < EG_CLOCK_SLACK_NS;
+	return abs_diff(now, bound) < EG_CLOCK_SLACK_NS;
 }
 
 /* Is TASK (the current task) in the scope: host-wide, or inside one of the scope's cgroup
@@ -285,6 +290,13 @@ static __always_inline bool raw_device(struct inode *inode)
 	__u32 rdev = inode->i_rdev;
 	__u32 minor = rdev & ((1u << 20) - 1);
 	return fmt == S_IFCHR && rdev >> 20 == MEM_MAJOR && (minor == 1 || minor == 2 || minor == 4);
+}
+
+/* A block or character device node: what passthrough commands (ioctl, io_uring) reach. */
+static __always_inline bool device_node(struct inode *inode)
+{
+	umode_t fmt = inode->i_mode & S_IFMT;
+	return fmt == S_IFBLK || fmt == S_IFCHR;
 }
 
 static __always_inline bool protected_dir(struct inode *dir)
@@ -887,8 +899,7 @@ int BPF_PROG(eg_file_ioctl, struct file *file, unsigned int cmd, unsigned long a
 	bool nvme = IOC_TYPE(cmd) == 'N' && IOC_NR(cmd) >= 0x40 && IOC_NR(cmd) <= 0x7f;
 	if (cmd != SG_IO && !nvme)
 		return 0;
-	umode_t fmt = file->f_inode->i_mode & S_IFMT;
-	if (fmt != S_IFBLK && fmt != S_IFCHR)
+	if (!device_node(file->f_inode))
 		return 0;
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 }
@@ -902,12 +913,10 @@ int BPF_PROG(eg_uring_cmd, struct io_uring_cmd *ioucmd, int ret)
 {
 	if (ret)
 		return ret;
-	umode_t fmt = ioucmd->file->f_inode->i_mode & S_IFMT;
-	if (fmt != S_IFBLK && fmt != S_IFCHR)
+	if (!device_node(ioucmd->file->f_inode))
 		return 0;
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
 }
-
 /* In scope, what the kernel's lockdown LSM forbids in integrity mode is refused, whether or
  * not the host is locked down: every way the kernel lists for root to modify the running
  * kernel or reach the hardware beneath it (I/O ports by iopl/ioperm, MSR writes, PCI
@@ -955,12 +964,10 @@ int BPF_PROG(eg_clock_sync, const char *action, int val, bool start)
 		/* the estimate must track the clock: a wrong CONFIG_HZ, or a change of the boot
 		 * clock outside the brackets, drops it before its error reaches the decisions'
 		 * 1 s margin (the error grows by at most its drift rate times 100 ms per check) */
-		__u64 base = c->boot_base_ns;
-		if (!base)
+		__u64 est = boot_estimate();
+		if (!est)
 			return 0;
-		__u64 est = base + bpf_jiffies64() * eg_tick_nsec;
-		__u64 now = bpf_ktime_get_boot_ns();
-		__u64 err = est > now ? est - now : now - est;
+		__u64 err = abs_diff(est, bpf_ktime_get_boot_ns());
 		if (err <= EG_CLOCK_DRIFT_NS)
 			return 0;
 		c->boot_base_ns = 0;

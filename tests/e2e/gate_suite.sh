@@ -473,9 +473,8 @@ out=$(in_scope $PROBE exec /opt/app/true 2>&1)
 check "  ... a ticket still valid runs after the resume" [ -z "$out" ]
 check "  ... and the exec clock has its base again" sh -c 'execgate status | grep -q "^clock: *jiffies"'
 # without a kernel config naming CONFIG_HZ the daemon runs the gate on clock reads alone
-stop_daemon
 mv /boot/config-$(uname -r) $W/kconfig
-start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
+restart_daemon $W/enforce.toml
 check "no kernel config: status says the clocksource is read on every check" \
   sh -c 'execgate status | grep -q "^clock: *clocksource on every check (kernel config"'
 check "  ... the daemon says why" grep -q "no CONFIG_HZ" $W/daemon.log
@@ -486,9 +485,8 @@ check "  ... the file whose ticket expired stays denied" contains "$out" "EXEC_E
 # a config whose CONFIG_HZ is not the running kernel's (1000 for 250): the estimate runs at
 # a quarter of the clock's pace; the daemon's 100 ms check must drop it before its error
 # reaches the 1 s margin, and execs then read the clock
-stop_daemon
 sed 's/^CONFIG_HZ=.*/CONFIG_HZ=1000/' $W/kconfig >/boot/config-$(uname -r)
-start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
+restart_daemon $W/enforce.toml
 clock_drifted() { execgate status 2>/dev/null | grep -q "^clock: *clocksource on every check (estimate was [0-9]* ms off"; }
 check "wrong CONFIG_HZ: the estimate is dropped (status)" poll clock_drifted
 d=$(execgate status | sed -n 's/.*estimate was \([0-9]*\) ms off.*/\1/p')
@@ -496,9 +494,8 @@ check "  ... within the margin: off by ${d:-?} ms (under 1 s) when dropped" [ "$
 check "  ... the daemon says so" grep -q "ms off the boot clock (wrong CONFIG_HZ?)" $W/daemon.log
 out=$(in_scope $PROBE exec /opt/app/true 2>&1)
 check "  ... a ticketed exec runs" [ -z "$out" ]
-stop_daemon
 mv $W/kconfig /boot/config-$(uname -r)
-start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
+restart_daemon $W/enforce.toml
 check "  ... config back: jiffies again" sh -c 'execgate status | grep -q "^clock: *jiffies"'
 
 # --- 15. the audit log verifies ---

@@ -76,6 +76,12 @@ stop_daemon() {
   wait $DPID 2>/dev/null
 }
 
+# restart_daemon POLICY: stops execgated and starts it again; ends the suite if it cannot
+restart_daemon() {
+  stop_daemon
+  start_daemon "$1" || { echo "cannot restart the daemon"; summary; exit 1; }
+}
+
 # in_cg CGROUP CMD...: joins /sys/fs/cgroup/CGROUP directly (needs no daemon) and execs CMD
 in_cg() {
   cg=$1; shift

@@ -99,8 +99,7 @@ check "expired ticket removed from the list" sh -c "! execgate tickets | grep -q
 check "  ... and audited ticket_expired" audit_has '"event":"ticket_expired"' "$(tid ex)"
 
 # --- restart: tombstones, spent set and installed tickets persist ---
-stop_daemon
-start_daemon $W/p.toml
+restart_daemon $W/p.toml
 check "after restart: revoked stays revoked" refused rv revoked
 check "after restart: spent stays spent (replay)" refused mu replay
 check "after restart: installed ticket still runs" runs /opt/ok/true
@@ -117,8 +116,7 @@ check "forged entry (bpf from outside the scope) is written" contains "$out" MAP
 # the forger does not know the inode's i_generation (random on tmpfs), which the kernel
 # recorded at the daemon's sealing open of real tickets: the forgery does not run
 check "  ... and does not run without the inode's generation" denied /opt/fg/true
-stop_daemon
-start_daemon $W/p.toml
+restart_daemon $W/p.toml
 check "restart re-adds the dropped entry" runs /opt/dr/true
 check "restart removes the forged entry" denied /opt/fg/true
 check "  ... and audits it as unbacked" audit_has '"reason":"unbacked"'
