@@ -34,6 +34,29 @@ char LICENSE[] SEC("license") = "GPL";
 #define SYSFS_MAGIC 0x62656572
 #define SECURITYFS_MAGIC 0x73636673
 #define BINFMTFS_MAGIC 0x42494e4d
+#define CONFIGFS_MAGIC 0x62656570
+#define TRACEFS_MAGIC 0x74726163
+#define DEBUGFS_MAGIC 0x64626720
+#define EFIVARFS_MAGIC 0xde5e81e4
+#define PSTOREFS_MAGIC 0x6165676C
+#define CAP_OPT_NOAUDIT 0x2
+#define LSM_PRLIMIT_WRITE 2
+#define FS_IOC_SETFLAGS 0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
+#define BLKPG 0x1269
+#define LOOP_IOC_TYPE 0x4c /* 'L': loop devices and /dev/loop-control */
+#define DM_IOC_TYPE 0xfd
+#define NBD_IOC_TYPE 0xab
+#define TIOCSTI 0x5412    /* push a byte into a terminal's input: the shell outside would read it */
+#define TIOCLINUX 0x541c  /* includes pasting the console selection as input */
+#define FIOSETOWN 0x8901
+#define SIOCSPGRP 0x8902
+#define F_SETOWN 8
+#define F_SETOWN_EX 15
+#define INPUT_MAJOR 13
+#define MISC_MAJOR 10
+#define UINPUT_MINOR 223
 #define S_IFMT 00170000
 #define S_IFBLK 0060000
 #define S_IFCHR 0020000
@@ -68,6 +91,15 @@ struct {
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } eg_protected SEC(".maps");
+
+/* names the scope may not create (execgate.h, struct eg_name_key) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_RESERVED);
+	__type(key, struct eg_name_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_reserved SEC(".maps");
 
 /* the dynamic loader(s): never executed directly in scope */
 struct {
@@ -231,9 +263,41 @@ static __always_inline bool in_scope(const struct eg_config *cfg, struct task_st
 	return false;
 }
 
+/* The current task, for every hook but the exec path's: execgated itself is never judged
+ * (with host = true it is in the scope like every task, and it must load and edit the gate). */
 static __always_inline bool current_in_scope(const struct eg_config *cfg)
 {
+	if (cfg->daemon_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) == cfg->daemon_tgid)
+		return false;
 	return in_scope(cfg, bpf_get_current_task_btf());
+}
+
+/* Another task (a signal's target, ...): walked up to EG_TARGET_WALK levels (the ancestor
+ * helper only answers for the current task). A task nested deeper below a scope counts as
+ * outside it: acting on it from the scope is refused (fail closed). */
+#define EG_TARGET_WALK 8
+static __always_inline bool task_in_scope(const struct eg_config *cfg, struct task_struct *p)
+{
+	if (cfg->scope_host)
+		return true;
+	struct cgroup *cg = p->cgroups->dfl_cgrp;
+	__u32 level = cg->level;
+	for (int i = 0; i < EG_MAX_SCOPES; i++) {
+		if (i >= cfg->n_scopes)
+			break;
+		const struct eg_scope *sc = &cfg->scopes[i];
+		if (!sc->cgroup_id || sc->level > level || level - sc->level > EG_TARGET_WALK)
+			continue;
+		__u32 up = level - sc->level;
+		struct cgroup *a = cg;
+		for (__u32 j = 0; j < EG_TARGET_WALK; j++) {
+			if (j < up)
+				a = a->self.parent->cgroup;
+		}
+		if (a->kn->id == sc->cgroup_id)
+			return true;
+	}
+	return false;
 }
 
 static __always_inline struct eg_inode_key inode_key(struct inode *inode)
@@ -244,27 +308,49 @@ static __always_inline struct eg_inode_key inode_key(struct inode *inode)
 	return k;
 }
 
-/* A file under /proc/sys: the proc_inode its inode is embedded in names a ctl_table
- * header. Read with one probe at CO-RE offsets (only for writes to procfs). */
-static __always_inline bool is_sysctl(struct inode *inode)
+/* A task reached through probe reads (not a BTF pointer): in the scope? As task_in_scope(). */
+static __always_inline bool probed_task_in_scope(const struct eg_config *cfg, struct task_struct *p)
 {
-	void *hdr = NULL;
-	long off = (long)bpf_core_field_offset(struct proc_inode, sysctl) -
-		   (long)bpf_core_field_offset(struct proc_inode, vfs_inode);
-	bpf_probe_read_kernel(&hdr, sizeof(hdr), (void *)inode + off);
-	return hdr != NULL;
+	if (cfg->scope_host)
+		return true;
+	struct cgroup *cg = BPF_CORE_READ(p, cgroups, dfl_cgrp);
+	__u32 level = BPF_CORE_READ(cg, level);
+	for (int i = 0; i < EG_MAX_SCOPES; i++) {
+		if (i >= cfg->n_scopes)
+			break;
+		const struct eg_scope *sc = &cfg->scopes[i];
+		if (!sc->cgroup_id || sc->level > level || level - sc->level > EG_TARGET_WALK)
+			continue;
+		__u32 up = level - sc->level;
+		struct cgroup *a = cg;
+		for (__u32 j = 0; j < EG_TARGET_WALK; j++) {
+			if (j < up)
+				a = BPF_CORE_READ(a, self.parent, cgroup);
+		}
+		if (BPF_CORE_READ(a, kn, id) == sc->cgroup_id)
+			return true;
+	}
+	return false;
 }
 
-/* /sys/kernel/uevent_helper: like the sysctls, the path of a program the kernel starts */
-static __always_inline bool is_uevent_helper(struct dentry *dentry)
+/* A write to procfs from the scope that changes a host-wide setting: every file that is not
+ * a process's own (sysctls, /proc/sysrq-trigger, irq affinities, ...), and the files of a
+ * process outside the scope (/proc/PID/oom_score_adj of execgated, ...). The proc_inode its
+ * inode is embedded in names the process (pid) or the ctl_table (sysctl); probe reads at
+ * CO-RE offsets, only for writes to procfs. */
+static __always_inline bool proc_setting(struct inode *inode)
 {
-	const char want[] = "uevent_helper";
-	char name[sizeof(want)] = {};
-	bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name);
-	for (int i = 0; i < sizeof(want); i++)
-		if (name[i] != want[i])
-			return false;
-	return true;
+	long base = (long)bpf_core_field_offset(struct proc_inode, vfs_inode);
+	struct pid *pid = NULL;
+	bpf_probe_read_kernel(&pid, sizeof(pid), (void *)inode - base + bpf_core_field_offset(struct proc_inode, pid));
+	if (!pid)
+		return true;
+	struct hlist_node *first = BPF_CORE_READ(pid, tasks[0].first);
+	if (!first)
+		return true; /* the process is gone */
+	struct task_struct *t = (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+	struct eg_config *cfg = get_config();
+	return !cfg || !probed_task_in_scope(cfg, t);
 }
 
 /* Host-wide kernel settings. A write to some lets the kernel start programs outside the
@@ -273,11 +359,14 @@ static __always_inline bool is_uevent_helper(struct dentry *dentry)
  * LSM and IMA policies). */
 static __always_inline bool kernel_setting(struct file *file, __u64 magic)
 {
-	if (magic == SECURITYFS_MAGIC || magic == BINFMTFS_MAGIC)
+	/* sysfs (uevent_helper, device and driver settings, zram/loop backing files, module
+	 * parameters), configfs (nvmet and iSCSI targets, USB gadgets), tracefs, debugfs,
+	 * efivarfs, pstore, securityfs, binfmt_misc: host-wide settings, none a workload's */
+	if (magic == SECURITYFS_MAGIC || magic == BINFMTFS_MAGIC || magic == SYSFS_MAGIC ||
+	    magic == CONFIGFS_MAGIC || magic == TRACEFS_MAGIC || magic == DEBUGFS_MAGIC ||
+	    magic == EFIVARFS_MAGIC || magic == PSTOREFS_MAGIC)
 		return true;
-	if (magic == PROC_SUPER_MAGIC)
-		return is_sysctl(file->f_inode);
-	return magic == SYSFS_MAGIC && is_uevent_helper(file->f_path.dentry);
+	return magic == PROC_SUPER_MAGIC && proc_setting(file->f_inode);
 }
 
 /* Bytes beneath the filesystems: a block device (it holds ticketed and baseline files'
@@ -287,9 +376,13 @@ static __always_inline bool raw_device(struct inode *inode)
 	umode_t fmt = inode->i_mode & S_IFMT;
 	if (fmt == S_IFBLK)
 		return true;
+	if (fmt != S_IFCHR)
+		return false;
 	__u32 rdev = inode->i_rdev;
-	__u32 minor = rdev & ((1u << 20) - 1);
-	return fmt == S_IFCHR && rdev >> 20 == MEM_MAJOR && (minor == 1 || minor == 2 || minor == 4);
+	__u32 major = rdev >> 20, minor = rdev & ((1u << 20) - 1);
+	/* also input injection: evdev writes and uinput type into the host's consoles */
+	return (major == MEM_MAJOR && (minor == 1 || minor == 2 || minor == 4)) || major == INPUT_MAJOR ||
+	       (major == MISC_MAJOR && minor == UINPUT_MINOR);
 }
 
 /* A block or character device node: what passthrough commands (ioctl, io_uring) reach. */
@@ -299,10 +392,19 @@ static __always_inline bool device_node(struct inode *inode)
 	return fmt == S_IFBLK || fmt == S_IFCHR;
 }
 
+/* What the scope may not do to this inode (EG_PROT_*; 0: nothing protected). */
+static __always_inline __u8 prot_flags(struct inode *inode)
+{
+	if (!inode)
+		return 0;
+	struct eg_inode_key k = inode_key(inode);
+	__u8 *v = bpf_map_lookup_elem(&eg_protected, &k);
+	return v ? *v : 0;
+}
+
 static __always_inline bool protected_dir(struct inode *dir)
 {
-	struct eg_inode_key k = inode_key(dir);
-	return dir && bpf_map_lookup_elem(&eg_protected, &k);
+	return prot_flags(dir) & EG_PROT_DIR;
 }
 
 struct decision {
@@ -310,6 +412,9 @@ struct decision {
 	__u8 reason;
 	__u8 has_ticket;
 	__u8 pinned; /* allowed by a ticket or a pinned baseline entry: userspace knows the path */
+	__u8 per_exec; /* the ticket sets per-exec conditions (max uses, parent) */
+	__u8 spent;    /* ... and has no use left */
+	__u8 parent_bound;
 };
 
 /* Ticket ids are 16 bytes at 8-byte aligned offsets in every map value, the event and
@@ -418,7 +523,10 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 	if (t) {
 		d->has_ticket = 1;
 		copy_id(d->ticket, t->id);
+		d->per_exec = (t->flags & (EG_TF_LIMITED_USES | EG_TF_HAS_PARENT)) != 0;
+		d->parent_bound = (t->flags & EG_TF_HAS_PARENT) != 0;
 		treason = ticket_reason(t, inode, uid, caller, consume, now);
+		d->spent = (t->flags & EG_TF_LIMITED_USES) && t->uses_left <= 0;
 		if (treason == EG_R_TICKET) {
 			d->reason = EG_R_TICKET;
 			d->pinned = 1;
@@ -523,8 +631,9 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 	count(EG_C_EVENTS);
 }
 
-/* A denial that concerns no file (scope escape, gate tamper, ptrace): counted, audited. */
-static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason, __u32 hook)
+/* A denial that concerns no file (scope escape, gate tamper, ptrace, privilege): counted,
+ * audited with ARG (what was refused: a capability, signal, ioctl; see EG_HOOK_*). */
+static __always_inline int deny_arg(const struct eg_config *cfg, __u8 reason, __u32 hook, __u32 arg)
 {
 	struct decision d = {.reason = reason};
 	__u8 verdict = judge(cfg, reason);
@@ -532,18 +641,48 @@ static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason,
 	if (e) {
 		e->ts_boot_ns = bpf_ktime_get_boot_ns();
 		fill_task(e, bpf_get_current_task_btf(), hook);
+		e->arg = arg;
 		emit(cfg, e, verdict, &d, NULL);
 	}
 	return hook_rc(verdict);
 }
 
-/* deny_simple() when the current task is in the scope; 0 otherwise. */
-static __always_inline int deny_in_scope(__u8 reason, __u32 hook)
+static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason, __u32 hook)
+{
+	return deny_arg(cfg, reason, hook, 0);
+}
+
+/* deny_arg() when the current task is in the scope; 0 otherwise. */
+static __always_inline int deny_in_scope_arg(__u8 reason, __u32 hook, __u32 arg)
 {
 	struct eg_config *cfg = get_config();
 	if (cfg && current_in_scope(cfg))
-		return deny_simple(cfg, reason, hook);
+		return deny_arg(cfg, reason, hook, arg);
 	return 0;
+}
+
+static __always_inline int deny_in_scope(__u8 reason, __u32 hook)
+{
+	return deny_in_scope_arg(reason, hook, 0);
+}
+
+/* The privilege posture: an operation the scope may do only when the policy allows it
+ * (eg_config.allow), refused `privilege` otherwise. */
+static __always_inline int deny_posture(__u32 allow_bit, __u32 hook, __u32 arg)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg || (cfg->allow & allow_bit) || !current_in_scope(cfg))
+		return 0;
+	return deny_arg(cfg, EG_R_PRIVILEGE, hook, arg);
+}
+
+/* From the scope, acting on a task outside it (signals, priorities, limits, memory). */
+static __always_inline int deny_outside_target(struct task_struct *p, __u32 arg)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg || cfg->scope_host || !current_in_scope(cfg) || task_in_scope(cfg, p))
+		return 0;
+	return deny_arg(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, arg);
 }
 
 SEC("lsm/bprm_check_security")
@@ -589,19 +728,58 @@ int BPF_PROG(eg_bprm_check, struct linux_binprm *bprm, int ret)
 		rc = hook_rc(judge(cfg, d.reason));
 	}
 
-	/* lineage: the image this task is about to run and the ticket that allowed it */
-	if (rc == 0 && cfg->track_lineage) {
+	/* The image this task is about to run and the ticket that allowed it, as pending:
+	 * eg_bprm_committing makes them the task's only if the exec goes through. */
+	if (rc == 0) {
+		bool ticketed = d.reason == EG_R_TICKET;
 		struct eg_task_state *self = caller;
-		if (!self && d.reason == EG_R_TICKET)
+		if (!self && ticketed && (cfg->track_lineage || d.per_exec))
 			self = bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (self) {
-			if (self->has_ticket)
-				copy_id(self->parent_ticket, self->ticket);
-			self->has_ticket = d.reason == EG_R_TICKET;
-			copy_id(self->ticket, d.ticket);
+			self->pending_state = ticketed ? EG_PENDING_TICKETED : EG_PENDING_UNTICKETED;
+			self->pending_per_exec = ticketed && d.per_exec;
+			self->pending_key = inode_key(inode);
+			copy_id(self->pending, d.ticket);
 		}
 	}
 	return rc;
+}
+
+/* The exec is past its point of no return: what bprm_check decided for this very file
+ * becomes the task's lineage and image. A pending decision for another file (an exec that
+ * failed after its check, whose state a later exec did not overwrite) is not taken. */
+SEC("lsm/bprm_committing_creds")
+int BPF_PROG(eg_bprm_committing, struct linux_binprm *bprm)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!in_scope(cfg, task))
+		return 0;
+	struct eg_task_state *st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
+	if (!st)
+		return 0;
+	struct eg_inode_key k = inode_key(bprm->file->f_inode);
+	bool ticketed = st->pending_state == EG_PENDING_TICKETED && st->pending_key.dev == k.dev &&
+			st->pending_key.ino == k.ino;
+	if (st->has_ticket)
+		copy_id(st->parent_ticket, st->ticket);
+	st->has_ticket = ticketed;
+	if (ticketed) {
+		copy_id(st->ticket, st->pending);
+	} else {
+		((__u64 *)st->ticket)[0] = 0;
+		((__u64 *)st->ticket)[1] = 0;
+	}
+	if (ticketed && st->pending_per_exec) {
+		st->image = k;
+	} else {
+		st->image.dev = 0;
+		st->image.ino = 0;
+	}
+	st->pending_state = EG_PENDING_NONE;
+	return 0;
 }
 
 /* Children inherit the lineage of the image that forked them; an in-scope task may not
@@ -659,11 +837,54 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 	struct inode *inode = file->f_inode;
 	struct decision d = {};
 	decide(cfg, inode, (__u32)bpf_get_current_uid_gid(), NULL, false, false, boot_estimate(), &d);
-	if (is_allow(d.reason))
-		return 0; /* allowed mappings are too frequent to log */
+	if (is_allow(d.reason)) {
+		if (d.reason != EG_R_TICKET || !d.per_exec)
+			return 0; /* allowed mappings are too frequent to log */
+		/* A ticket with per-exec conditions (uses, parent) authorizes an exec, which checked
+		 * and counted them: its file maps executable only as the image of the task whose
+		 * exec that was (the kernel maps the image after bprm_committing_creds). Through
+		 * the loader (ld.so FILE) or dlopen it would run past them. */
+		struct eg_task_state *st = caller ? caller : bpf_task_storage_get(&eg_task_state, task, 0, 0);
+		struct eg_inode_key k = inode_key(inode);
+		if (st && st->image.dev == k.dev && st->image.ino == k.ino)
+			return 0;
+		d.reason = d.spent ? EG_R_EXHAUSTED : d.parent_bound ? EG_R_LINEAGE : EG_R_LOADER_BYPASS;
+		return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
+	}
 	if (d.reason != EG_R_MEMFD)
 		d.reason = EG_R_LOADER_BYPASS;
 	return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
+}
+
+/* execveat(AT_EXECVE_CHECK) (6.14 and later) asks whether a file may run, for interpreters
+ * that honour it before running a script; the kernel stops after this hook, before
+ * bprm_check_security. The answer is the exec decision, no use spent. */
+struct linux_binprm___v614 {
+	unsigned int is_check : 1;
+} __attribute__((preserve_access_index));
+
+SEC("lsm/bprm_creds_for_exec")
+int BPF_PROG(eg_bprm_creds_for_exec, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	if (!bpf_core_field_exists(struct linux_binprm___v614, is_check))
+		return 0;
+	struct linux_binprm___v614 *b = (void *)bprm;
+	if (!BPF_CORE_READ_BITFIELD_PROBED(b, is_check))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!in_scope(cfg, task))
+		return 0;
+	struct inode *inode = bprm->file->f_inode;
+	struct decision d = {};
+	decide(cfg, inode, task->cred->uid.val, NULL, false, true, boot_estimate(), &d);
+	if (is_allow(d.reason))
+		return 0;
+	return decide_file_event(cfg, bprm->file->f_path.dentry, inode, EG_HOOK_EXEC_CHECK, &d, NULL);
 }
 
 /* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. */
@@ -708,7 +929,13 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 	if (t) {
 		d.has_ticket = 1;
 		copy_id(d.ticket, t->id);
-	} else if (!current_in_scope(cfg) || !bpf_map_lookup_elem(&eg_baseline, &key)) {
+	} else if (!current_in_scope(cfg)) {
+		return 0;
+	} else if (prot_flags(inode) & EG_PROT_CONTENT) {
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_HELPER_WRITE);
+	} else if (protected_dir(dentry->d_parent->d_inode)) {
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	} else if (!bpf_map_lookup_elem(&eg_baseline, &key)) {
 		return 0;
 	}
 	return decide_file_event(cfg, dentry, inode, hook, &d, NULL);
@@ -731,6 +958,10 @@ static __always_inline __u8 scope_write_target(struct file *file, __u32 *hook)
 	}
 	if (protected_dir(file->f_path.dentry->d_parent->d_inode)) {
 		*hook = EG_HOOK_STATE_WRITE;
+		return EG_R_GATE_TAMPER;
+	}
+	if (prot_flags(file->f_inode) & EG_PROT_CONTENT) {
+		*hook = EG_HOOK_HELPER_WRITE;
 		return EG_R_GATE_TAMPER;
 	}
 	if (raw_device(file->f_inode)) {
@@ -796,6 +1027,19 @@ int BPF_PROG(eg_path_truncate, const struct path *path, int ret)
 	return deny_protected_write(cfg, dentry, dentry->d_inode, EG_HOOK_TRUNCATE);
 }
 
+/* Since 6.2, ftruncate(2) and open(O_TRUNC) call this hook instead of path_truncate: the
+ * same rules (loaded only where the kernel has it). */
+SEC("lsm/file_truncate")
+int BPF_PROG(eg_file_truncate, struct file *file, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_TRUNCATE);
+}
+
 /* Writes through a file opened before the task entered the scope (an inherited fd to
  * cgroup.procs, a sysctl, the audit log, the state): the open-time checks never saw them. */
 SEC("lsm/file_permission")
@@ -832,7 +1076,9 @@ int BPF_PROG(eg_kernel_load_data, enum kernel_load_data_id id, bool contents, in
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
 }
 
-/* In scope, bpf() is refused: no editing the gate's maps or detaching its programs. */
+/* In scope, bpf() is refused: no editing the gate's maps or detaching its programs. 7.x
+ * passes a fourth argument (bool kernel): one program per shape, the daemon loads the one
+ * that matches the running kernel's hook (bpf_gate.cpp, kHookShapes). */
 SEC("lsm/bpf")
 int BPF_PROG(eg_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 {
@@ -841,40 +1087,169 @@ int BPF_PROG(eg_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_BPF);
 }
 
-/* In scope, no unlinking in bpffs (the gate's pins) nor in the daemon's directories. */
+SEC("lsm/bpf")
+int BPF_PROG(eg_bpf_kernel, int cmd, union bpf_attr *attr, unsigned int size, bool kernel, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_BPF);
+}
+
+/* Removing DENTRY from DIR (unlink, rmdir, the target of a rename) from the scope: not in
+ * bpffs (the gate's pins), not in the daemon's directories, not a protected name (those
+ * directories, their ancestors up to /, execgated and the kernel's helper programs). */
+static __always_inline int deny_removal(struct inode *dir, struct dentry *dentry)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	if (dir->i_sb->s_magic == BPF_FS_MAGIC)
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PIN_UNLINK);
+	if (protected_dir(dir))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	if (prot_flags(dentry->d_inode))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+	return 0;
+}
+
+/* Adding a name to DIR (create, link, symlink, mkdir, mknod, rename's target) from the
+ * scope: nothing in the daemon's directories, no reserved name. */
+static __always_inline int deny_addition(struct inode *dir, struct dentry *dentry)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	if (protected_dir(dir))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	struct eg_name_key k = {};
+	k.dir_dev = dir->i_sb->s_dev;
+	k.dir_ino = dir->i_ino;
+	bpf_probe_read_kernel_str(k.name, sizeof(k.name), dentry->d_name.name);
+	if (bpf_map_lookup_elem(&eg_reserved, &k))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+	return 0;
+}
+
 SEC("lsm/inode_unlink")
 int BPF_PROG(eg_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
 	if (ret)
 		return ret;
-	bool pins = dir->i_sb->s_magic == BPF_FS_MAGIC;
-	if (!pins && !protected_dir(dir))
-		return 0;
-	return deny_in_scope(EG_R_GATE_TAMPER, pins ? EG_HOOK_PIN_UNLINK : EG_HOOK_STATE_WRITE);
+	return deny_removal(dir, dentry);
 }
 
-/* In scope, nothing is renamed into or out of the daemon's directories or bpffs. */
+SEC("lsm/inode_rmdir")
+int BPF_PROG(eg_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_removal(dir, dentry);
+}
+
+/* A rename removes the old name and, when the new one exists, that one too. */
 SEC("lsm/inode_rename")
 int BPF_PROG(eg_inode_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
 	     struct dentry *new_dentry, int ret)
 {
 	if (ret)
 		return ret;
-	if (!protected_dir(old_dir) && !protected_dir(new_dir) &&
-	    old_dir->i_sb->s_magic != BPF_FS_MAGIC)
-		return 0;
-	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	int rc = deny_removal(old_dir, old_dentry);
+	if (rc)
+		return rc;
+	if (new_dentry->d_inode) {
+		rc = deny_removal(new_dir, new_dentry);
+		if (rc)
+			return rc;
+	}
+	return deny_addition(new_dir, new_dentry);
 }
 
-/* In scope, no new files in the daemon's directories. */
 SEC("lsm/inode_create")
 int BPF_PROG(eg_inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
-	if (!protected_dir(dir))
+	return deny_addition(dir, dentry);
+}
+
+/* A hard link into the daemon's directories would plant a record there (a revoked
+ * ticket's, kept aside) that a restarted daemon would read as its own. */
+SEC("lsm/inode_link")
+int BPF_PROG(eg_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	int rc = deny_addition(dir, new_dentry);
+	if (rc)
+		return rc;
+	/* ... nor a second name for a file in them, or for a protected file, elsewhere: its
+	 * writes there would not be in the daemon's directories */
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
 		return 0;
-	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	if (protected_dir(old_dentry->d_parent->d_inode) || prot_flags(old_dentry->d_inode))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+	return 0;
+}
+
+/* Modes and owners of protected inodes and of the daemon's files (chmod 0 on execgated
+ * stops its next start; a state file made world-writable ...). */
+static __always_inline int deny_protected_attr(struct dentry *dentry)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	if (prot_flags(dentry->d_inode) || protected_dir(dentry->d_parent->d_inode))
+		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+	return 0;
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(eg_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_protected_attr(path->dentry);
+}
+
+SEC("lsm/path_chown")
+int BPF_PROG(eg_path_chown, const struct path *path, unsigned int uid, unsigned int gid, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_protected_attr(path->dentry);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(eg_inode_symlink, struct inode *dir, struct dentry *dentry, const char *old_name, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_addition(dir, dentry);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(eg_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_addition(dir, dentry);
+}
+
+/* Device nodes: a node of a disk or of memory reaches the bytes beneath every file the gate
+ * protects (character 0:0, overlayfs' whiteout, is no device). */
+SEC("lsm/inode_mknod")
+int BPF_PROG(eg_inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode, dev_t dev, int ret)
+{
+	if (ret)
+		return ret;
+	int rc = deny_addition(dir, dentry);
+	if (rc)
+		return rc;
+	umode_t fmt = mode & S_IFMT;
+	if (fmt == S_IFBLK || (fmt == S_IFCHR && dev != 0))
+		return deny_in_scope_arg(EG_R_PRIVILEGE, EG_HOOK_MKNOD, mode);
+	return 0;
 }
 
 /* In scope, no ptrace attach (nor process_vm_writev): no injecting code into a process
@@ -889,19 +1264,110 @@ int BPF_PROG(eg_ptrace, struct task_struct *child, unsigned int mode, int ret)
 	return deny_in_scope(EG_R_PTRACE, EG_HOOK_PTRACE);
 }
 
+/* In scope, no PTRACE_TRACEME: its tracer (the parent) could write the next image's code
+ * before it runs, a ticketed image running unauthorized code (no access check calls
+ * ptrace_access_check for TRACEME). */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(eg_ptrace_traceme, struct task_struct *parent, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_scope(EG_R_PTRACE, EG_HOOK_PTRACE_TRACEME);
+}
+
 /* In scope, no SCSI or NVMe passthrough to a device: with CAP_SYS_RAWIO a read-only fd of a
  * disk suffices to write its blocks (SG_IO), beneath every file the gate protects. */
+/* Also, in scope: no inode flags (clearing append-only or immutable on the audit log, then
+ * truncating it), no loop / device-mapper / nbd / partition configuration (attaching a
+ * crafted image beneath a mounted filesystem's device number). */
+static __always_inline int ioctl_rule(struct file *file, unsigned int cmd)
+{
+	if (cmd == FS_IOC_SETFLAGS || cmd == FS_IOC32_SETFLAGS || cmd == FS_IOC_FSSETXATTR)
+		return deny_in_scope_arg(EG_R_PRIVILEGE, EG_HOOK_FILE_ATTR, cmd);
+	if (cmd == TIOCSTI || cmd == TIOCLINUX)
+		return deny_in_scope_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_TTY_INJECT, cmd);
+	if (cmd == FIOSETOWN || cmd == SIOCSPGRP) /* the signal owner of an fd: see eg_file_fcntl */
+		return deny_in_scope_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, cmd);
+	if (!device_node(file->f_inode))
+		return 0;
+	__u32 type = IOC_TYPE(cmd);
+	bool nvme = type == 'N' && IOC_NR(cmd) >= 0x40 && IOC_NR(cmd) <= 0x7f;
+	if (cmd == SG_IO || nvme)
+		return deny_in_scope_arg(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE, cmd);
+	if (type == LOOP_IOC_TYPE || type == DM_IOC_TYPE || type == NBD_IOC_TYPE || cmd == BLKPG)
+		return deny_in_scope_arg(EG_R_GATE_TAMPER, EG_HOOK_BLOCK_CONFIG, cmd);
+	return 0;
+}
+
 SEC("lsm/file_ioctl")
 int BPF_PROG(eg_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
 	if (ret)
 		return ret;
-	bool nvme = IOC_TYPE(cmd) == 'N' && IOC_NR(cmd) >= 0x40 && IOC_NR(cmd) <= 0x7f;
-	if (cmd != SG_IO && !nvme)
+	return ioctl_rule(file, cmd);
+}
+
+/* An fd's signal owner (F_SETOWN): I/O on it then sends SIGIO, or any signal F_SETSIG
+ * names, to that process without task_kill (sigio_perm lets root's owner signal anyone).
+ * From the scope an fd's owner is itself or nobody. */
+SEC("lsm/file_fcntl")
+int BPF_PROG(eg_file_fcntl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd != F_SETOWN && cmd != F_SETOWN_EX)
 		return 0;
-	if (!device_node(file->f_inode))
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (cmd == F_SETOWN && (arg == 0 || arg == (__u32)pid_tgid || arg == (__u32)(pid_tgid >> 32)))
 		return 0;
-	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_WRITE);
+	return deny_in_scope_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, cmd);
+}
+
+/* ... and no such signal reaches execgated, whoever set the owner. */
+SEC("lsm/file_send_sigiotask")
+int BPF_PROG(eg_file_send_sigiotask, struct task_struct *tsk, struct fown_struct *fown, int sig, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (!cfg || !cfg->daemon_tgid || tsk->tgid != cfg->daemon_tgid)
+		return 0;
+	return deny_arg(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, sig);
+}
+
+/* request_key(2) for a key type without an upcall of its own makes the kernel run
+ * /sbin/request-key as root outside the scope, which runs what /etc/request-key.conf and
+ * /etc/request-key.d name: from the scope, no such upcall (its authorization key). */
+SEC("lsm/key_alloc")
+int BPF_PROG(eg_key_alloc, struct key *key, const struct cred *cred, unsigned long flags, int ret)
+{
+	if (ret)
+		return ret;
+	const char want[] = ".request_key_auth";
+	char name[sizeof(want)] = {};
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(key, type, name));
+	for (int i = 0; i < sizeof(want); i++)
+		if (name[i] != want[i])
+			return 0;
+	return deny_in_scope(EG_R_SCOPE_ESCAPE, EG_HOOK_KEY_UPCALL);
+}
+
+/* 32-bit ioctls (6.8 and later, and Debian's 6.1 by backport; loaded only where the kernel has the hook). */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(eg_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return ret;
+	return ioctl_rule(file, cmd);
+}
+
+/* file_setattr(2) (6.17 and later) sets the same inode flags by path. */
+SEC("lsm/inode_file_setattr")
+int BPF_PROG(eg_inode_file_setattr, struct dentry *dentry, void *fa, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_in_scope_arg(EG_R_PRIVILEGE, EG_HOOK_FILE_ATTR, 0);
 }
 
 /* io_uring passthrough (IORING_OP_URING_CMD) hands a command to the driver beneath the
@@ -932,6 +1398,173 @@ int BPF_PROG(eg_locked_down, enum lockdown_reason what, int ret)
 	    what >= bpf_core_enum_value(enum lockdown_reason, LOCKDOWN_INTEGRITY_MAX))
 		return 0;
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_LOCKDOWN);
+}
+
+/* ---- The scope's privilege posture (docs/gate.md "Privilege posture") ---- */
+
+/* Only the capabilities the policy allows (eg_config.caps_allowed). Checks of another
+ * task's credentials pass (has_capability: the task judged is not the current one);
+ * probes the kernel makes without auditing are refused but not recorded. */
+SEC("lsm/capable")
+int BPF_PROG(eg_capable, const struct cred *cred, struct user_namespace *ns, int cap, unsigned int opts, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (!cfg || cap < 0 || cap > 63 || (cfg->caps_allowed & (1ULL << cap)))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if ((unsigned long)cred != (unsigned long)task->cred || !current_in_scope(cfg))
+		return 0;
+	if (opts & CAP_OPT_NOAUDIT)
+		return cfg->mode == EG_MODE_MONITOR ? 0 : -EPERM;
+	return deny_arg(cfg, EG_R_PRIVILEGE, EG_HOOK_CAPABLE, cap);
+}
+
+/* Mounts: a tmpfs over the policy, a decoy over the scope's cgroup, bpffs unmounted under
+ * the pins, a crafted image beneath a ticketed path. Unmounting bpffs is refused even where
+ * the policy allows mounts. */
+SEC("lsm/sb_mount")
+int BPF_PROG(eg_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_posture(EG_ALLOW_MOUNT, EG_HOOK_MOUNT, 1);
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(eg_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (mnt->mnt_sb->s_magic == BPF_FS_MAGIC)
+		return deny_in_scope_arg(EG_R_GATE_TAMPER, EG_HOOK_MOUNT, 2);
+	return deny_posture(EG_ALLOW_MOUNT, EG_HOOK_MOUNT, 2);
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(eg_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_posture(EG_ALLOW_MOUNT, EG_HOOK_MOUNT, 3);
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(eg_sb_pivotroot, const struct path *old_path, const struct path *new_path, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_posture(EG_ALLOW_MOUNT, EG_HOOK_MOUNT, 4);
+}
+
+/* Module autoload: the kernel runs modprobe as root, outside the scope. */
+SEC("lsm/kernel_module_request")
+int BPF_PROG(eg_kernel_module_request, char *kmod_name, int ret)
+{
+	if (ret)
+		return ret;
+	struct eg_config *cfg = get_config();
+	if (!cfg || (cfg->allow & EG_ALLOW_MODULE_REQUEST) || !current_in_scope(cfg))
+		return 0;
+	struct decision d = {.reason = EG_R_PRIVILEGE};
+	__u8 verdict = judge(cfg, d.reason);
+	struct eg_event *e = reserve();
+	if (e) {
+		e->ts_boot_ns = bpf_ktime_get_boot_ns();
+		fill_task(e, bpf_get_current_task_btf(), EG_HOOK_MODULE_REQUEST);
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), kmod_name);
+		emit(cfg, e, verdict, &d, NULL);
+	}
+	return hook_rc(verdict);
+}
+
+/* User namespaces (6.1 and later): inside one, every capability check of the namespace
+ * passes the kernel's own test; the posture still applies, this closes the door before. */
+SEC("lsm/userns_create")
+int BPF_PROG(eg_userns_create, const struct cred *cred, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_posture(EG_ALLOW_USERNS, EG_HOOK_USERNS, 0);
+}
+
+/* Acting from the scope on tasks outside it: killing or stopping execgated (or anything
+ * else), SIGHUP with a swapped policy, starving it of CPU, I/O or file descriptors. Signal
+ * 0 (a probe) and the kernel's own signals (cred set: USB async I/O) pass. */
+SEC("lsm/task_kill")
+int BPF_PROG(eg_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred, int ret)
+{
+	if (ret)
+		return ret;
+	if (!sig || cred)
+		return 0;
+	return deny_outside_target(p, sig);
+}
+
+SEC("lsm/task_setnice")
+int BPF_PROG(eg_task_setnice, struct task_struct *p, int nice, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_outside_target(p, EG_OP_NICE);
+}
+
+SEC("lsm/task_setioprio")
+int BPF_PROG(eg_task_setioprio, struct task_struct *p, int ioprio, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_outside_target(p, EG_OP_IOPRIO);
+}
+
+SEC("lsm/task_setscheduler")
+int BPF_PROG(eg_task_setscheduler, struct task_struct *p, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_outside_target(p, EG_OP_SCHEDULER);
+}
+
+SEC("lsm/task_movememory")
+int BPF_PROG(eg_task_movememory, struct task_struct *p, int ret)
+{
+	if (ret)
+		return ret;
+	return deny_outside_target(p, EG_OP_MOVEMEMORY);
+}
+
+/* prlimit(2) of another task names only its credentials: from the scope, no other task's
+ * limits are set (the kernel calls this hook only for another task). */
+SEC("lsm/task_prlimit")
+int BPF_PROG(eg_task_prlimit, const struct cred *cred, const struct cred *tcred, unsigned int flags, int ret)
+{
+	if (ret)
+		return ret;
+	if (!(flags & LSM_PRLIMIT_WRITE))
+		return 0;
+	return deny_in_scope_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, EG_OP_PRLIMIT);
+}
+
+/* A superblock shutting down (the last mount of a filesystem gone): its ticket and
+ * baseline entries go with it. Another filesystem later mounted on the same device number
+ * (a crafted image attached to the same loop device) never matches them. */
+static long drop_dev_entry(struct bpf_map *map, struct eg_inode_key *key, void *value, __u64 *dev)
+{
+	if (key->dev == *dev)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+SEC("lsm/sb_delete")
+int BPF_PROG(eg_sb_delete, struct super_block *sb)
+{
+	__u64 dev = sb->s_dev;
+	bpf_for_each_map_elem(&eg_tickets, drop_dev_entry, &dev, 0);
+	bpf_for_each_map_elem(&eg_baseline, drop_dev_entry, &dev, 0);
+	return 0;
 }
 
 /* In scope, the system clock stays as it is: a clock set back to a deleted ticketed file's

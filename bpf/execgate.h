@@ -17,7 +17,22 @@
 #define EG_MAX_BASELINE 262144
 #define EG_MAX_SCOPES 16 /* cgroup subtrees in the scope */
 #define EG_MAX_LOADERS 16
-#define EG_MAX_PROTECTED 64
+#define EG_MAX_PROTECTED 1024 /* protected inodes: the daemon's dirs, their ancestors, helpers */
+
+/* A name the scope may not create in a directory: a program the kernel or the loader would
+ * run or read from there that does not exist yet (/sbin/request-key, /etc/ld.so.preload). */
+#define EG_NAME_LEN 32
+#define EG_MAX_RESERVED 64
+struct eg_name_key {
+	__u64 dir_dev;
+	__u64 dir_ino;
+	char name[EG_NAME_LEN];
+};
+
+/* eg_protected values: what the scope may not do to that inode (docs/gate.md "Protected names") */
+#define EG_PROT_DIR 1     /* a directory of the daemon's: nothing written, created, linked, removed or renamed in it */
+#define EG_PROT_NAME 2    /* the inode itself is not renamed, unlinked or removed (ancestors of the above, helpers) */
+#define EG_PROT_CONTENT 4 /* a file the gate or the kernel runs (execgated, its libraries, usermode helpers): not written or truncated */
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
  * (major << 20 | minor), NOT userspace st_dev; see kernel_dev() in userspace/gate/devnum_clock.cpp. */
@@ -85,15 +100,33 @@ struct eg_config {
 	__u32 track_lineage;  /* 1: record which ticket authorized each task's image */
 	__u32 n_scopes;       /* entries used in scopes[] */
 	struct eg_scope scopes[EG_MAX_SCOPES];
-	__u32 daemon_tgid;    /* execgated's pid: its read opens probe pending tickets */
-	__u32 _pad;
+	__u32 daemon_tgid;    /* execgated's pid: its read opens probe pending tickets; never judged by the posture */
+	__u32 allow;          /* EG_ALLOW_*: what the scope's privilege posture lets it do beyond the default */
+	__u64 caps_allowed;   /* capabilities the scope may use (bit 1 << CAP_*); the rest are refused */
 };
 
-/* Per-task: which ticket authorized the image this task runs (lineage). */
+/* eg_config.allow: operations the posture refuses in the scope unless the policy allows them */
+#define EG_ALLOW_MOUNT (1u << 0)          /* mount, umount, move_mount, pivot_root */
+#define EG_ALLOW_USERNS (1u << 1)         /* creating user namespaces */
+#define EG_ALLOW_MODULE_REQUEST (1u << 2) /* module autoload (the kernel runs modprobe outside the scope) */
+
+/* Per-task: which ticket authorized the image this task runs (lineage), and the image's
+ * inode when its ticket sets per-exec conditions (max uses, parent): such a file maps
+ * executable only as the image of the task whose exec checked them. bprm_check records
+ * the exec in progress as pending; bprm_committing_creds makes it the task's own only once
+ * the exec is past its point of no return (a failed exec leaves nothing behind). */
+#define EG_PENDING_NONE 0
+#define EG_PENDING_UNTICKETED 1
+#define EG_PENDING_TICKETED 2
 struct eg_task_state {
 	__u8 ticket[EG_ID_LEN];
 	__u8 parent_ticket[EG_ID_LEN]; /* the parent image's ticket at exec time */
+	__u8 pending[EG_ID_LEN];       /* the ticket that allowed the exec in progress */
+	struct eg_inode_key image;     /* the image, when its ticket has per-exec conditions */
+	struct eg_inode_key pending_key; /* the inode the exec in progress was decided for */
 	__u32 has_ticket;
+	__u32 pending_state;           /* EG_PENDING_* */
+	__u32 pending_per_exec;        /* the pending ticket has per-exec conditions */
 	__u32 _pad;
 };
 
@@ -121,6 +154,7 @@ enum eg_reason {
 	EG_R_GATE_TAMPER = 22,     /* bpf() or unlinking bpffs pins from the scope */
 	EG_R_PTRACE = 23,          /* ptrace attach / process_vm_writev from the scope */
 	EG_R_UNSEALED = 24,        /* the ticket's entry is still being sealed by the daemon */
+	EG_R_PRIVILEGE = 25,       /* refused by the scope's privilege posture (capability, mount, userns, ...) */
 };
 
 /* Which hook produced an event */
@@ -141,6 +175,27 @@ enum eg_reason {
 #define EG_HOOK_KERNEL_SETTING 15 /* a sysctl, uevent_helper, securityfs or binfmt_misc write from the scope */
 #define EG_HOOK_DEVICE_WRITE 16 /* raw device: block device / mem / kmem / port write, SG_IO, NVMe passthrough (ioctl, io_uring) */
 #define EG_HOOK_LOCKDOWN 17     /* an action kernel lockdown (integrity) forbids: iopl, MSR writes, PCI config, ... */
+#define EG_HOOK_CAPABLE 18      /* a capability outside the posture's allow-list (arg: CAP_*) */
+#define EG_HOOK_MOUNT 19        /* mount (arg 1), umount (2), move_mount (3), pivot_root (4) */
+#define EG_HOOK_MODULE_REQUEST 20 /* module autoload (path: the module's name) */
+#define EG_HOOK_OTHER_TASK 21   /* acting on a task outside the scope: arg = signal, or EG_OP_* */
+#define EG_HOOK_USERNS 22       /* creating a user namespace */
+#define EG_HOOK_MKNOD 23        /* creating a device node (arg: mode) */
+#define EG_HOOK_FILE_ATTR 24    /* inode flags: immutable, append-only (arg: ioctl) */
+#define EG_HOOK_BLOCK_CONFIG 25 /* loop / device-mapper / nbd / partition configuration (arg: ioctl) */
+#define EG_HOOK_PROTECTED_NAME 26 /* rename / unlink / rmdir of a protected name */
+#define EG_HOOK_PTRACE_TRACEME 27 /* PTRACE_TRACEME: asking to be traced */
+#define EG_HOOK_HELPER_WRITE 28 /* writing or truncating a file the gate or the kernel runs */
+#define EG_HOOK_TTY_INJECT 29   /* TIOCSTI / TIOCLINUX: typing into a terminal a process outside reads */
+#define EG_HOOK_KEY_UPCALL 30   /* request_key(2) upcall: the kernel would run /sbin/request-key */
+#define EG_HOOK_EXEC_CHECK 31   /* execveat(AT_EXECVE_CHECK): may this file run? (7.x) */
+
+/* eg_event.arg for EG_HOOK_OTHER_TASK beside signal numbers */
+#define EG_OP_NICE 0x100
+#define EG_OP_IOPRIO 0x101
+#define EG_OP_SCHEDULER 0x102
+#define EG_OP_PRLIMIT 0x103
+#define EG_OP_MOVEMEMORY 0x104
 
 /* Counters (index into eg_state's counters; atomic adds) */
 enum eg_counter {
@@ -194,7 +249,7 @@ struct eg_event {
 	__u8 reason;
 	__u8 has_ticket;
 	__u8 has_proc_ticket;
-	__u32 _pad;
+	__u32 arg; /* what the hook refused: a capability, signal, ioctl, mode (see EG_HOOK_*) */
 	__u8 ticket[EG_ID_LEN];      /* the ticket that decided (allow) or was found (deny) */
 	__u8 proc_ticket[EG_ID_LEN]; /* ticket of the image that called exec (lineage) */
 	char comm[EG_COMM_LEN];

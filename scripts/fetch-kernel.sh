@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fetch-kernel.sh [--refresh] [bookworm|trixie]
+# fetch-kernel.sh [--refresh] [bookworm|trixie|backports]
 #
 # Downloads Debian's cloud kernel (linux-image-*-cloud-amd64) for the given release once,
 # unpacks it into ${EXECGATE_CACHE:-$HOME/.cache/execgate}/kernels/<name>/ and prints the
@@ -9,6 +9,8 @@
 #                       (falls back to a private apt configuration if that fails)
 #   trixie              fetched through a private apt configuration (own sources file, lists
 #                       and cache dirs under the cache); the machine's apt sources are untouched
+#   backports           the newest cloud kernel in trixie-backports (7.x), fetched the same way
+#                       (suite trixie-backports alone: apt-get download resolves nothing)
 #
 # Cache layout: kernels/<name>/{vmlinuz,config,System.map,version,package,modules/}
 #   modules/: the modules the VM suites load (MODULES below), decompressed
@@ -17,16 +19,16 @@ set -euo pipefail
 
 prog=fetch-kernel
 die() { echo "$prog: $*" >&2; exit 1; }
-usage() { echo "usage: $0 [--refresh] [bookworm|trixie]" >&2; exit 2; }
+usage() { echo "usage: $0 [--refresh] [bookworm|trixie|backports]" >&2; exit 2; }
 
 refresh=0
 name=
 while [ $# -gt 0 ]; do
   case "$1" in
     --refresh) refresh=1 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    bookworm|trixie) [ -z "$name" ] || usage; name=$1 ;;
-    *) echo "$prog: unknown kernel or option '$1' (known kernels: bookworm, trixie)" >&2; usage ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    bookworm|trixie|backports) [ -z "$name" ] || usage; name=$1 ;;
+    *) echo "$prog: unknown kernel or option '$1' (known kernels: bookworm, trixie, backports)" >&2; usage ;;
   esac
   shift
 done
@@ -34,7 +36,7 @@ name=${name:-bookworm}
 
 cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
 kdir=$cache/kernels/$name
-MODULES=(binfmt_misc) # the gate suite registers a binfmt_misc handler (a kernel setting)
+MODULES=(binfmt_misc loop) # the gate suite registers a binfmt_misc handler (a kernel setting); the tamper suite attaches a loop device
 cached() {
   [ -s "$kdir/vmlinuz" ] || return 1
   local m
@@ -122,6 +124,15 @@ download() {
   (cd "$work" && apt-get -q "${apt_opts[@]}" download "$pkg") >"$work/apt-download.log" 2>&1
 }
 
+# Newer Debian kernels (trixie-backports' 7.x) split the image package: linux-image-KVER is
+# empty and depends on linux-binary-KVER (vmlinuz), linux-base-KVER (config, System.map) and
+# linux-modules-KVER, all installing under usr/lib/modules/KVER/. Prints those parts of the
+# image package $1; nothing for the single-package layout (boot/vmlinuz-KVER).
+image_parts() {
+  apt-cache "${apt_opts[@]}" depends "$1" 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-(binary|base|modules)-[0-9].*-cloud-amd64$/ { print $2 }'
+}
+
 pkg=
 case "$name" in
   bookworm)
@@ -140,25 +151,43 @@ case "$name" in
     [ -n "$pkg" ] || die "linux-image-cloud-amd64 (or its versioned dependency) not found in trixie lists"
     download "$pkg" || { cat "$work/apt-download.log" >&2; die "apt-get download $pkg failed (see above)"; }
     ;;
+  backports)
+    private_apt trixie-backports
+    pkg=$(versioned_pkg || true)
+    [ -n "$pkg" ] || die "linux-image-cloud-amd64 (or its versioned dependency) not found in trixie-backports lists"
+    download "$pkg" || { cat "$work/apt-download.log" >&2; die "apt-get download $pkg failed (see above)"; }
+    ;;
 esac
 
-deb=$(ls "$work"/"$pkg"_*.deb 2>/dev/null | head -n1)
-[ -n "$deb" ] && [ -s "$deb" ] || { cat "$work/apt-download.log" >&2; die "download of $pkg produced no .deb"; }
-echo "$prog: unpacking $(basename "$deb")" >&2
-dpkg-deb -x "$deb" "$work/x" || die "dpkg-deb -x $deb failed"
+deb=
+mapfile -t parts < <(image_parts "$pkg" || true)
+for p in "${parts[@]}"; do
+  download "$p" || { cat "$work/apt-download.log" >&2; die "apt-get download $p (part of $pkg) failed (see above)"; }
+done
+for p in "$pkg" "${parts[@]}"; do
+  d=$(find "$work" -maxdepth 1 -name "${p}_*.deb" 2>/dev/null | head -n1 || true)
+  if [ -z "$d" ] || [ ! -s "$d" ]; then cat "$work/apt-download.log" >&2; die "download of $p produced no .deb"; fi
+  [ -n "$deb" ] || deb=$d
+  echo "$prog: unpacking $(basename "$d")" >&2
+  dpkg-deb -x "$d" "$work/x" || die "dpkg-deb -x $d failed"
+done
 
-vmlinuz=$(ls "$work"/x/boot/vmlinuz-* 2>/dev/null | head -n1)
-[ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in $deb"
-kver=${vmlinuz##*/vmlinuz-}
+vmlinuz=$(find "$work/x/boot" "$work/x/usr/lib/modules" -maxdepth 2 \
+            \( -path '*/boot/vmlinuz-*' -o -path '*/usr/lib/modules/*/vmlinuz' \) 2>/dev/null | head -n1 || true)
+[ -n "$vmlinuz" ] || die "no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in $pkg${parts[*]:+ ${parts[*]}}"
+case "$vmlinuz" in
+  */boot/vmlinuz-*) kver=${vmlinuz##*/vmlinuz-}; kfiles=$work/x/boot; ksuffix=-$kver ;;
+  *) kver=${vmlinuz%/vmlinuz}; kver=${kver##*/}; kfiles=$work/x/usr/lib/modules/$kver; ksuffix= ;;
+esac
 mkdir "$work/out"
 cp "$vmlinuz" "$work/out/vmlinuz"
-cp "$work/x/boot/config-$kver" "$work/out/config" 2>/dev/null || true
-cp "$work/x/boot/System.map-$kver" "$work/out/System.map" 2>/dev/null || true
+cp "$kfiles/config$ksuffix" "$work/out/config" 2>/dev/null || true
+cp "$kfiles/System.map$ksuffix" "$work/out/System.map" 2>/dev/null || true
 echo "$kver" >"$work/out/version"
 mkdir "$work/out/modules"
 for m in "${MODULES[@]}"; do
   f=$(find "$work/x/lib/modules/$kver" "$work/x/usr/lib/modules/$kver" -name "$m.ko*" 2>/dev/null | head -n1 || true)
-  [ -n "$f" ] || die "no $m module in $deb"
+  [ -n "$f" ] || die "no $m module in $pkg${parts[*]:+ ${parts[*]}}"
   case "$f" in
     *.ko.xz) xz -dc "$f" ;;
     *.ko.zst) zstd -qdc "$f" ;;

@@ -7,8 +7,8 @@
 # messages never mix in). See docs/vm.md.
 #
 # Options:
-#   --kernel NAME|PATH    bookworm (default, 6.1) or trixie (6.12), fetched by
-#                         scripts/fetch-kernel.sh; or a path to a bzImage/vmlinuz
+#   --kernel NAME|PATH    bookworm (default, 6.1), trixie (6.12) or backports (trixie-backports,
+#                         7.x), fetched by scripts/fetch-kernel.sh; or a path to a bzImage/vmlinuz
 #   --timeout SECONDS     kill the VM after this long (default 600); exit 124
 #   --add PATH            copy PATH (file or directory, recursively) into the VM at its own
 #                         absolute path; dynamically linked ELF files bring their libraries

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,8 +85,11 @@ class Gate {
   void set_config(const eg_config& cfg);
   eg_config config() const;
   void set_loaders(const std::vector<InodeKey>& keys);
-  // Directories no in-scope process may write, create, unlink or rename in.
-  void set_protected_dirs(const std::vector<InodeKey>& keys);
+  // What the scope may not do to each inode (EG_PROT_* flags): the daemon's directories,
+  // their ancestors, execgated and the kernel's helper programs. Add-then-prune.
+  void set_protected(const std::map<InodeKey, std::uint8_t>& entries);
+  // Names the scope may not create: (directory, name) pairs (EG_NAME_LEN - 1 bytes at most).
+  void set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& names);
 
   void put_baseline(const InodeKey& key, const eg_baseline& value);
   // Removes every baseline entry whose key is not in keep (sorted).

@@ -34,11 +34,26 @@ struct AuditPolicy {
 
 inline constexpr std::size_t kMaxScopeCgroups = 16;  // [scope] cgroups entries
 
+// The scope's privilege posture (docs/gate.md "Privilege posture"): the capabilities a
+// gated process may use, and the operations refused in the scope unless allowed.
+// Default capabilities: Docker's default set without CAP_MKNOD and CAP_SETFCAP, plus
+// CAP_DAC_READ_SEARCH (root reading files: the kernel asks it before CAP_DAC_OVERRIDE).
+std::uint64_t default_scope_capabilities();
+// "CAP_SYS_ADMIN" or "sys_admin" -> its number; nullopt when unknown.
+std::optional<int> capability_number(std::string_view name);
+std::string capability_name(int cap);  // "CAP_SYS_ADMIN"; "CAP_<n>" when unknown
+
+enum class ScopeAllow : std::uint32_t { mount = 1u << 0, userns = 1u << 1, module_request = 1u << 2 };
+
 struct Policy {
   std::string name = "default";
   GateMode mode = GateMode::enforce;
   bool scope_host = false;
   std::vector<std::string> scope_cgroups;  // cgroup v2 paths relative to the cgroup2 root
+  // [scope] capabilities: extra capabilities beyond the default ("all": every one);
+  // with host = true every capability unless the policy names them.
+  std::uint64_t scope_capabilities = 0;
+  std::uint32_t scope_allow = 0;  // [scope] allow: ScopeAllow bits
   BaselineTrust trust = BaselineTrust::none;
   std::vector<std::string> baseline_paths;
   std::vector<IssuerPolicy> issuers;

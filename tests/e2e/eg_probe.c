@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -39,6 +41,9 @@ static const char *errname(int e)
 	case ENOTTY: return "ENOTTY";
 	case ENXIO: return "ENXIO";
 	case EBUSY: return "EBUSY";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case EEXIST: return "EEXIST";
+	case ESRCH: return "ESRCH";
 	default: return strerror(e);
 	}
 }
@@ -52,6 +57,10 @@ static int report(const char *verb, int ok, int err)
 	fflush(stdout);
 	return ok ? 0 : 1;
 }
+
+/* report() for an operation evaluated first: errno is read after it (a call inside
+ * report()'s arguments may be evaluated after errno is). */
+#define attempt(verb, ok) ({ int ok_ = (ok); report(verb, ok_, errno); })
 
 #include "execgate.h"
 
@@ -245,6 +254,23 @@ int main(int argc, char **argv)
 		execv(argv[2], argv + 2);
 		return report("EXEC", 0, errno) ? 126 : 0;
 	}
+	if (!strcmp(verb, "exec-then") && argc >= 4) {
+		/* exec-then FIRST PATH ARGS: an exec of FIRST that fails (after the gate's check),
+		 * then PATH from the same process: judged as if FIRST never ran */
+		char *first[] = {argv[2], NULL};
+		execv(argv[2], first);
+		report("FIRST", 0, errno);
+		execv(argv[3], argv + 3);
+		return report("EXEC", 0, errno) ? 126 : 0;
+	}
+	if (!strcmp(verb, "entry-key") && argc == 3) { /* entry-key PATH: the kernel's (dev, ino) */
+		struct stat st;
+		if (stat(argv[2], &st) != 0)
+			return report("SETUP", 0, errno);
+		printf("%llu %llu\n", ((unsigned long long)major(st.st_dev) << 20) | minor(st.st_dev),
+		       (unsigned long long)st.st_ino);
+		return 0;
+	}
 	if (!strcmp(verb, "open-write") && argc == 3) {
 		int fd = open(argv[2], O_WRONLY);
 		int err = errno;
@@ -254,7 +280,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "truncate") && argc == 3) {
 		int rc = truncate(argv[2], 0);
-		return report("TRUNCATE", rc == 0, errno);
+		return attempt("TRUNCATE", (rc) == 0);
 	}
 	if (!strcmp(verb, "memfd-exec") && argc >= 3) { /* memfd-exec SRC [ARGS]: fexecve a copy */
 		int mfd = (int)syscall(SYS_memfd_create, "payload", 0);
@@ -282,7 +308,7 @@ int main(int argc, char **argv)
 		if (direct)
 			return report("MMAP", 1, 0);
 		int rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
-		return report("MPROTECT", rc == 0, errno);
+		return attempt("MPROTECT", (rc) == 0);
 	}
 	if (!strcmp(verb, "hold-write") && argc == 5) {
 		/* hold-write PATH TRIGGER DONE: open PATH for writing now; once TRIGGER exists,
@@ -349,12 +375,12 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return report("SETUP", 0, errno);
 		long rc = syscall(SYS_finit_module, fd, "", 0);
-		return report("MODULE", rc == 0, errno);
+		return attempt("MODULE", (rc) == 0);
 	}
 	if (!strcmp(verb, "init-module")) {
 		static char blob[4096] = "not an ELF module";
 		long rc = syscall(SYS_init_module, blob, sizeof blob, "");
-		return report("MODULE", rc == 0, errno);
+		return attempt("MODULE", (rc) == 0);
 	}
 	if (!strcmp(verb, "bpf")) {
 		union bpf_attr attr;
@@ -399,7 +425,7 @@ int main(int argc, char **argv)
 			a.value = 0; /* delete takes no value */
 		long rc = !strcmp(verb, "forge-entry") ? sys_bpf(BPF_MAP_UPDATE_ELEM, &a)
 						       : sys_bpf(BPF_MAP_DELETE_ELEM, &a);
-		return report("MAP", rc == 0, errno);
+		return attempt("MAP", (rc) == 0);
 	}
 	if (!strcmp(verb, "shift-generation") && argc == 5) {
 		/* shift-generation PIN_DIR PATH DELTA: adds DELTA to the i_generation recorded in
@@ -419,7 +445,76 @@ int main(int argc, char **argv)
 			return report("MAP", 0, errno);
 		val.generation += (uint32_t)atoi(argv[4]);
 		long rc = sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
-		return report("MAP", rc == 0, errno);
+		return attempt("MAP", (rc) == 0);
+	}
+	/* --- the scope's privilege posture and tamper attempts (tamper_suite.sh) --- */
+	if (!strcmp(verb, "traceme")) { /* a child asks to be traced by this process */
+		pid_t c = fork();
+		if (c == 0) {
+			long rc = ptrace(PTRACE_TRACEME, 0, 0, 0);
+			_exit(rc == 0 ? 0 : errno);
+		}
+		int st = 0;
+		waitpid(c, &st, 0);
+		int e = WIFEXITED(st) ? WEXITSTATUS(st) : EINVAL;
+		return report("TRACEME", e == 0, e);
+	}
+	if (!strcmp(verb, "mount-tmpfs") && argc == 3)
+		return attempt("MOUNT", (mount("none", argv[2], "tmpfs", 0, NULL)) == 0);
+	if (!strcmp(verb, "bind-mount") && argc == 4)
+		return attempt("MOUNT", (mount(argv[2], argv[3], NULL, MS_BIND, NULL)) == 0);
+	if (!strcmp(verb, "umount") && argc == 3)
+		return attempt("UMOUNT", (umount2(argv[2], MNT_DETACH)) == 0);
+	if (!strcmp(verb, "kill") && argc == 4)
+		return attempt("KILL", (kill(atoi(argv[2]), atoi(argv[3]))) == 0);
+	if (!strcmp(verb, "setnice") && argc == 4)
+		return attempt("SETNICE", (setpriority(PRIO_PROCESS, (id_t)atoi(argv[2]), atoi(argv[3]))) == 0);
+	if (!strcmp(verb, "prlimit-nofile") && argc == 4) { /* prlimit-nofile PID N */
+		struct rlimit rl = {(rlim_t)atoi(argv[3]), (rlim_t)atoi(argv[3])};
+		return attempt("PRLIMIT", (prlimit(atoi(argv[2]), RLIMIT_NOFILE, &rl, NULL)) == 0);
+	}
+	if (!strcmp(verb, "unshare-user"))
+		return attempt("UNSHARE", (unshare(CLONE_NEWUSER)) == 0);
+	if (!strcmp(verb, "mknod-blk") && argc == 3) /* a node of loop7's block device */
+		return attempt("MKNOD", (mknod(argv[2], S_IFBLK | 0600, makedev(7, 7))) == 0);
+	if (!strcmp(verb, "rename") && argc == 4)
+		return attempt("RENAME", (rename(argv[2], argv[3])) == 0);
+	if (!strcmp(verb, "unlink") && argc == 3)
+		return attempt("UNLINK", (unlink(argv[2])) == 0);
+	if (!strcmp(verb, "rmdir") && argc == 3)
+		return attempt("RMDIR", (rmdir(argv[2])) == 0);
+	if (!strcmp(verb, "link") && argc == 4)
+		return attempt("LINK", (link(argv[2], argv[3])) == 0);
+	if (!strcmp(verb, "symlink") && argc == 4)
+		return attempt("SYMLINK", (symlink(argv[2], argv[3])) == 0);
+	if (!strcmp(verb, "mkdir") && argc == 3)
+		return attempt("MKDIR", (mkdir(argv[2], 0700)) == 0);
+	if (!strcmp(verb, "open-trunc") && argc == 3) { /* open(O_RDONLY|O_TRUNC): file_truncate since 6.2 */
+		int fd = open(argv[2], O_RDONLY | O_TRUNC);
+		return attempt("OPEN", (fd) >= 0);
+	}
+	if (!strcmp(verb, "ftruncate") && argc == 3) { /* truncate through an fd opened before */
+		int fd = open(argv[2], O_WRONLY);
+		if (fd < 0)
+			return report("SETUP", 0, errno);
+		return attempt("FTRUNCATE", (ftruncate(fd, 0)) == 0);
+	}
+	if (!strcmp(verb, "socket") && argc == 3) /* socket FAMILY: a family not loaded asks for its module */
+		return attempt("SOCKET", (socket(atoi(argv[2]), SOCK_DGRAM, 0)) >= 0);
+	if (!strcmp(verb, "has-entry") && argc == 5) { /* has-entry PIN_DIR KDEV INO: a kernel ticket entry? */
+		char pin[512];
+		snprintf(pin, sizeof pin, "%s/eg_tickets", argv[2]);
+		int map = obj_get(pin);
+		if (map < 0)
+			return report("SETUP", 0, errno);
+		struct eg_inode_key key = {strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10)};
+		struct eg_ticket val;
+		union bpf_attr a;
+		memset(&a, 0, sizeof a);
+		a.map_fd = (uint32_t)map;
+		a.key = (uint64_t)(uintptr_t)&key;
+		a.value = (uint64_t)(uintptr_t)&val;
+		return attempt("ENTRY", (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a)) == 0);
 	}
 	if (!strcmp(verb, "ioctl") && argc == 4) {
 		/* ioctl FILE CMD: CMD (hex) on a read-only fd of FILE with a zeroed argument */
@@ -428,20 +523,20 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return report("SETUP", 0, errno);
 		int rc = ioctl(fd, (unsigned long)strtoul(argv[3], NULL, 16), arg);
-		return report("IOCTL", rc == 0, errno);
+		return attempt("IOCTL", (rc) == 0);
 	}
 	if (!strcmp(verb, "uring-cmd") && argc == 3)
 		return uring_cmd_read(argv[2]);
 	if (!strcmp(verb, "iopl") && argc == 2) { /* iopl: raise the I/O privilege level to 3 */
 		long rc = syscall(SYS_iopl, 3);
-		return report("IOPL", rc == 0, errno);
+		return attempt("IOPL", (rc) == 0);
 	}
 	if (!strcmp(verb, "settime") && argc == 2) {
 		/* settime: sets the realtime clock to what it reads (a no-op if it is allowed) */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		int rc = clock_settime(CLOCK_REALTIME, &ts);
-		return report("SETTIME", rc == 0, errno);
+		return attempt("SETTIME", (rc) == 0);
 	}
 	if (!strcmp(verb, "setuid-exec") && argc >= 4) {
 		uid_t uid = (uid_t)atoi(argv[2]);

@@ -56,6 +56,45 @@ audit_has() { poll audit_line "$@" || { echo "  audit has no line with: $*" >&2;
 audit_count_above() { [ "$(grep -cF -- "$2" "$AUDIT" 2>/dev/null)" -gt "$1" ]; }
 audit_grows() { poll audit_count_above "$@" || { echo "  audit: still no more than $1 lines with $2" >&2; return 1; }; }
 
+# audit_mark: a watermark (the audit log's line count); audit_since MARK PATTERN...: a line
+# written after MARK contains every pattern (waits up to 5 s). Cases that assert on their
+# own records use these, so a record of an earlier case never answers for them.
+audit_mark() { if [ -f "$AUDIT" ]; then wc -l <"$AUDIT"; else echo 0; fi; }
+audit_after() {
+  _m=$1; shift
+  lines=$(tail -n +$((_m + 1)) "$AUDIT")
+  for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
+  [ -n "$lines" ]
+}
+audit_since() { poll audit_after "$@" || { echo "  audit has no line after line $1 with: $*" >&2; return 1; }; }
+
+# control WHAT MARK PROBE-ARGS...: outside the scope the probe succeeds (MARK_OK)
+control() {
+  what=$1 mark=$2
+  shift 2
+  out=$($PROBE "$@" 2>&1)
+  check "control: $what works outside the scope" contains "$out" "${mark}_OK"
+}
+
+# refused WHAT MARK REASON HOOK PROBE-ARGS...: from the scope the probe fails with EPERM
+# (MARK_ERRNO=EPERM) and a record with REASON and HOOK follows
+refused() {
+  what=$1 mark=$2 reason=$3 hook=$4
+  shift 4
+  _m=$(audit_mark)
+  out=$(gated $PROBE "$@" 2>&1)
+  check "bypass: $what from the scope" contains "$out" "${mark}_ERRNO=EPERM"
+  check "  ... audited $reason ($hook)" audit_since "$_m" "\"reason\":\"$reason\"" "\"hook\":\"$hook\""
+}
+
+# outside_then_inside WHAT MARK REASON HOOK PROBE-ARGS...: control, then refused
+outside_then_inside() {
+  _w=$1 _k=$2 _r=$3 _h=$4
+  shift 4
+  control "$_w" "$_k" "$@"
+  refused "$_w" "$_k" "$_r" "$_h" "$@"
+}
+
 # start_daemon POLICY: starts execgated and waits until it answers
 start_daemon() {
   execgated --config "$1" --state-dir $W/state >>$W/daemon.log 2>&1 &

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the real-kernel suites in the VM: tests/e2e/run-vm-suites.sh [bookworm|trixie ...]
-# (default: both kernels; EXECGATE_SUITES="gate lifecycle audit no_lsm" picks suites). One boot per suite and kernel. Prints each suite's cases and a
+# (default: both kernels; EXECGATE_SUITES="gate tamper lifecycle audit no_lsm" picks suites). One boot per suite and kernel. Prints each suite's cases and a
 # total "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +31,7 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   [ "$rc" = 0 ] || [ "${f%% failed*}" != 0 ] || { echo "FAIL $suite on $kernel: exit $rc"; total_fail=$((total_fail + 1)); }
 }
 
-read -r -a suites <<<"${EXECGATE_SUITES:-gate lifecycle audit no_lsm}"
+read -r -a suites <<<"${EXECGATE_SUITES:-gate tamper lifecycle audit no_lsm}"
 for k in "${kernels[@]}"; do
   for s in "${suites[@]}"; do
     case $s in

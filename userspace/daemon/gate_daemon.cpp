@@ -1,4 +1,5 @@
 #include "gate_daemon.h"
+#include "protected_set.h"
 #include "scope_slots.h"
 
 #include <glob.h>
@@ -78,6 +79,11 @@ eg_config GateDaemon::kernel_config() const {
   for (const auto& [id, inst] : installed_)
     if (inst.body.parent) cfg.track_lineage = 1;
   cfg.daemon_tgid = static_cast<__u32>(::getpid());  // its read opens seal tickets
+  cfg.caps_allowed = default_scope_capabilities() | policy_.scope_capabilities;
+  cfg.allow = policy_.scope_allow;
+  static_assert(static_cast<std::uint32_t>(ScopeAllow::mount) == EG_ALLOW_MOUNT &&
+                static_cast<std::uint32_t>(ScopeAllow::userns) == EG_ALLOW_USERNS &&
+                static_cast<std::uint32_t>(ScopeAllow::module_request) == EG_ALLOW_MODULE_REQUEST);
   static_assert(EG_MAX_SCOPES >= kMaxScopeCgroups);
   for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};  // holes: id 0
   return cfg;
@@ -92,28 +98,34 @@ static std::vector<CgroupRef> resolve_scopes(const Policy& policy) {
 
 void GateDaemon::apply_policy() {
   gate_.set_loaders(find_loaders());
-  gate_.set_protected_dirs(protected_dirs());
+  ReservedNames reserved;
+  gate_.set_protected(protected_inodes(reserved));
+  gate_.set_reserved_names(reserved);
   pin_baseline();
   gate_.set_config(kernel_config());
 }
 
-// The daemon's state, its audit log's directory and its policy's directory: an in-scope
-// process may not write, create, unlink or rename there (the spool inbox stays open:
-// whatever arrives there is verified anyway).
-std::vector<InodeKey> GateDaemon::protected_dirs() const {
-  std::vector<InodeKey> keys;
-  auto add = [&](const fs::path& dir) {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      InodeKey k{kernel_dev(st.st_dev), st.st_ino};
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-    }
-  };
+// What the scope may not touch (protected_set.h): the daemon's state, its audit log's
+// directory, its policy's directory and its socket's (nothing written, created, linked,
+// removed or renamed there; the spool inbox stays open: whatever arrives there is verified
+// anyway), every ancestor of them, execgated and its libraries, the loader's cache, the
+// kernel's helper programs; the names of helpers and of the loader's preload list that do
+// not exist are reserved.
+ProtectedSet GateDaemon::protected_inodes(ReservedNames& reserved) const {
+  ProtectedSet set;
+  const std::uint8_t dir = EG_PROT_DIR | EG_PROT_NAME;
   const fs::path state(paths_.state_dir);
-  for (const char* sub : {"", "installed", "tombstones", "spent"}) add(*sub ? state / sub : state);
-  add(fs::path(policy_.audit.path).parent_path());
-  if (!paths_.config.empty()) add(fs::absolute(paths_.config).parent_path());
-  return keys;
+  for (const char* sub : {"", "installed", "tombstones", "spent"}) protect_path(set, (*sub ? state / sub : state).string(), dir);
+  protect_path(set, fs::path(policy_.audit.path).parent_path().string(), dir);
+  if (!paths_.config.empty()) protect_path(set, fs::absolute(paths_.config).parent_path().string(), dir);
+  protect_path(set, fs::path(paths_.socket).parent_path().string(), dir);  // no impostor socket
+  for (const auto& f : own_mapped_files()) protect_path(set, f, EG_PROT_CONTENT);
+  for (const auto& f : kernel_helper_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
+  for (const auto& f : loader_config_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
+  if (set.size() > EG_MAX_PROTECTED)
+    throw Error(ErrorKind::kernel, "protected inodes: " + std::to_string(set.size()) + " exceed the kernel map's " +
+                                       std::to_string(EG_MAX_PROTECTED));
+  return set;
 }
 
 // Pins every regular file of the baseline paths as it is now. New pins go in first and
@@ -129,7 +141,7 @@ void GateDaemon::pin_baseline() {
   auto pin = [&](const fs::path& p) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || file_backed_device(st.st_dev)) {
       if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
       return;
     }
@@ -192,6 +204,20 @@ void GateDaemon::start() {
   state_.installed.clear();
 
   for (const auto& [id, rec] : installed_records) {
+    // A record the daemon itself would never have kept: revoked, or spent (a state
+    // directory rewound, or a record planted beside the others). Never installed again.
+    const bool spent_with_uses = state_.spent.count(id) && rec.uses_left.value_or(1) > 0;
+    if (auto why = state_.tombstones.count(id) ? std::optional<std::string>("revoked")
+                   : spent_with_uses           ? std::optional<std::string>("replay")
+                                               : std::nullopt) {
+      store_.remove_installed(id);
+      audit_ticket("ticket_refused", id, *why,
+                   {{"detail", "at start-up: " + store_.installed_path(id) + " holds a ticket that is " +
+                                   (*why == "revoked" ? "revoked (tombstone " + state_.tombstones.at(id) + ")"
+                                                      : std::string("spent")) +
+                                   ": removed, not installed"}});
+      continue;
+    }
     if (auto bad = authority_->recheck(rec.envelope)) {
       store_.remove_installed(id);
       audit_ticket("ticket_refused", id, bad->reason, {{"detail", "at start-up: " + bad->detail}});
@@ -424,6 +450,8 @@ void GateDaemon::on_event(const eg_event& ev) {
   if (ev.has_proc_ticket) lineage.push_back(id_hex(ev.proc_ticket));
   r["lineage"] = lineage;
   r["cgroup"] = ev.cgroup_id;
+  if (ev.hook == EG_HOOK_CAPABLE) r["capability"] = capability_name(static_cast<int>(ev.arg));
+  else if (ev.arg) r["arg"] = ev.arg;
   r["kernel_time_ns"] = boot_ns_to_wall_ns(ev.ts_boot_ns);
   audit_.append(std::move(r));
 }

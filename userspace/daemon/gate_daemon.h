@@ -63,7 +63,7 @@ class GateDaemon {
   void apply_policy();
   eg_config kernel_config() const;
   void pin_baseline();
-  std::vector<InodeKey> protected_dirs() const;
+  std::map<InodeKey, std::uint8_t> protected_inodes(std::set<std::pair<InodeKey, std::string>>& reserved) const;
   void install_locked(const std::string& id, Installed inst);
   void uninstall_locked(const std::string& id, const std::string& event, const std::string& reason);
   nlohmann::json revoke_locked(const VerifiedDocument& doc, const std::string& issuer);

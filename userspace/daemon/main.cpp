@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <filesystem>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +17,7 @@
 
 #include "control_server.h"
 #include "execgate/audit.h"
+#include "execgate/fs.h"
 #include "execgate/gate.h"
 #include "execgate/policy.h"
 #include "gate_daemon.h"
@@ -53,6 +56,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     Policy policy = load_policy(paths.config);
+    // Reloads read the policy through the directory opened now: a directory renamed aside
+    // or mounted over later does not change what is read (docs/daemon.md, "Reload").
+    const std::filesystem::path config_path = std::filesystem::absolute(paths.config);
+    UniqueFd config_dir(::open(config_path.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!config_dir) throw IoError(config_path.parent_path().string(), errno, "policy directory");
+    const std::string config_via_fd =
+        "/proc/self/fd/" + std::to_string(config_dir.get()) + "/" + config_path.filename().string();
     GateOptions gopts{paths.pin_dir, policy.audit.ringbuf_kib << 10};
     if (auto hz = running_kernel_hz())
       gopts.tick_nsec = tick_nsec(*hz);
@@ -128,7 +138,7 @@ int main(int argc, char** argv) {
       if (::poll(&p, 1, 0) > 0) spool.drain();
       if (g_reload.exchange(false)) {
         try {
-          daemon.reload(load_policy(paths.config));
+          daemon.reload(parse_policy(read_file(config_via_fd, 1 << 20), paths.config));
           std::cerr << "execgated: policy reloaded\n";
         } catch (const std::exception& e) {
           std::cerr << "execgated: reload refused, keeping the old policy: " << e.what() << "\n";

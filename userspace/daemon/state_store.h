@@ -32,6 +32,7 @@ class StateStore {
   void remove_installed(const std::string& id);
   void put_tombstone(const std::string& ticket_id, const std::string& revocation_id);
   void put_spent(const std::string& ticket_id, const std::string& envelope_digest);
+  std::string installed_path(const std::string& id) const { return path("installed", id); }
 
  private:
   std::string path(const char* sub, const std::string& id) const;

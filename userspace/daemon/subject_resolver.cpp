@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include <sys/sysmacros.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "execgate/encoding.h"
 #include "execgate/fs.h"
@@ -49,6 +53,35 @@ static std::optional<std::string> unsealable_fs(int fd) {
     case 0x794c7630: return "overlayfs";
     default: return std::nullopt;
   }
+}
+
+// /sys/dev/block/MAJ:MIN of a block device (a partition's disk is its parent directory).
+static std::optional<std::string> backing_of(const std::filesystem::path& sysdev, int depth) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::canonical(sysdev, ec);
+  if (ec || depth > 8) return std::nullopt;
+  if (fs::exists(dir / "partition", ec)) dir = dir.parent_path();
+  const std::string name = dir.filename().string();
+  if (fs::exists(dir / "loop", ec)) {
+    std::ifstream in(dir / "loop" / "backing_file");
+    std::string file;
+    std::getline(in, file);
+    return "loop device " + name + (file.empty() ? "" : " backed by " + file);
+  }
+  if (name.rfind("nbd", 0) == 0) return "network block device " + name;
+  if (name.rfind("ublkb", 0) == 0) return "userspace block device " + name;
+  for (const auto& slave : fs::directory_iterator(dir / "slaves", ec)) {
+    std::ifstream in(slave.path() / "dev");
+    std::string majmin;
+    std::getline(in, majmin);
+    if (auto b = backing_of(fs::path("/sys/dev/block") / majmin, depth + 1)) return name + " on " + *b;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> file_backed_device(dev_t dev) {
+  return backing_of(std::filesystem::path("/sys/dev/block") / (std::to_string(major(dev)) + ":" + std::to_string(minor(dev))), 0);
 }
 
 namespace {
@@ -118,6 +151,10 @@ Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
     if (::fstat(fd.get(), &before) != 0 || !S_ISREG(before.st_mode))
       return refuse("not_regular", path + ": not a regular file");
     if (key_of(before) != key) return refuse("stale", path + ": replaced by another file while it was being resolved");
+    if (auto dev = file_backed_device(before.st_dev))
+      return refuse("unsupported_fs", path + ": its filesystem lies on a " + *dev +
+                                          ", whose bytes can change with no writer of the file; "
+                                          "ticket a copy on a local disk");
     if (auto fs = unsealable_fs(fd.get()))
       return refuse("unsupported_fs", path + ": on " + *fs +
                                           ", where its contents can change with no writer this kernel sees; "

@@ -1,5 +1,6 @@
 // Gate: the BPF skeleton's lifecycle (load, attach, pin, reuse) and map access.
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -68,6 +70,48 @@ class StateMapping {
   eg_state* base_ = nullptr;
   std::size_t len_ = 0;
 };
+
+// Hooks that not every supported kernel has: their programs load only where the running
+// kernel has the hook (file_truncate since 6.2, file_ioctl_compat since 6.8 and in Debian's
+// 6.1 by backport, inode_file_setattr since 6.17). Every other hook is required.
+constexpr const char* kOptionalHooks[] = {"file_truncate", "file_ioctl_compat", "inode_file_setattr"};
+
+// Hooks whose arguments changed between supported kernels: one program per shape, named
+// with the number of arguments before the return value; the one that fits loads. A program
+// of the wrong shape would read an argument as the previous program's return value.
+struct HookShape {
+  const char* program;
+  unsigned args;
+};
+constexpr HookShape kHookShapes[] = {{"eg_bpf", 3}, {"eg_bpf_kernel", 4}};
+
+// The number of arguments of the running kernel's bpf_lsm_HOOK; -1 when it has no such hook.
+int hook_args(const btf* vmlinux, const std::string& hook) {
+  const int id = btf__find_by_name_kind(vmlinux, ("bpf_lsm_" + hook).c_str(), BTF_KIND_FUNC);
+  if (id < 0) return -1;
+  const btf_type* proto = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+  return proto ? btf_vlen(proto) : -1;
+}
+
+// Leaves out the programs the running kernel cannot take: optional hooks it lacks, shapes
+// it does not have.
+void select_programs(bpf_object* obj) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return;  // the load itself will say what is wrong
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    const std::string sec = bpf_program__section_name(prog);
+    if (sec.rfind("lsm/", 0) != 0) continue;
+    const std::string hook = sec.substr(4);
+    const int args = hook_args(vmlinux, hook);
+    const std::string name = bpf_program__name(prog);
+    for (const auto& shape : kHookShapes)
+      if (name == shape.program && args != static_cast<int>(shape.args)) bpf_program__set_autoload(prog, false);
+    if (args < 0 && std::find(std::begin(kOptionalHooks), std::end(kOptionalHooks), hook) != std::end(kOptionalHooks))
+      bpf_program__set_autoload(prog, false);
+  }
+  btf__free(vmlinux);
+}
 
 }  // namespace
 
@@ -149,6 +193,7 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   if (!impl->skel) throw GateUnavailable("cannot open the BPF object: " + errstr(errno));
   if (!pinned(opts.pin_dir)) check(bpf_map__set_max_entries(impl->skel->maps.eg_events, opts.ringbuf_bytes), "ring buffer size");
   impl->skel->rodata->eg_tick_nsec = opts.tick_nsec;
+  select_programs(impl->skel->obj);
   if (int rc = execgate_bpf__load(impl->skel.get()); rc < 0)
     throw GateUnavailable("the kernel refused to load the BPF-LSM programs: " + errstr(rc) +
                           ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM; "
@@ -162,6 +207,7 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   std::size_t links = 0;
   bpf_program* prog;
   bpf_object__for_each_program(prog, impl->skel->obj) {
+    if (!bpf_program__autoload(prog)) continue;
     bpf_link* link = bpf_program__attach(prog);
     if (!link)
       throw GateUnavailable(std::string("cannot attach ") + bpf_program__name(prog) + ": " + errstr(errno));
@@ -230,23 +276,49 @@ static std::vector<K> map_keys(bpf_map* map) {
   return keys;
 }
 
-// Replaces a set-of-inodes map's content (existing keys first removed).
-static void replace_inode_set(bpf_map* m, const std::vector<InodeKey>& keys, const std::string& what) {
-  for (const auto& k : map_keys<eg_inode_key>(m)) bpf_map__delete_elem(m, &k, sizeof k, 0);
-  __u8 one = 1;
-  for (const auto& k : keys) {
+// Makes an inode map hold exactly `entries`: every new value is written first, keys no
+// longer wanted are removed after, so a reload never opens a moment in which an inode
+// that stays is missing (the kernel would not protect it then).
+static void update_inode_map(bpf_map* m, const std::map<InodeKey, __u8>& entries, const std::string& what) {
+  for (const auto& [k, v] : entries) {
     eg_inode_key kk{k.dev, k.ino};
-    check(bpf_map__update_elem(m, &kk, sizeof kk, &one, 1, BPF_ANY), what);
+    check(bpf_map__update_elem(m, &kk, sizeof kk, &v, 1, BPF_ANY), what);
   }
+  for (const auto& k : map_keys<eg_inode_key>(m))
+    if (!entries.count(InodeKey{k.dev, k.ino})) bpf_map__delete_elem(m, &k, sizeof k, 0);
 }
 
 void Gate::set_loaders(const std::vector<InodeKey>& keys) {
-  replace_inode_set(impl_->skel->maps.eg_loaders, keys, "loader map");
+  std::map<InodeKey, __u8> entries;
+  for (const auto& k : keys) entries[k] = 1;
+  update_inode_map(impl_->skel->maps.eg_loaders, entries, "loader map");
 }
 
-void Gate::set_protected_dirs(const std::vector<InodeKey>& keys) {
-  replace_inode_set(impl_->skel->maps.eg_protected, keys,
-                    "protected directory map (max " + std::to_string(EG_MAX_PROTECTED) + ")");
+void Gate::set_protected(const std::map<InodeKey, std::uint8_t>& entries) {
+  update_inode_map(impl_->skel->maps.eg_protected, entries,
+                   "protected inode map (max " + std::to_string(EG_MAX_PROTECTED) + ")");
+}
+
+void Gate::set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& names) {
+  bpf_map* m = impl_->skel->maps.eg_reserved;
+  auto key_of = [](const InodeKey& dir, const std::string& name) {
+    eg_name_key k{};
+    k.dir_dev = dir.dev;
+    k.dir_ino = dir.ino;
+    std::memcpy(k.name, name.data(), std::min(name.size(), sizeof k.name - 1));
+    return k;
+  };
+  std::vector<eg_name_key> want;
+  for (const auto& [dir, name] : names) {
+    if (name.size() >= EG_NAME_LEN) throw Error(ErrorKind::usage, "reserved name too long: " + name);
+    want.push_back(key_of(dir, name));
+    __u8 one = 1;
+    check(bpf_map__update_elem(m, &want.back(), sizeof(eg_name_key), &one, 1, BPF_ANY),
+          "reserved name map (max " + std::to_string(EG_MAX_RESERVED) + ")");
+  }
+  for (const auto& k : map_keys<eg_name_key>(m))
+    if (std::none_of(want.begin(), want.end(), [&](const eg_name_key& w) { return std::memcmp(&w, &k, sizeof k) == 0; }))
+      bpf_map__delete_elem(m, &k, sizeof k, 0);
 }
 
 void Gate::put_baseline(const InodeKey& key, const eg_baseline& value) {

@@ -22,6 +22,7 @@ std::string reason_name(std::uint8_t code) {
     case EG_R_GATE_TAMPER: return "gate_tamper";
     case EG_R_PTRACE: return "ptrace";
     case EG_R_UNSEALED: return "unsealed";
+    case EG_R_PRIVILEGE: return "privilege";
     default: return "unknown";
   }
 }
@@ -54,6 +55,20 @@ std::string hook_name(std::uint32_t hook) {
     case EG_HOOK_KERNEL_SETTING: return "kernel_setting";
     case EG_HOOK_DEVICE_WRITE: return "device_write";
     case EG_HOOK_LOCKDOWN: return "lockdown";
+    case EG_HOOK_CAPABLE: return "capable";
+    case EG_HOOK_MOUNT: return "mount";
+    case EG_HOOK_MODULE_REQUEST: return "module_request";
+    case EG_HOOK_OTHER_TASK: return "other_task";
+    case EG_HOOK_USERNS: return "userns_create";
+    case EG_HOOK_MKNOD: return "mknod";
+    case EG_HOOK_FILE_ATTR: return "file_attr";
+    case EG_HOOK_BLOCK_CONFIG: return "block_config";
+    case EG_HOOK_PROTECTED_NAME: return "protected_name";
+    case EG_HOOK_PTRACE_TRACEME: return "ptrace_traceme";
+    case EG_HOOK_HELPER_WRITE: return "helper_write";
+    case EG_HOOK_TTY_INJECT: return "tty_inject";
+    case EG_HOOK_KEY_UPCALL: return "key_upcall";
+    case EG_HOOK_EXEC_CHECK: return "exec_check";
     default: return "unknown";
   }
 }

@@ -1,5 +1,7 @@
 #include "execgate/policy.h"
 
+#include <cctype>
+#include <iterator>
 #include <set>
 #include <toml++/toml.h>
 
@@ -106,7 +108,41 @@ void require_absolute(TableReader& r, const toml::table& t, const std::string& k
   if (path.empty() || path[0] != '/') r.fail(*t.get(key), key, "expected an absolute path, got \"" + path + "\"");
 }
 
+constexpr const char* kCapNames[] = {
+    "CAP_CHOWN",          "CAP_DAC_OVERRIDE",  "CAP_DAC_READ_SEARCH", "CAP_FOWNER",       "CAP_FSETID",
+    "CAP_KILL",           "CAP_SETGID",        "CAP_SETUID",          "CAP_SETPCAP",      "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",      "CAP_NET_RAW",      "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",      "CAP_SYS_MODULE",    "CAP_SYS_RAWIO",       "CAP_SYS_CHROOT",   "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",      "CAP_SYS_ADMIN",     "CAP_SYS_BOOT",        "CAP_SYS_NICE",     "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",          "CAP_LEASE",        "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",  "CAP_SETFCAP",       "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",      "CAP_PERFMON",      "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE"};
+
 }  // namespace
+
+std::optional<int> capability_number(std::string_view name) {
+  std::string up;
+  for (char c : name) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (up.rfind("CAP_", 0) != 0) up = "CAP_" + up;
+  for (int i = 0; i < static_cast<int>(std::size(kCapNames)); ++i)
+    if (up == kCapNames[i]) return i;
+  return std::nullopt;
+}
+
+std::string capability_name(int cap) {
+  if (cap >= 0 && cap < static_cast<int>(std::size(kCapNames))) return kCapNames[cap];
+  return "CAP_" + std::to_string(cap);
+}
+
+std::uint64_t default_scope_capabilities() {
+  std::uint64_t mask = 0;
+  for (const char* n : {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+                        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
+                        "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"})
+    mask |= 1ull << *capability_number(n);
+  return mask;
+}
 
 Policy parse_policy(std::string_view toml_text, const std::string& source) {
   toml::table root;
@@ -140,6 +176,30 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
                  " (gate a common parent instead)");
     if (!p.scope_host && p.scope_cgroups.empty())
       r.fail_table("gates nothing: set cgroups = [\"/ci.slice\"] or host = true");
+    const bool caps_named = scope->get("capabilities") != nullptr;
+    for (const auto& c : r.strings("capabilities")) {
+      if (c == "all") {
+        p.scope_capabilities = ~0ull;
+        continue;
+      }
+      auto n = capability_number(c);
+      if (!n)
+        r.fail(*scope->get("capabilities"), "capabilities",
+               "unknown capability \"" + c + "\" (expected names such as \"CAP_NET_ADMIN\", or \"all\")");
+      p.scope_capabilities |= 1ull << *n;
+    }
+    if (p.scope_host && !caps_named) p.scope_capabilities = ~0ull;  // a host-wide posture only when asked for
+    for (const auto& a : r.strings("allow")) {
+      if (a == "mount") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::mount);
+      else if (a == "userns") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::userns);
+      else if (a == "module_request") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::module_request);
+      else
+        r.fail(*scope->get("allow"), "allow",
+               "unknown operation \"" + a + "\" (expected \"mount\", \"userns\" or \"module_request\")");
+    }
+    if (p.scope_host && !scope->get("allow"))
+      p.scope_allow = static_cast<std::uint32_t>(ScopeAllow::mount) | static_cast<std::uint32_t>(ScopeAllow::userns) |
+                      static_cast<std::uint32_t>(ScopeAllow::module_request);
     r.reject_unknown();
   }
 

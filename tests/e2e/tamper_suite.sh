@@ -1,0 +1,248 @@
+#!/bin/sh
+# The gate against its own workload, root included. Runs INSIDE the VM (scripts/vm-run.sh)
+# as root:  tamper_suite.sh PROBE
+# The scope runs under the default privilege posture (docs/gate.md "Privilege posture").
+# Each case is a bypass class: the attack is refused from the scope with EPERM and audited
+# with its reason and hook (records after the case's own watermark), and where the
+# operation is an ordinary one, a control shows it works outside the scope.
+# Ends with "N passed, M failed".
+E2E=$(cd "$(dirname "$0")" && pwd)
+PROBE=$1
+PROBE_DIR=$(dirname "$PROBE")
+. "$E2E/lib.sh"
+PIN=/sys/fs/bpf/execgate
+
+mkdir -p $W /opt/tm /mnt/tm
+execgate keygen -o $W/ops >/dev/null
+execgate keygen -o $W/audit >/dev/null
+LDSO=/lib64/ld-linux-x86-64.so.2
+for n in true once parented plain; do cp /bin/busybox /opt/tm/$n; done
+for n in prog once-prog parent-prog; do cp $PROBE /opt/tm/$n; done # dynamic: ld.so can run them
+printf '#!/nonexistent/interpreter\n' >/opt/tm/broken.sh
+chmod 755 /opt/tm/*
+
+{
+  policy_head
+  cat <<EOT
+[audit]
+path = "$AUDIT"
+signing_key = "$W/audit.key"
+EOT
+} >$W/enforce.toml
+check "policy check accepts the default posture" execgate policy check $W/enforce.toml
+start_daemon $W/enforce.toml || { echo "cannot start the daemon"; summary; exit 1; }
+
+# --- unprivileged paths ---
+# 1. PTRACE_TRACEME: the parent would write the next (ticketed) image's code before it runs
+control "PTRACE_TRACEME" TRACEME traceme
+refused "PTRACE_TRACEME (root)" TRACEME ptrace ptrace_traceme traceme
+refused "PTRACE_TRACEME (uid 1000)" TRACEME ptrace ptrace_traceme setuid-exec 1000 $PROBE traceme
+
+# 2. executable mappings: a ticket's per-exec conditions hold through the loader too
+ticket ld $LDSO --ttl 1h
+ticket prog /opt/tm/prog --ttl 1h
+out=$(gated $LDSO /opt/tm/prog clock 2>&1)
+check "control: ld.so runs a file whose ticket sets no per-exec condition" sh -c "echo '$out' | grep -qE '^[0-9]+$'"
+ticket once /opt/tm/once-prog --ttl 1h --max-uses 1
+T_ONCE=$TID
+m=$(audit_mark)
+out=$(gated $LDSO /opt/tm/once-prog clock 2>&1)
+check "bypass: ld.so maps a max_uses file (a use left) past its count" sh -c "! echo '$out' | grep -qE '^[0-9]+$'"
+check "  ... audited loader_bypass (mmap_exec) naming the file" audit_since "$m" '"reason":"loader_bypass"' '"hook":"mmap_exec"' "\"ticket\":\"$T_ONCE\"" 'once-prog'
+out=$(gated /opt/tm/once-prog clock 2>&1)
+check "the max_uses=1 file execs once (its own image maps)" sh -c "echo '$out' | grep -qE '^[0-9]+$'"
+m=$(audit_mark)
+out=$(gated $LDSO /opt/tm/once-prog clock 2>&1)
+check "bypass: ld.so runs a max_uses file after its last use" sh -c "! echo '$out' | grep -qE '^[0-9]+$'"
+check "  ... audited exhausted (mmap_exec)" audit_since "$m" '"reason":"exhausted"' '"hook":"mmap_exec"' "\"ticket\":\"$T_ONCE\""
+ticket launcher /opt/tm/plain --ttl 1h
+T_LAUNCHER=$TID
+ticket parented /opt/tm/parent-prog --ttl 1h --parent "$T_LAUNCHER"
+T_PARENTED=$TID
+m=$(audit_mark)
+out=$(gated $LDSO /opt/tm/parent-prog clock 2>&1)
+check "bypass: ld.so runs a parent-bound file from the wrong parent" sh -c "! echo '$out' | grep -qE '^[0-9]+$'"
+check "  ... audited lineage (mmap_exec)" audit_since "$m" '"reason":"lineage"' '"hook":"mmap_exec"' "\"ticket\":\"$T_PARENTED\""
+
+# 3. a failed exec leaves no lineage behind: a ticketed script whose interpreter is missing
+# passes the gate's check, then fails; the parent-bound file must not see its ticket
+ticket broken /opt/tm/broken.sh --ttl 1h
+T_BROKEN=$TID
+ticket child /opt/tm/parented --ttl 1h --parent "$T_BROKEN"
+T_CHILD=$TID
+m=$(audit_mark)
+out=$(gated $PROBE exec-then /opt/tm/broken.sh /opt/tm/parented true 2>&1)
+check "the first exec passed the gate, then failed (its interpreter is missing)" contains "$out" "FIRST_ERRNO=ENOENT"
+check "  ... the gate allowed it with its ticket" audit_since "$m" '"verdict":"allow"' "\"ticket\":\"$T_BROKEN\""
+check "bypass: the failed exec's ticket as the parent of the next" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited lineage" audit_since "$m" '"reason":"lineage"' "\"ticket\":\"$T_CHILD\""
+
+# 4. truncation by every path: open(O_RDONLY|O_TRUNC) is file_truncate since 6.2
+ticket true /opt/tm/true --ttl 1h
+T_TRUE=$TID
+m=$(audit_mark)
+out=$($PROBE open-trunc /opt/tm/true 2>&1)
+check "bypass: open(O_RDONLY|O_TRUNC) empties a ticketed binary (any process)" contains "$out" "OPEN_ERRNO=EPERM"
+check "  ... audited write_protected (truncate)" audit_since "$m" '"reason":"write_protected"' '"hook":"truncate"' "\"ticket\":\"$T_TRUE\""
+check "  ... and it still runs" gated /opt/tm/true
+
+# --- root in the scope ---
+# 5. the gate switched off: kill the daemon, unmount bpffs under the pins
+sleep 1000 &
+VICTIM=$!
+out=$(gated sh -c "sleep 1000 & $PROBE kill \$! 9")
+check "control: the scope signals its own processes" contains "$out" "KILL_OK"
+refused "SIGKILL a process outside it" KILL scope_escape other_task kill $VICTIM 9
+refused "SIGKILL execgated" KILL scope_escape other_task kill $DPID 9
+check "  ... execgated still runs" kill -0 $DPID
+refused "SIGSTOP execgated" KILL scope_escape other_task kill $DPID 19
+refused "renice execgated" SETNICE scope_escape other_task setnice $DPID 19
+refused "take execgated's file descriptors (prlimit)" PRLIMIT scope_escape other_task prlimit-nofile $DPID 3
+kill $VICTIM
+# (umount asks for CAP_SYS_ADMIN, which the posture refuses, before its LSM hook; mount
+# calls its hook first; with every capability allowed the umount hook refuses: gate_suite.sh)
+refused "unmount bpffs under the pins" UMOUNT privilege capable umount /sys/fs/bpf
+check "  ... the pins are still there" [ -e $PIN/link_eg_bprm_check ]
+control "mount a tmpfs" MOUNT mount-tmpfs /mnt/tm
+umount /mnt/tm
+refused "mount a tmpfs" MOUNT privilege mount mount-tmpfs /mnt/tm
+refused "unmount a filesystem (/tmp)" UMOUNT privilege capable umount /tmp
+check "  ... the record names CAP_SYS_ADMIN" audit_has '"hook":"capable"' '"capability":"CAP_SYS_ADMIN"'
+
+# 6. the policy swapped: rename its directory aside, mount over it, or SIGHUP a new one
+refused "rename the policy's directory aside" RENAME gate_tamper protected_name rename $W $W.aside
+refused "mount a tmpfs over the policy's directory" MOUNT privilege mount mount-tmpfs $W
+refused "SIGHUP execgated" KILL scope_escape other_task kill $DPID 1
+# execgated reads a reload through the directory it opened at start: even root outside
+# the scope renaming it aside and putting a monitor policy in its place changes nothing
+n_log=$(wc -l <$W/daemon.log)
+mv $W $W.aside && mkdir $W && { echo 'mode = "monitor"'; cat $W.aside/enforce.toml; } >$W/enforce.toml
+kill -HUP $DPID
+poll sh -c "tail -n +$((n_log + 1)) $W.aside/daemon.log | grep -q 'policy reloaded\|reload refused'"
+mode_now=$(execgate status 2>/dev/null | grep -o 'mode [a-z]*' | head -1)
+rm -rf $W && mv $W.aside $W
+check "reload reads the policy through the directory opened at start (still enforce)" [ "$mode_now" = "mode enforce" ]
+kill -HUP $DPID # the protected set again, with every directory back in place
+poll sh -c "[ \$(grep -c 'policy reloaded' $W/daemon.log) -ge 2 ]"
+
+# 7. the scope swapped: a decoy cgroup bind-mounted over the scope's path
+mkdir -p /sys/fs/cgroup/decoy
+refused "bind-mount a decoy cgroup over the scope" MOUNT privilege mount bind-mount /sys/fs/cgroup/decoy /sys/fs/cgroup/gated
+# root outside doing it, then SIGHUP: execgated refuses a scope on another mount
+mount --bind /sys/fs/cgroup/decoy /sys/fs/cgroup/gated
+n_log=$(wc -l <$W/daemon.log)
+kill -HUP $DPID
+poll sh -c "tail -n +$((n_log + 1)) $W/daemon.log | grep -q 'reload refused.*another mount'"
+check "a scope path with a cgroup mounted over it is refused on reload" sh -c "tail -n +$((n_log + 1)) $W/daemon.log | grep -q 'reload refused.*another mount'"
+umount /sys/fs/cgroup/gated
+cp /bin/busybox /opt/tm/unticketed && chmod 755 /opt/tm/unticketed
+out=$(gated $PROBE exec /opt/tm/unticketed 2>&1)
+check "  ... and the real scope is still gated" contains "$out" "EXEC_ERRNO=EPERM"
+
+# 8. usermode helpers: the kernel runs them as root, outside the scope
+MODPROBE=$(cat /proc/sys/kernel/modprobe)
+check "the kernel's modprobe ($MODPROBE) exists" [ -e "$MODPROBE" ]
+refused "remove the kernel's modprobe" UNLINK gate_tamper protected_name unlink "$MODPROBE"
+refused "rename the kernel's modprobe" RENAME gate_tamper protected_name rename "$MODPROBE" "$MODPROBE.aside"
+TARGET=$(readlink -f "$MODPROBE")
+refused "write the program modprobe points to ($TARGET)" OPEN gate_tamper helper_write open-write "$TARGET"
+refused "rename the directory holding modprobe" RENAME gate_tamper protected_name rename "$(dirname "$MODPROBE")" "$(dirname "$MODPROBE").aside"
+m=$(audit_mark)
+gated $PROBE socket 5 >/dev/null 2>&1 # AF_APPLETALK: not loaded, the kernel asks for net-pf-5
+check "bypass: module autoload (the kernel would run modprobe) from the scope" audit_since "$m" '"reason":"privilege"' '"hook":"module_request"' 'net-pf-5'
+EGD=$(command -v execgated)
+refused "replace execgated's binary (rename over it)" RENAME gate_tamper protected_name rename /opt/tm/true "$EGD"
+EGD_DIR=$(dirname "$(dirname "$EGD")") # e.g. /usr/local: an ancestor, not a mount point
+refused "rename an ancestor of execgated ($EGD_DIR)" RENAME gate_tamper protected_name rename "$EGD_DIR" "$EGD_DIR.aside"
+LIBC=$(ls /lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libc.so.6 2>/dev/null | head -1)
+refused "truncate a library execgated maps ($LIBC)" TRUNCATE gate_tamper helper_write truncate "$LIBC"
+
+# 9. bytes beneath the filesystem: loop devices, and mounts that end
+insmod /lib/modules/$(uname -r)/extra/loop.ko 2>/dev/null
+check "the loop driver is loaded" [ -e /dev/loop-control ]
+control "LOOP_CTL_GET_FREE" IOCTL ioctl /dev/loop-control 4c82
+refused "configure a loop device (LOOP_CTL_GET_FREE)" IOCTL gate_tamper block_config ioctl /dev/loop-control 4c82
+dd if=/dev/zero of=/var/tmp/img bs=1M count=8 2>/dev/null && mke2fs -F -q /var/tmp/img
+mkdir -p /mnt/img && mount -o loop /var/tmp/img /mnt/img
+check "a loop-backed filesystem is mounted (outside the scope)" grep -q ' /mnt/img ' /proc/mounts
+cp /bin/busybox /mnt/img/true && chmod 755 /mnt/img/true
+issue_ops loopt /mnt/img/true --ttl 1h
+out=$(execgate submit $W/loopt.ticket 2>&1); rc=$?
+check "a file on a loop-backed filesystem is refused at submit (exit 3)" [ "$rc" = 3 ]
+check "  ... unsupported_fs, naming the loop device" sh -c "echo '$out' | grep -q 'unsupported_fs' && echo '$out' | grep -q loop"
+umount /mnt/img
+# a filesystem whose last mount ends takes its entries along: nothing mounted later on the
+# same device number matches them
+mount -t tmpfs tmpfs /mnt/tm
+cp /bin/busybox /mnt/tm/true && chmod 755 /mnt/tm/true
+ticket tmpt /mnt/tm/true --ttl 1h
+key=$($PROBE entry-key /mnt/tm/true)
+out=$($PROBE has-entry $PIN $key 2>&1)
+check "the ticket's kernel entry exists while its filesystem is mounted" contains "$out" "ENTRY_OK"
+umount /mnt/tm
+out=$($PROBE has-entry $PIN $key 2>&1)
+check "  ... and is gone once the filesystem is unmounted (sb_delete)" contains "$out" "ENTRY_ERRNO=ENOENT"
+
+# 10. state rewound: a revoked ticket's record planted back, the state directory moved
+cp /bin/busybox /opt/tm/rv && chmod 755 /opt/tm/rv
+ticket rv /opt/tm/rv --ttl 1h
+T_RV=$TID
+REC=$W/state/installed/$T_RV.json
+check "the ticket's record is in installed/" [ -f "$REC" ]
+cp "$REC" $W/kept.json
+execgate revoke --key $W/ops.key "$T_RV" -o $W/rv.revocation >/dev/null
+execgate submit $W/rv.revocation >/dev/null
+check "revoked: its record is gone" [ ! -e "$REC" ]
+refused "link(2) a revoked ticket's record into installed/" LINK gate_tamper state_write link $W/kept.json "$REC"
+refused "symlink into installed/" SYMLINK gate_tamper state_write symlink $W/kept.json "$REC"
+refused "mkdir in the state directory" MKDIR gate_tamper state_write mkdir $W/state/installed/x
+refused "rename the state directory aside" RENAME gate_tamper state_write rename $W/state $W/state.old
+refused "remove installed/" RMDIR gate_tamper state_write rmdir $W/state/installed
+# root outside plants it back and restarts the daemon: refused at start-up, by name
+cp $W/kept.json "$REC"
+m=$(audit_mark)
+restart_daemon $W/enforce.toml
+check "a planted revoked record is refused at start-up" audit_since "$m" '"event":"ticket_refused"' '"reason":"revoked"' "$T_RV" "$REC"
+check "  ... and removed" [ ! -e "$REC" ]
+out=$(gated $PROBE exec /opt/tm/rv 2>&1)
+check "  ... its file does not run" contains "$out" "EXEC_ERRNO=EPERM"
+
+# 11. the audit log destroyed: inode flags, then truncation
+: >$W/scratch
+out=$($PROBE ioctl $W/scratch 40086602 2>&1)
+check "control: FS_IOC_SETFLAGS outside the scope reaches the filesystem" sh -c "! echo '$out' | grep -q EPERM"
+refused "clear the audit log's append-only flag (FS_IOC_SETFLAGS)" IOCTL privilege file_attr ioctl $AUDIT 40086602
+out=$(gated $PROBE truncate $AUDIT 2>&1)
+check "bypass: truncate the audit log from the scope (append-only: the kernel refuses)" contains "$out" "TRUNCATE_ERRNO=EPERM"
+# the rule beneath the flag: no truncation of the daemon's files from the scope, by path
+# or by open(O_TRUNC) (file_truncate since 6.2)
+TOMB=$(ls $W/state/tombstones/*.json | head -1)
+refused "truncate a tombstone" TRUNCATE gate_tamper state_write truncate "$TOMB"
+refused "open a tombstone with O_TRUNC" OPEN gate_tamper state_write open-trunc "$TOMB"
+check "  ... the tombstone is intact" [ -s "$TOMB" ]
+
+# --- the privilege posture ---
+outside_then_inside "set the clock (CAP_SYS_TIME)" SETTIME privilege capable settime
+check "  ... the record names the capability" audit_has '"hook":"capable"' '"capability":"CAP_SYS_TIME"'
+outside_then_inside "create a user namespace" UNSHARE privilege userns_create unshare-user
+refused "create a user namespace (uid 1000)" UNSHARE privilege userns_create setuid-exec 1000 $PROBE unshare-user
+m=$(audit_mark)
+out=$(gated $PROBE mknod-blk /tmp/eg-blk 2>&1)
+check "bypass: mknod a block device from the scope" contains "$out" "MKNOD_ERRNO=EPERM"
+check "  ... audited privilege" audit_since "$m" '"reason":"privilege"'
+outside_then_inside "write a sysfs setting" OPEN scope_escape kernel_setting open-write /sys/kernel/mm/transparent_hugepage/enabled
+# an ordinary workload under the default posture, as root and as uid 1000: files, modes,
+# owners, pipes, a tar round trip; nothing it does is refused
+m=$(audit_mark)
+work='mkdir -p /var/tmp/w && cd /var/tmp/w && echo hi >a && cp a b && chmod 600 b && cat b | grep -q hi && tar cf t.tar a b && mkdir x && cd x && tar xf ../t.tar && ls a b && cd / && rm -r /var/tmp/w && echo WORK_OK'
+out=$(gated sh -c "$work" 2>&1)
+check "an ordinary root workload runs under the default posture" contains "$out" "WORK_OK"
+out=$(gated $PROBE setuid-exec 1000 /bin/sh -c "cd /tmp && $work" 2>&1)
+check "an ordinary uid 1000 workload runs under the default posture" contains "$out" "WORK_OK"
+check "  ... and nothing of it was refused" sh -c "! tail -n +$((m + 1)) $AUDIT | grep -q '\"verdict\":\"deny\"'"
+
+# the daemon still serves, and every refusal above is in a chain that verifies
+check "execgated still answers" execgate status
+stop_daemon
+check "the audit log verifies" execgate audit verify $AUDIT --pub $W/audit.pub
+summary
