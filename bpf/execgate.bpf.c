@@ -57,6 +57,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define INPUT_MAJOR 13
 #define MISC_MAJOR 10
 #define UINPUT_MINOR 223
+#define UHID_MINOR 239
 #define S_IFMT 00170000
 #define S_IFBLK 0060000
 #define S_IFCHR 0020000
@@ -350,7 +351,9 @@ static __always_inline bool proc_setting(struct inode *inode)
 		return true; /* the process is gone */
 	struct task_struct *t = (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
 	struct eg_config *cfg = get_config();
-	return !cfg || !probed_task_in_scope(cfg, t);
+	if (!cfg || (!cfg->scope_host && BPF_CORE_READ(t, tgid) == cfg->daemon_tgid))
+		return true;
+	return !probed_task_in_scope(cfg, t);
 }
 
 /* Host-wide kernel settings. A write to some lets the kernel start programs outside the
@@ -382,7 +385,7 @@ static __always_inline bool raw_device(struct inode *inode)
 	__u32 major = rdev >> 20, minor = rdev & ((1u << 20) - 1);
 	/* also input injection: evdev writes and uinput type into the host's consoles */
 	return (major == MEM_MAJOR && (minor == 1 || minor == 2 || minor == 4)) || major == INPUT_MAJOR ||
-	       (major == MISC_MAJOR && minor == UINPUT_MINOR);
+	       (major == MISC_MAJOR && (minor == UINPUT_MINOR || minor == UHID_MINOR));
 }
 
 /* A block or character device node: what passthrough commands (ioctl, io_uring) reach. */
@@ -633,10 +636,15 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 
 /* A denial that concerns no file (scope escape, gate tamper, ptrace, privilege): counted,
  * audited with ARG (what was refused: a capability, signal, ioctl; see EG_HOOK_*). */
-static __always_inline int deny_arg(const struct eg_config *cfg, __u8 reason, __u32 hook, __u32 arg)
+/* A global function: the verifier checks it once, not in every hook that denies (under
+ * emulation each inlined copy cost the daemon's start a quarter of a second on 6.12). */
+__noinline int record_denial(__u32 reason, __u32 hook, __u32 arg)
 {
-	struct decision d = {.reason = reason};
-	__u8 verdict = judge(cfg, reason);
+	struct eg_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	struct decision d = {.reason = (__u8)reason};
+	__u8 verdict = judge(cfg, (__u8)reason);
 	struct eg_event *e = reserve();
 	if (e) {
 		e->ts_boot_ns = bpf_ktime_get_boot_ns();
@@ -645,6 +653,13 @@ static __always_inline int deny_arg(const struct eg_config *cfg, __u8 reason, __
 		emit(cfg, e, verdict, &d, NULL);
 	}
 	return hook_rc(verdict);
+}
+
+static __always_inline int deny_arg(const struct eg_config *cfg, __u8 reason, __u32 hook, __u32 arg)
+{
+	/* the verifier knows nothing of a global function's result: an LSM program must show
+	 * it returns 0 or an errno */
+	return record_denial(reason, hook, arg) ? -EPERM : 0;
 }
 
 static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason, __u32 hook)
@@ -680,7 +695,11 @@ static __always_inline int deny_posture(__u32 allow_bit, __u32 hook, __u32 arg)
 static __always_inline int deny_outside_target(struct task_struct *p, __u32 arg)
 {
 	struct eg_config *cfg = get_config();
-	if (!cfg || cfg->scope_host || !current_in_scope(cfg) || task_in_scope(cfg, p))
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	/* execgated is outside every cgroup scope (with host = true everything is in the scope,
+	 * it too: whoever stops it, stops it from the scope) */
+	if (task_in_scope(cfg, p) && (cfg->scope_host || p->tgid != cfg->daemon_tgid))
 		return 0;
 	return deny_arg(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, arg);
 }
@@ -858,7 +877,7 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 
 /* execveat(AT_EXECVE_CHECK) (6.14 and later) asks whether a file may run, for interpreters
  * that honour it before running a script; the kernel stops after this hook, before
- * bprm_check_security. The answer is the exec decision, no use spent. */
+ * bprm_check_security. The answer is the exec decision. */
 struct linux_binprm___v614 {
 	unsigned int is_check : 1;
 } __attribute__((preserve_access_index));
@@ -879,12 +898,16 @@ int BPF_PROG(eg_bprm_creds_for_exec, struct linux_binprm *bprm, int ret)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (!in_scope(cfg, task))
 		return 0;
+	/* the interpreter runs the script as data after this answer: the check is its exec,
+	 * which spends a use and is judged against the asking process's lineage */
+	struct eg_task_state *caller =
+		cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
 	struct inode *inode = bprm->file->f_inode;
 	struct decision d = {};
-	decide(cfg, inode, task->cred->uid.val, NULL, false, true, boot_estimate(), &d);
+	decide(cfg, inode, task->cred->uid.val, caller, true, true, boot_estimate(), &d);
 	if (is_allow(d.reason))
 		return 0;
-	return decide_file_event(cfg, bprm->file->f_path.dentry, inode, EG_HOOK_EXEC_CHECK, &d, NULL);
+	return decide_file_event(cfg, bprm->file->f_path.dentry, inode, EG_HOOK_EXEC_CHECK, &d, caller);
 }
 
 /* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. */
@@ -1002,6 +1025,8 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 		return 0;
 	if (!(file->f_mode & FMODE_WRITE)) {
 		probe_writers(cfg, file);
+		if (current_in_scope(cfg) && (prot_flags(file->f_inode) & EG_PROT_SECRET))
+			return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 		return 0;
 	}
 	__u32 hook;
@@ -1103,8 +1128,11 @@ static __always_inline int deny_removal(struct inode *dir, struct dentry *dentry
 	struct eg_config *cfg = get_config();
 	if (!cfg || !current_in_scope(cfg))
 		return 0;
-	if (dir->i_sb->s_magic == BPF_FS_MAGIC)
+	__u64 magic = dir->i_sb->s_magic;
+	if (magic == BPF_FS_MAGIC)
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PIN_UNLINK);
+	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) /* a scope cgroup removed, made anew */
+		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
 	if (protected_dir(dir))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	if (prot_flags(dentry->d_inode))
@@ -1121,6 +1149,9 @@ static __always_inline int deny_addition(struct inode *dir, struct dentry *dentr
 		return 0;
 	if (protected_dir(dir))
 		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+	__u64 magic = dir->i_sb->s_magic;
+	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) /* the cgroup tree is not the scope's */
+		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
 	struct eg_name_key k = {};
 	k.dir_dev = dir->i_sb->s_dev;
 	k.dir_ino = dir->i_ino;
@@ -1492,14 +1523,18 @@ int BPF_PROG(eg_userns_create, const struct cred *cred, int ret)
 
 /* Acting from the scope on tasks outside it: killing or stopping execgated (or anything
  * else), SIGHUP with a swapped policy, starving it of CPU, I/O or file descriptors. Signal
- * 0 (a probe) and the kernel's own signals (cred set: USB async I/O) pass. */
+ * 0 (a probe) passes, and so do signals sent for credentials other than the current task's
+ * (USB async I/O completions). 6.1 passes cred NULL for kill(2), newer kernels the
+ * sender's credentials. */
 SEC("lsm/task_kill")
 int BPF_PROG(eg_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
 	     const struct cred *cred, int ret)
 {
 	if (ret)
 		return ret;
-	if (!sig || cred)
+	if (!sig)
+		return 0;
+	if (cred && (unsigned long)cred != (unsigned long)bpf_get_current_task_btf()->cred)
 		return 0;
 	return deny_outside_target(p, sig);
 }

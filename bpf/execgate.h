@@ -32,7 +32,8 @@ struct eg_name_key {
 /* eg_protected values: what the scope may not do to that inode (docs/gate.md "Protected names") */
 #define EG_PROT_DIR 1     /* a directory of the daemon's: nothing written, created, linked, removed or renamed in it */
 #define EG_PROT_NAME 2    /* the inode itself is not renamed, unlinked or removed (ancestors of the above, helpers) */
-#define EG_PROT_CONTENT 4 /* a file the gate or the kernel runs (execgated, its libraries, usermode helpers): not written or truncated */
+#define EG_PROT_CONTENT 4 /* a file the gate or the kernel runs or trusts (execgated, its libraries, usermode helpers, issuer keys): not written or truncated */
+#define EG_PROT_SECRET 8  /* not opened at all from the scope (the audit signing key) */
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
  * (major << 20 | minor), NOT userspace st_dev; see kernel_dev() in userspace/gate/devnum_clock.cpp. */

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs deps, builds with warnings as errors,
 # runs the unit tests, fuzzes the ticket parser for 60 s under ASan+UBSan, then runs the
-# real-kernel suites in the VM on both kernels (bookworm 6.1, trixie 6.12), and last the VM
-# benchmark of the exec path (prints its figures; fails only when execs are denied or not
-# all recorded).
+# real-kernel suites in the VM: all of them on bookworm 6.1 and trixie 6.12, the gate and
+# tamper suites on the newest kernel (trixie-backports 7.x), and last the VM benchmark of
+# the exec path on 6.1 and 6.12 (prints its figures; fails only when execs are denied or
+# not all recorded).
 #
 #   scripts/test.sh                   # everything
-#   EXECGATE_KERNELS=bookworm scripts/test.sh
+#   EXECGATE_KERNELS=bookworm scripts/test.sh          (all suites on these kernels only)
 #   EXECGATE_SKIP_VM=1 scripts/test.sh    # no VM (say so: nothing kernel-side is proven)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,8 +34,10 @@ if [ "${EXECGATE_SKIP_VM:-0}" = 1 ]; then
 fi
 step "real-kernel suites in the VM"
 read -r -a kernels <<<"${EXECGATE_KERNELS:-bookworm trixie}"
-for k in "${kernels[@]}"; do scripts/fetch-kernel.sh "$k" >/dev/null; done
-BUILD_DIR=$build tests/e2e/run-vm-suites.sh "${kernels[@]}"
+newest=()
+[ -n "${EXECGATE_KERNELS:-}" ] || newest=("backports:gate,tamper")
+for k in "${kernels[@]}" "${newest[@]}"; do scripts/fetch-kernel.sh "${k%%:*}" >/dev/null; done
+BUILD_DIR=$build tests/e2e/run-vm-suites.sh "${kernels[@]}" "${newest[@]}"
 
 step "VM benchmark: exec path cost (tests/bench/vm_exec_cost.sh)"
 BUILD_DIR=$build tests/bench/vm_exec_cost.sh "${kernels[@]}"

@@ -36,8 +36,7 @@ inline constexpr std::size_t kMaxScopeCgroups = 16;  // [scope] cgroups entries
 
 // The scope's privilege posture (docs/gate.md "Privilege posture"): the capabilities a
 // gated process may use, and the operations refused in the scope unless allowed.
-// Default capabilities: Docker's default set without CAP_MKNOD and CAP_SETFCAP, plus
-// CAP_DAC_READ_SEARCH (root reading files: the kernel asks it before CAP_DAC_OVERRIDE).
+// Default capabilities: Docker's default set without CAP_MKNOD and CAP_SETFCAP.
 std::uint64_t default_scope_capabilities();
 // "CAP_SYS_ADMIN" or "sys_admin" -> its number; nullopt when unknown.
 std::optional<int> capability_number(std::string_view name);

@@ -193,6 +193,17 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* The pinned ticket map under PIN_DIR and PATH's key in it: the map fd, or -1 (errno set). */
+/* bpf(CMD) on a map element: the attribute for map fd MAP, KEY and VALUE (NULL for delete) */
+static long map_elem(int cmd, int map, void *key, void *value)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof a);
+	a.map_fd = (uint32_t)map;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.value = (uint64_t)(uintptr_t)value;
+	return sys_bpf(cmd, &a);
+}
+
 static int ticket_map_key(const char *pin_dir, const char *path, struct eg_inode_key *key)
 {
 	char pin[512];
@@ -280,7 +291,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "truncate") && argc == 3) {
 		int rc = truncate(argv[2], 0);
-		return attempt("TRUNCATE", (rc) == 0);
+		return attempt("TRUNCATE", rc == 0);
 	}
 	if (!strcmp(verb, "memfd-exec") && argc >= 3) { /* memfd-exec SRC [ARGS]: fexecve a copy */
 		int mfd = (int)syscall(SYS_memfd_create, "payload", 0);
@@ -308,7 +319,7 @@ int main(int argc, char **argv)
 		if (direct)
 			return report("MMAP", 1, 0);
 		int rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
-		return attempt("MPROTECT", (rc) == 0);
+		return attempt("MPROTECT", rc == 0);
 	}
 	if (!strcmp(verb, "hold-write") && argc == 5) {
 		/* hold-write PATH TRIGGER DONE: open PATH for writing now; once TRIGGER exists,
@@ -375,12 +386,12 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return report("SETUP", 0, errno);
 		long rc = syscall(SYS_finit_module, fd, "", 0);
-		return attempt("MODULE", (rc) == 0);
+		return attempt("MODULE", rc == 0);
 	}
 	if (!strcmp(verb, "init-module")) {
 		static char blob[4096] = "not an ELF module";
 		long rc = syscall(SYS_init_module, blob, sizeof blob, "");
-		return attempt("MODULE", (rc) == 0);
+		return attempt("MODULE", rc == 0);
 	}
 	if (!strcmp(verb, "bpf")) {
 		union bpf_attr attr;
@@ -416,16 +427,9 @@ int main(int argc, char **argv)
 		val.not_after_ns = ~0ull;
 		val.ctime_sec = st.st_ctim.tv_sec;
 		val.ctime_nsec = (uint32_t)st.st_ctim.tv_nsec;
-		union bpf_attr a;
-		memset(&a, 0, sizeof a);
-		a.map_fd = (uint32_t)map;
-		a.key = (uint64_t)(uintptr_t)&key;
-		a.value = (uint64_t)(uintptr_t)&val;
-		if (strcmp(verb, "forge-entry"))
-			a.value = 0; /* delete takes no value */
-		long rc = !strcmp(verb, "forge-entry") ? sys_bpf(BPF_MAP_UPDATE_ELEM, &a)
-						       : sys_bpf(BPF_MAP_DELETE_ELEM, &a);
-		return attempt("MAP", (rc) == 0);
+		long rc = !strcmp(verb, "forge-entry") ? map_elem(BPF_MAP_UPDATE_ELEM, map, &key, &val)
+						       : map_elem(BPF_MAP_DELETE_ELEM, map, &key, NULL);
+		return attempt("MAP", rc == 0);
 	}
 	if (!strcmp(verb, "shift-generation") && argc == 5) {
 		/* shift-generation PIN_DIR PATH DELTA: adds DELTA to the i_generation recorded in
@@ -436,16 +440,10 @@ int main(int argc, char **argv)
 		if (map < 0)
 			return report("SETUP", 0, errno);
 		struct eg_ticket val;
-		union bpf_attr a;
-		memset(&a, 0, sizeof a);
-		a.map_fd = (uint32_t)map;
-		a.key = (uint64_t)(uintptr_t)&key;
-		a.value = (uint64_t)(uintptr_t)&val;
-		if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) != 0)
+		if (map_elem(BPF_MAP_LOOKUP_ELEM, map, &key, &val) != 0)
 			return report("MAP", 0, errno);
 		val.generation += (uint32_t)atoi(argv[4]);
-		long rc = sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
-		return attempt("MAP", (rc) == 0);
+		return attempt("MAP", map_elem(BPF_MAP_UPDATE_ELEM, map, &key, &val) == 0);
 	}
 	/* --- the scope's privilege posture and tamper attempts (tamper_suite.sh) --- */
 	if (!strcmp(verb, "traceme")) { /* a child asks to be traced by this process */
@@ -460,47 +458,66 @@ int main(int argc, char **argv)
 		return report("TRACEME", e == 0, e);
 	}
 	if (!strcmp(verb, "mount-tmpfs") && argc == 3)
-		return attempt("MOUNT", (mount("none", argv[2], "tmpfs", 0, NULL)) == 0);
+		return attempt("MOUNT", mount("none", argv[2], "tmpfs", 0, NULL) == 0);
 	if (!strcmp(verb, "bind-mount") && argc == 4)
-		return attempt("MOUNT", (mount(argv[2], argv[3], NULL, MS_BIND, NULL)) == 0);
+		return attempt("MOUNT", mount(argv[2], argv[3], NULL, MS_BIND, NULL) == 0);
 	if (!strcmp(verb, "umount") && argc == 3)
-		return attempt("UMOUNT", (umount2(argv[2], MNT_DETACH)) == 0);
+		return attempt("UMOUNT", umount2(argv[2], MNT_DETACH) == 0);
 	if (!strcmp(verb, "kill") && argc == 4)
-		return attempt("KILL", (kill(atoi(argv[2]), atoi(argv[3]))) == 0);
+		return attempt("KILL", kill(atoi(argv[2]), atoi(argv[3])) == 0);
 	if (!strcmp(verb, "setnice") && argc == 4)
-		return attempt("SETNICE", (setpriority(PRIO_PROCESS, (id_t)atoi(argv[2]), atoi(argv[3]))) == 0);
+		return attempt("SETNICE", setpriority(PRIO_PROCESS, (id_t)atoi(argv[2]), atoi(argv[3])) == 0);
 	if (!strcmp(verb, "prlimit-nofile") && argc == 4) { /* prlimit-nofile PID N */
 		struct rlimit rl = {(rlim_t)atoi(argv[3]), (rlim_t)atoi(argv[3])};
-		return attempt("PRLIMIT", (prlimit(atoi(argv[2]), RLIMIT_NOFILE, &rl, NULL)) == 0);
+		return attempt("PRLIMIT", prlimit(atoi(argv[2]), RLIMIT_NOFILE, &rl, NULL) == 0);
 	}
 	if (!strcmp(verb, "unshare-user"))
-		return attempt("UNSHARE", (unshare(CLONE_NEWUSER)) == 0);
+		return attempt("UNSHARE", unshare(CLONE_NEWUSER) == 0);
 	if (!strcmp(verb, "mknod-blk") && argc == 3) /* a node of loop7's block device */
-		return attempt("MKNOD", (mknod(argv[2], S_IFBLK | 0600, makedev(7, 7))) == 0);
+		return attempt("MKNOD", mknod(argv[2], S_IFBLK | 0600, makedev(7, 7)) == 0);
 	if (!strcmp(verb, "rename") && argc == 4)
-		return attempt("RENAME", (rename(argv[2], argv[3])) == 0);
+		return attempt("RENAME", rename(argv[2], argv[3]) == 0);
 	if (!strcmp(verb, "unlink") && argc == 3)
-		return attempt("UNLINK", (unlink(argv[2])) == 0);
+		return attempt("UNLINK", unlink(argv[2]) == 0);
 	if (!strcmp(verb, "rmdir") && argc == 3)
-		return attempt("RMDIR", (rmdir(argv[2])) == 0);
+		return attempt("RMDIR", rmdir(argv[2]) == 0);
 	if (!strcmp(verb, "link") && argc == 4)
-		return attempt("LINK", (link(argv[2], argv[3])) == 0);
+		return attempt("LINK", link(argv[2], argv[3]) == 0);
 	if (!strcmp(verb, "symlink") && argc == 4)
-		return attempt("SYMLINK", (symlink(argv[2], argv[3])) == 0);
+		return attempt("SYMLINK", symlink(argv[2], argv[3]) == 0);
 	if (!strcmp(verb, "mkdir") && argc == 3)
-		return attempt("MKDIR", (mkdir(argv[2], 0700)) == 0);
+		return attempt("MKDIR", mkdir(argv[2], 0700) == 0);
+	if (!strcmp(verb, "open-read") && argc == 3)
+		return attempt("OPEN", open(argv[2], O_RDONLY) >= 0);
 	if (!strcmp(verb, "open-trunc") && argc == 3) { /* open(O_RDONLY|O_TRUNC): file_truncate since 6.2 */
 		int fd = open(argv[2], O_RDONLY | O_TRUNC);
-		return attempt("OPEN", (fd) >= 0);
+		return attempt("OPEN", fd >= 0);
 	}
-	if (!strcmp(verb, "ftruncate") && argc == 3) { /* truncate through an fd opened before */
-		int fd = open(argv[2], O_WRONLY);
-		if (fd < 0)
+	if (!strcmp(verb, "chmod") && argc == 4)
+		return attempt("CHMOD", chmod(argv[2], (mode_t)strtoul(argv[3], NULL, 8)) == 0);
+	if (!strcmp(verb, "request-key")) { /* a key type without an upcall: the kernel runs /sbin/request-key */
+		long id = syscall(SYS_request_key, "user", "execgate:probe", "callout", -2 /* process keyring */);
+		return attempt("REQUEST_KEY", id >= 0);
+	}
+	if (!strcmp(verb, "setown") && argc == 3) { /* setown PID: F_SETOWN of a pipe to PID */
+		int p[2];
+		if (pipe(p) != 0)
 			return report("SETUP", 0, errno);
-		return attempt("FTRUNCATE", (ftruncate(fd, 0)) == 0);
+		return attempt("SETOWN", fcntl(p[0], F_SETOWN, atoi(argv[2])) == 0);
+	}
+	if (!strcmp(verb, "sigio") && argc == 4) { /* sigio PID SIG: SIG to PID through a pipe's SIGIO */
+		int p[2];
+		if (pipe(p) != 0 || fcntl(p[0], F_SETOWN, atoi(argv[2])) != 0 || fcntl(p[0], F_SETSIG, atoi(argv[3])) != 0 ||
+		    fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK) != 0)
+			return report("SETUP", 0, errno);
+		return attempt("SIGIO", write(p[1], "x", 1) == 1);
+	}
+	if (!strcmp(verb, "exec-check") && argc == 3) { /* execveat(AT_EXECVE_CHECK): may it run? */
+		char *args[] = {argv[2], NULL}, *env[] = {NULL};
+		return attempt("EXEC_CHECK", syscall(SYS_execveat, AT_FDCWD, argv[2], args, env, 0x10000) == 0);
 	}
 	if (!strcmp(verb, "socket") && argc == 3) /* socket FAMILY: a family not loaded asks for its module */
-		return attempt("SOCKET", (socket(atoi(argv[2]), SOCK_DGRAM, 0)) >= 0);
+		return attempt("SOCKET", socket(atoi(argv[2]), SOCK_DGRAM, 0) >= 0);
 	if (!strcmp(verb, "has-entry") && argc == 5) { /* has-entry PIN_DIR KDEV INO: a kernel ticket entry? */
 		char pin[512];
 		snprintf(pin, sizeof pin, "%s/eg_tickets", argv[2]);
@@ -509,12 +526,7 @@ int main(int argc, char **argv)
 			return report("SETUP", 0, errno);
 		struct eg_inode_key key = {strtoull(argv[3], NULL, 10), strtoull(argv[4], NULL, 10)};
 		struct eg_ticket val;
-		union bpf_attr a;
-		memset(&a, 0, sizeof a);
-		a.map_fd = (uint32_t)map;
-		a.key = (uint64_t)(uintptr_t)&key;
-		a.value = (uint64_t)(uintptr_t)&val;
-		return attempt("ENTRY", (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a)) == 0);
+		return attempt("ENTRY", map_elem(BPF_MAP_LOOKUP_ELEM, map, &key, &val) == 0);
 	}
 	if (!strcmp(verb, "ioctl") && argc == 4) {
 		/* ioctl FILE CMD: CMD (hex) on a read-only fd of FILE with a zeroed argument */
@@ -523,20 +535,20 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return report("SETUP", 0, errno);
 		int rc = ioctl(fd, (unsigned long)strtoul(argv[3], NULL, 16), arg);
-		return attempt("IOCTL", (rc) == 0);
+		return attempt("IOCTL", rc == 0);
 	}
 	if (!strcmp(verb, "uring-cmd") && argc == 3)
 		return uring_cmd_read(argv[2]);
 	if (!strcmp(verb, "iopl") && argc == 2) { /* iopl: raise the I/O privilege level to 3 */
 		long rc = syscall(SYS_iopl, 3);
-		return attempt("IOPL", (rc) == 0);
+		return attempt("IOPL", rc == 0);
 	}
 	if (!strcmp(verb, "settime") && argc == 2) {
 		/* settime: sets the realtime clock to what it reads (a no-op if it is allowed) */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		int rc = clock_settime(CLOCK_REALTIME, &ts);
-		return attempt("SETTIME", (rc) == 0);
+		return attempt("SETTIME", rc == 0);
 	}
 	if (!strcmp(verb, "setuid-exec") && argc >= 4) {
 		uid_t uid = (uid_t)atoi(argv[2]);

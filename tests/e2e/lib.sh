@@ -95,12 +95,13 @@ outside_then_inside() {
   refused "$_w" "$_k" "$_r" "$_h" "$@"
 }
 
-# start_daemon POLICY: starts execgated and waits until it answers
+# start_daemon POLICY: starts execgated and waits until it answers (up to 90 s: under
+# emulation 6.12's verifier takes ~20 s for the gate's programs, 6.1's and 7.x's ~3 s)
 start_daemon() {
   execgated --config "$1" --state-dir $W/state >>$W/daemon.log 2>&1 &
   DPID=$!
   i=0
-  while [ $i -lt 100 ]; do
+  while [ $i -lt 900 ]; do
     execgate status >/dev/null 2>&1 && return 0
     kill -0 $DPID 2>/dev/null || { echo "execgated died:"; tail -5 $W/daemon.log; return 1; }
     sleep 0.1

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the real-kernel suites in the VM: tests/e2e/run-vm-suites.sh [bookworm|trixie ...]
-# (default: both kernels; EXECGATE_SUITES="gate tamper lifecycle audit no_lsm" picks suites). One boot per suite and kernel. Prints each suite's cases and a
-# total "N passed, M failed"; exits non-zero when anything failed.
+# Runs the real-kernel suites in the VM: tests/e2e/run-vm-suites.sh [KERNEL[:SUITE,...] ...]
+# (default: bookworm and trixie; EXECGATE_SUITES="gate tamper lifecycle audit no_lsm"
+# picks the suites for kernels named without a list, e.g. "backports:gate,tamper" runs
+# those two there). One boot per suite and kernel. Prints each suite's cases and a total
+# "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/host_lib.sh" "$@"
@@ -31,8 +33,11 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   [ "$rc" = 0 ] || [ "${f%% failed*}" != 0 ] || { echo "FAIL $suite on $kernel: exit $rc"; total_fail=$((total_fail + 1)); }
 }
 
-read -r -a suites <<<"${EXECGATE_SUITES:-gate tamper lifecycle audit no_lsm}"
-for k in "${kernels[@]}"; do
+read -r -a default_suites <<<"${EXECGATE_SUITES:-gate tamper lifecycle audit no_lsm}"
+for spec in "${kernels[@]}"; do
+  k=${spec%%:*}
+  suites=("${default_suites[@]}")
+  [ "$k" = "$spec" ] || IFS=, read -r -a suites <<<"${spec#*:}"
   for s in "${suites[@]}"; do
     case $s in
       no_lsm) run_suite "$k" no_lsm_suite.sh --append-cmdline "lsm=capability,yama" ;;

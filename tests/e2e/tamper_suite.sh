@@ -21,9 +21,14 @@ for n in prog once-prog parent-prog; do cp $PROBE /opt/tm/$n; done # dynamic: ld
 printf '#!/nonexistent/interpreter\n' >/opt/tm/broken.sh
 chmod 755 /opt/tm/*
 
+# a second issuer whose key lies outside the policy's directory
+mkdir -p /etc/eg-keys && execgate keygen -o /etc/eg-keys/second >/dev/null
 {
   policy_head
   cat <<EOT
+[[issuer]]
+name = "second"
+pubkey = "/etc/eg-keys/second.pub"
 [audit]
 path = "$AUDIT"
 signing_key = "$W/audit.key"
@@ -220,6 +225,60 @@ TOMB=$(ls $W/state/tombstones/*.json | head -1)
 refused "truncate a tombstone" TRUNCATE gate_tamper state_write truncate "$TOMB"
 refused "open a tombstone with O_TRUNC" OPEN gate_tamper state_write open-trunc "$TOMB"
 check "  ... the tombstone is intact" [ -s "$TOMB" ]
+
+# 12. what else reaches the same states (docs/lsm-hooks.md, "Gaps found by this audit")
+# signals chosen through an fd's owner (F_SETOWN + F_SETSIG) reach execgated without task_kill
+out=$(gated $PROBE setown 0 2>&1)
+check "control: the scope may make itself (nobody) an fd's owner" contains "$out" "SETOWN_OK"
+refused "make execgated an fd's signal owner (F_SETOWN)" SETOWN scope_escape other_task setown $DPID
+m=$(audit_mark)
+out=$($PROBE sigio $DPID 19 2>&1) # root outside the scope: the gate still keeps such signals from execgated
+check "SIGSTOP through SIGIO does not reach execgated" sh -c "! grep -q '^State:.*T' /proc/$DPID/status"
+check "  ... audited (other_task)" audit_since "$m" '"hook":"other_task"' '"arg":19'
+# request_key(2): the kernel would run /sbin/request-key (and what /etc/request-key.d names)
+m=$(audit_mark)
+out=$(gated $PROBE request-key 2>&1)
+check "bypass: a request-key upcall from the scope" contains "$out" "REQUEST_KEY_ERRNO=EPERM"
+check "  ... audited scope_escape (key_upcall)" audit_since "$m" '"reason":"scope_escape"' '"hook":"key_upcall"'
+[ -e /sbin/request-key ] || refused "create the missing /sbin/request-key (a reserved name)" SYMLINK gate_tamper protected_name symlink /bin/busybox /sbin/request-key
+[ -e /etc/ld.so.preload ] || refused "create /etc/ld.so.preload (execgated would load it at its next start)" MKDIR gate_tamper protected_name mkdir /etc/ld.so.preload
+# procfs beyond sysctls: the sysrq trigger, another process's files
+control "open /proc/sysrq-trigger for writing" OPEN open-write /proc/sysrq-trigger
+refused "open /proc/sysrq-trigger for writing" OPEN scope_escape kernel_setting open-write /proc/sysrq-trigger
+out=$(gated $PROBE open-write /proc/self/oom_score_adj 2>&1)
+check "control: the scope writes its own /proc/self/oom_score_adj" contains "$out" "OPEN_OK"
+refused "set execgated's oom_score_adj" OPEN scope_escape kernel_setting open-write /proc/$DPID/oom_score_adj
+# a second name for a state file outside the daemon's directories would be writable
+refused "hard-link a tombstone out of the state directory" LINK gate_tamper protected_name link "$TOMB" /tmp/tomb-link
+# the control socket: no impostor
+refused "remove execgated's control socket" UNLINK gate_tamper state_write unlink /run/execgate/execgated.sock
+# modes and owners of what the gate runs
+refused "chmod 0 execgated" CHMOD gate_tamper protected_name chmod "$EGD" 0
+# input injection: a terminal's input queue, evdev and uinput devices
+control "TIOCSTI into the console" IOCTL ioctl /dev/console 5412
+refused "TIOCSTI (type into a terminal read outside the scope)" IOCTL scope_escape tty_inject ioctl /dev/console 5412
+mknod /tmp/eg-event c 13 64 2>/dev/null
+refused "write an input event device (evdev)" OPEN gate_tamper device_write open-write /tmp/eg-event
+rm -f /tmp/eg-event
+# the cgroup tree: no scope cgroup removed and made anew with another id, no new cgroups
+refused "create a cgroup" MKDIR scope_escape cgroup_write mkdir /sys/fs/cgroup/eg-new
+refused "remove a cgroup" RMDIR scope_escape cgroup_write rmdir /sys/fs/cgroup/decoy
+# AT_EXECVE_CHECK (6.14 and later): the answer interpreters ask for is the exec decision
+out=$($PROBE exec-check /opt/tm/unticketed 2>&1)
+if contains "$out" "EXEC_CHECK_ERRNO=EINVAL"; then
+  echo "note: $(uname -r) has no AT_EXECVE_CHECK (6.14 and later)"
+else
+  check "control: outside the scope AT_EXECVE_CHECK answers yes" contains "$out" "EXEC_CHECK_OK"
+  out=$(gated $PROBE exec-check /opt/tm/true 2>&1)
+  check "AT_EXECVE_CHECK answers yes for a ticketed file in the scope" contains "$out" "EXEC_CHECK_OK"
+  refused "AT_EXECVE_CHECK of an unticketed file" EXEC_CHECK no_ticket exec_check exec-check /opt/tm/unticketed
+fi
+
+# the keys the gate trusts: an issuer key outside the policy's directory, the audit signing key
+refused "rewrite an issuer's public key" OPEN gate_tamper helper_write open-write /etc/eg-keys/second.pub
+refused "rename an issuer's public key aside" RENAME gate_tamper protected_name rename /etc/eg-keys/second.pub /etc/eg-keys/x.pub
+control "read the audit signing key" OPEN open-read $W/audit.key
+refused "read the audit signing key" OPEN gate_tamper state_write open-read $W/audit.key
 
 # --- the privilege posture ---
 outside_then_inside "set the clock (CAP_SYS_TIME)" SETTIME privilege capable settime

@@ -113,3 +113,44 @@ TEST(Policy, ShippedExampleParses) {
   ASSERT_EQ(p.issuers.size(), 1u);
   EXPECT_EQ(p.issuers[0].max_ttl, 8 * 3600);
 }
+
+TEST(Policy, ScopePostureDefaultsToNoExtraCapabilityNorOperation) {
+  Policy p = parse_policy("[scope]\ncgroups = [\"/ci.slice\"]\n", "p.toml");
+  EXPECT_EQ(p.scope_capabilities, 0u);
+  EXPECT_EQ(p.scope_allow, 0u);
+  const std::uint64_t d = default_scope_capabilities();
+  for (const char* allowed : {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_SETUID", "CAP_NET_BIND_SERVICE"})
+    EXPECT_TRUE(d & (1ull << *capability_number(allowed))) << allowed;
+  for (const char* refused : {"CAP_DAC_READ_SEARCH", "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_LINUX_IMMUTABLE", "CAP_MKNOD",
+                              "CAP_SYS_PTRACE", "CAP_BPF", "CAP_NET_ADMIN", "CAP_SYS_TIME", "CAP_SETFCAP",
+                              "CAP_CHECKPOINT_RESTORE", "CAP_SYS_RESOURCE", "CAP_MAC_ADMIN"})
+    EXPECT_FALSE(d & (1ull << *capability_number(refused))) << refused;
+}
+
+TEST(Policy, ScopeCapabilitiesAndAllowAreNamed) {
+  Policy p = parse_policy(
+      "[scope]\ncgroups = [\"/ci.slice\"]\ncapabilities = [\"CAP_NET_ADMIN\", \"sys_nice\"]\nallow = [\"mount\", \"userns\"]\n",
+      "p.toml");
+  EXPECT_EQ(p.scope_capabilities, (1ull << 12) | (1ull << 23));
+  EXPECT_EQ(p.scope_allow, static_cast<std::uint32_t>(ScopeAllow::mount) | static_cast<std::uint32_t>(ScopeAllow::userns));
+  EXPECT_EQ(parse_policy("[scope]\ncgroups = [\"/a\"]\ncapabilities = [\"all\"]\n", "p.toml").scope_capabilities, ~0ull);
+  EXPECT_EQ(capability_name(21), "CAP_SYS_ADMIN");
+  EXPECT_EQ(capability_name(63), "CAP_63");
+}
+
+TEST(Policy, ScopePostureErrorsNameTheValue) {
+  std::string e = error_of("[scope]\ncgroups = [\"/a\"]\ncapabilities = [\"CAP_BOGUS\"]\n");
+  EXPECT_NE(e.find("p.toml:3"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown capability \"CAP_BOGUS\""), std::string::npos) << e;
+  e = error_of("[scope]\ncgroups = [\"/a\"]\nallow = [\"swap\"]\n");
+  EXPECT_NE(e.find("unknown operation \"swap\""), std::string::npos) << e;
+}
+
+TEST(Policy, HostScopeKeepsEveryPrivilegeUnlessNamed) {
+  Policy p = parse_policy("[scope]\nhost = true\n", "p.toml");
+  EXPECT_EQ(p.scope_capabilities, ~0ull);
+  EXPECT_NE(p.scope_allow, 0u);
+  p = parse_policy("[scope]\nhost = true\ncapabilities = []\nallow = []\n", "p.toml");
+  EXPECT_EQ(p.scope_capabilities, 0u);
+  EXPECT_EQ(p.scope_allow, 0u);
+}

@@ -1,6 +1,7 @@
 #include "gate_daemon.h"
 #include "protected_set.h"
 #include "scope_slots.h"
+#include "state_history.h"
 
 #include <glob.h>
 #include <sys/stat.h>
@@ -122,6 +123,11 @@ ProtectedSet GateDaemon::protected_inodes(ReservedNames& reserved) const {
   for (const auto& f : own_mapped_files()) protect_path(set, f, EG_PROT_CONTENT);
   for (const auto& f : kernel_helper_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
   for (const auto& f : loader_config_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
+  // the keys the gate trusts: an issuer key rewritten would be trusted at the next start
+  // or SIGHUP; the audit signing key is not even read from the scope
+  for (const auto& is : policy_.issuers) protect_path(set, is.pubkey, EG_PROT_CONTENT);
+  if (!policy_.audit.signing_key.empty())
+    protect_path(set, policy_.audit.signing_key, EG_PROT_CONTENT | EG_PROT_SECRET);
   if (set.size() > EG_MAX_PROTECTED)
     throw Error(ErrorKind::kernel, "protected inodes: " + std::to_string(set.size()) + " exceed the kernel map's " +
                                        std::to_string(EG_MAX_PROTECTED));
@@ -200,6 +206,12 @@ void GateDaemon::start() {
   scopes_ = assign_scope_slots(slots, resolve_scopes(policy_));
   apply_policy();
   state_ = store_.load();
+  // A state directory that lacks what the audit log records (a tombstone, a spent record)
+  // was rewound: refuse to start rather than install a revoked or used-up ticket again.
+  if (auto rewound = rewound_state(state_, audited_state(policy_.audit.path), store_))
+    throw Error(ErrorKind::validation, "state directory " + paths_.state_dir + " was rewound: " + *rewound +
+                                           "; restore the state directory that goes with the audit log (the "
+                                           "pinned gate keeps enforcing meanwhile)");
   const auto installed_records = state_.installed;
   state_.installed.clear();
 

@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
     audit->append({{"event", "daemon_start"},
                    {"reason", reused ? "reused_pins" : "fresh"},
                    {"detail", "policy " + paths.config + ", mode " + to_string(policy.mode)}});
+    // The control socket's directory exists before the protected set is computed (a fresh
+    // /run has none yet): otherwise it would be protected only from the next SIGHUP.
+    std::error_code sock_ec;
+    std::filesystem::create_directories(std::filesystem::path(paths.socket).parent_path(), sock_ec);
     daemon.start();
 
     struct sigaction sa {};

@@ -33,6 +33,8 @@ class StateStore {
   void put_tombstone(const std::string& ticket_id, const std::string& revocation_id);
   void put_spent(const std::string& ticket_id, const std::string& envelope_digest);
   std::string installed_path(const std::string& id) const { return path("installed", id); }
+  std::string tombstone_path(const std::string& id) const { return path("tombstones", id); }
+  std::string spent_path(const std::string& id) const { return path("spent", id); }
 
  private:
   std::string path(const char* sub, const std::string& id) const;
