@@ -9,7 +9,7 @@ PKGS=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libsodium-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils zstd lz4
+  qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils zstd lz4 shellcheck
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command (README, .ci/run): installs deps, builds with warnings as errors,
-# runs the unit tests, fuzzes the ticket parser for 60 s under ASan+UBSan, then runs the
+# The one test command (README, .ci/run): installs deps, shellchecks every script, builds
+# with warnings as errors, runs the unit tests, fuzzes the ticket parser for 60 s under ASan+UBSan, then runs the
 # real-kernel suites in the VM: all of them on bookworm 6.1 and trixie 6.12, the gate and
 # tamper suites on the newest kernel (trixie-backports 7.x), and last the VM benchmark of
 # the exec path on 6.1 and 6.12 (prints its figures; fails only when execs are denied or
@@ -17,6 +17,10 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "dependencies"
 scripts/install-deps.sh
+
+step "shellcheck (every script, warnings are errors)"
+git ls-files -z '*.sh' | xargs -0 shellcheck -x -S warning
+echo "shellcheck: clean"
 
 step "build ($build, warnings are errors)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECGATE_WERROR=ON >/dev/null

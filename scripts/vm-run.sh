@@ -350,7 +350,7 @@ done < <(find "$run" -mindepth 1 -type d -print0)
 
 # The per-run part is left uncompressed by default: gunzip under TCG costs more than it saves.
 case "${EXECGATE_VM_COMPRESS:-none}" in
-  none) compress=cat ;;
+  none) compress="cat" ;;
   gzip) compress="gzip -1" ;;
   *) fail "EXECGATE_VM_COMPRESS must be none or gzip" ;;
 esac

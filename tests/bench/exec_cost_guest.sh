@@ -13,6 +13,7 @@ BATCHES=${3:-20}
 SIZE=${4:-25}
 PROBE_DIR=$(dirname "$PROBE")
 [ -f "$E2E/lib.sh" ] || E2E=$(cd "$(dirname "$0")/../e2e" && pwd)
+# shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 
 # Single-threaded TCG runs the guest's vCPUs in turns on one host thread: when two vCPUs

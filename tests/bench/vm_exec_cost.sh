@@ -20,6 +20,7 @@
 # Env: ROUNDS (8), BATCHES (20), SIZE (25).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/host_lib.sh
 . "$here/../e2e/host_lib.sh" "$@"
 rounds=${ROUNDS:-8}
 batches=${BATCHES:-20}

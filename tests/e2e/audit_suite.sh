@@ -6,6 +6,7 @@
 E2E=$(cd "$(dirname "$0")" && pwd)
 PROBE=$1
 PROBE_DIR=$(dirname "$PROBE")
+# shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 STORM=${STORM:-5000}
 

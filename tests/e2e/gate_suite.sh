@@ -6,6 +6,7 @@
 E2E=$(cd "$(dirname "$0")" && pwd)
 PROBE=$1
 PROBE_DIR=$(dirname "$PROBE")
+# shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 
 mkdir -p $W /opt/app
@@ -296,7 +297,7 @@ check "bypass: write core_pattern through an fd opened before entering the scope
 check "  ... audited (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'
 # binfmt_misc: a registered handler is a program the kernel runs for matching files,
 # whoever execs them (the module comes from the kernel package: scripts/fetch-kernel.sh)
-insmod /lib/modules/$(uname -r)/extra/binfmt_misc.ko 2>/dev/null
+insmod "/lib/modules/$(uname -r)/extra/binfmt_misc.ko" 2>/dev/null
 mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null
 check "binfmt_misc is loaded and mounted" [ -e /proc/sys/fs/binfmt_misc/register ]
 out=$($PROBE open-write /proc/sys/fs/binfmt_misc/register 2>&1)
@@ -460,7 +461,8 @@ kill -STOP $DPID # the daemon would remove the expired entry at resume; the kern
 echo enabled >/sys/class/rtc/rtc0/device/power/wakeup
 echo 0 >/sys/class/rtc/rtc0/wakealarm && echo +8 >/sys/class/rtc/rtc0/wakealarm
 b0=$(cut -d' ' -f1 /proc/uptime)
-echo mem >/sys/power/state; src=$?
+src=0
+if ! echo mem >/sys/power/state; then src=1; fi
 b1=$(cut -d' ' -f1 /proc/uptime)
 out=$(in_scope $PROBE exec /opt/sus/true 2>&1)
 kill -CONT $DPID
@@ -471,7 +473,7 @@ out=$(in_scope $PROBE exec /opt/app/true 2>&1)
 check "  ... a ticket still valid runs after the resume" [ -z "$out" ]
 check "  ... and the exec clock has its base again" sh -c 'execgate status | grep -q "^clock: *jiffies"'
 # without a kernel config naming CONFIG_HZ the daemon runs the gate on clock reads alone
-mv /boot/config-$(uname -r) $W/kconfig
+mv "/boot/config-$(uname -r)" $W/kconfig
 restart_daemon $W/enforce.toml
 check "no kernel config: status says the clocksource is read on every check" \
   sh -c 'execgate status | grep -q "^clock: *clocksource on every check (kernel config"'
@@ -483,7 +485,7 @@ check "  ... the file whose ticket expired stays denied" contains "$out" "EXEC_E
 # a config whose CONFIG_HZ is not the running kernel's (1000 for 250): the estimate runs at
 # a quarter of the clock's pace; the daemon's 100 ms check must drop it before its error
 # reaches the 1 s margin, and execs then read the clock
-sed 's/^CONFIG_HZ=.*/CONFIG_HZ=1000/' $W/kconfig >/boot/config-$(uname -r)
+sed 's/^CONFIG_HZ=.*/CONFIG_HZ=1000/' $W/kconfig >"/boot/config-$(uname -r)"
 restart_daemon $W/enforce.toml
 clock_drifted() { execgate status 2>/dev/null | grep -q "^clock: *clocksource on every check (estimate was [0-9]* ms off"; }
 check "wrong CONFIG_HZ: the estimate is dropped (status)" poll clock_drifted
@@ -492,7 +494,7 @@ check "  ... within the margin: off by ${d:-?} ms (under 1 s) when dropped" [ "$
 check "  ... the daemon says so" grep -q "ms off the boot clock (wrong CONFIG_HZ?)" $W/daemon.log
 out=$(in_scope $PROBE exec /opt/app/true 2>&1)
 check "  ... a ticketed exec runs" [ -z "$out" ]
-mv $W/kconfig /boot/config-$(uname -r)
+mv $W/kconfig "/boot/config-$(uname -r)"
 restart_daemon $W/enforce.toml
 check "  ... config back: jiffies again" sh -c 'execgate status | grep -q "^clock: *jiffies"'
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Host side of the VM scripts (run-vm-suites.sh, tests/bench/vm_exec_cost.sh), sourced with
 # the script's arguments: sets repo, build (BUILD_DIR, else repo/build) and kernels (the
 # arguments; default bookworm trixie), and stops when a binary the VM needs is not built.

@@ -1,8 +1,10 @@
+# shellcheck shell=sh
 # Shared helpers for the VM suites (sourced; POSIX sh / busybox).
 PASS=0
 FAIL=0
 W=${W:-/tmp/eg}
 AUDIT=$W/audit/audit.jsonl
+# shellcheck disable=SC2034 # read by the suites
 SOCK=/run/execgate/execgated.sock
 # What the suites' policies trust as baseline: the VM's system dirs, the execgate binaries
 # and the probe's directory (PROBE_DIR, set by the suite before sourcing this file).
@@ -145,6 +147,7 @@ issue_ops() {
 ticket() {
   issue_ops "$@" || return 1
   n=$1
+  # shellcheck disable=SC2034 # read by the suites
   TID=$(execgate --json inspect $W/$n.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
   execgate submit $W/$n.ticket >/dev/null
 }

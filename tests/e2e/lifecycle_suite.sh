@@ -7,6 +7,7 @@
 E2E=$(cd "$(dirname "$0")" && pwd)
 PROBE=$1
 PROBE_DIR=$(dirname "$PROBE")
+# shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 STATE=$W/state
 
@@ -14,7 +15,7 @@ mkdir -p $W
 execgate keygen -o $W/ops >/dev/null
 execgate keygen -o $W/ops2 >/dev/null
 execgate keygen -o $W/rogue >/dev/null
-for d in ok bad rv mu ex dr fg sp hup fi; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; chmod 755 /opt/$d/true; done
+for d in ok bad rv mu ex dr fg sp hup "fi"; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; chmod 755 /opt/$d/true; done
 
 policy() { # policy WITH_OPS2
   echo 'name = "lifecycle"'
@@ -63,7 +64,7 @@ check "refused tickets are not installed" denied /opt/bad/true
 issue rv /opt/rv/true --key $W/ops.key --ttl 1h --this-host
 execgate submit $W/rv.ticket >/dev/null
 check "ticket runs before revocation" runs /opt/rv/true
-execgate revoke --key $W/ops.key $(tid rv) --reason e2e -o $W/rv.revocation >/dev/null
+execgate revoke --key $W/ops.key "$(tid rv)" --reason e2e -o $W/rv.revocation >/dev/null
 t0=$($PROBE clock)
 sub=$($PROBE submit-file $SOCK $W/rv.revocation)
 out=$(in_scope $PROBE exec /opt/rv/true 2>&1)
@@ -77,7 +78,7 @@ check "  ... audited ticket_revoked" audit_has '"event":"ticket_revoked"' "$(tid
 check "revoked ticket resubmitted is refused" refused rv revoked
 issue rogrev /opt/ok/true --key $W/ops.key --ttl 1h --this-host
 execgate submit $W/rogrev.ticket >/dev/null
-execgate revoke --key $W/rogue.key $(tid rogrev) -o $W/rogrev.revocation >/dev/null
+execgate revoke --key $W/rogue.key "$(tid rogrev)" -o $W/rogrev.revocation >/dev/null
 out=$(execgate submit $W/rogrev.revocation 2>&1)
 check "revocation from an untrusted key is refused" contains "$out" "refused untrusted_issuer"
 check "  ... the ticket still runs" runs /opt/ok/true
@@ -149,7 +150,7 @@ execgate submit $W/hup.ticket >/dev/null
 check "ticket from issuer ops2 runs" runs /opt/hup/true
 policy 0 >$W/p.toml
 kill -HUP $DPID
-i=0; while execgate tickets | grep -q $(tid hup) && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+i=0; while execgate tickets | grep -q "$(tid hup)" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 check "SIGHUP without ops2: its ticket is uninstalled" denied /opt/hup/true
 check "  ... audited" audit_has '"event":"ticket_revoked"' '"reason":"untrusted_issuer"' "$(tid hup)"
 check "  ... other tickets stay" runs /opt/ok/true

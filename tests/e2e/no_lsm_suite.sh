@@ -2,6 +2,7 @@
 # Runs INSIDE a VM booted WITHOUT bpf in lsm=: the daemon must refuse to start, say why
 # and how to fix it, and exit 1. Ends with "N passed, M failed".
 E2E=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 mkdir -p $W
 execgate keygen -o $W/ops >/dev/null

@@ -6,6 +6,7 @@
 # "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/host_lib.sh
 . "$here/host_lib.sh" "$@"
 
 total_pass=0

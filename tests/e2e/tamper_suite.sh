@@ -9,6 +9,7 @@
 E2E=$(cd "$(dirname "$0")" && pwd)
 PROBE=$1
 PROBE_DIR=$(dirname "$PROBE")
+# shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 PIN=/sys/fs/bpf/execgate
 
@@ -163,7 +164,7 @@ LIBC=$(ls /lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libc.so.6 2>
 refused "truncate a library execgated maps ($LIBC)" TRUNCATE gate_tamper helper_write truncate "$LIBC"
 
 # 9. bytes beneath the filesystem: loop devices, and mounts that end
-insmod /lib/modules/$(uname -r)/extra/loop.ko 2>/dev/null
+insmod "/lib/modules/$(uname -r)/extra/loop.ko" 2>/dev/null
 check "the loop driver is loaded" [ -e /dev/loop-control ]
 control "LOOP_CTL_GET_FREE" IOCTL ioctl /dev/loop-control 4c82
 refused "configure a loop device (LOOP_CTL_GET_FREE)" IOCTL gate_tamper block_config ioctl /dev/loop-control 4c82
@@ -195,6 +196,7 @@ T_RV=$TID
 REC=$W/state/installed/$T_RV.json
 check "the ticket's record is in installed/" [ -f "$REC" ]
 cp "$REC" $W/kept.json
+cp -a $W/state $W/state.before # a copy from before the revocation, for the rewind below
 execgate revoke --key $W/ops.key "$T_RV" -o $W/rv.revocation >/dev/null
 execgate submit $W/rv.revocation >/dev/null
 check "revoked: its record is gone" [ ! -e "$REC" ]
@@ -211,6 +213,18 @@ check "a planted revoked record is refused at start-up" audit_since "$m" '"event
 check "  ... and removed" [ ! -e "$REC" ]
 out=$(gated $PROBE exec /opt/tm/rv 2>&1)
 check "  ... its file does not run" contains "$out" "EXEC_ERRNO=EPERM"
+# root outside restores the whole state directory from a copy taken before the revocation
+# (tombstone and all): the audit log records the revocation, the daemon refuses to start
+# naming the missing tombstone, and the pinned gate keeps enforcing
+stop_daemon
+mv $W/state $W/state.now && cp -a $W/state.before $W/state
+out=$(execgated --config $W/enforce.toml --state-dir $W/state 2>&1); rc=$?
+check "a state directory rewound past a revocation is refused at start-up" [ "$rc" != 0 ]
+check "  ... naming the missing tombstone" contains "$out" "tombstones/$T_RV.json is missing"
+out=$(in_scope $PROBE exec /opt/tm/unticketed 2>&1)
+check "  ... the gate kept enforcing meanwhile" contains "$out" "EXEC_ERRNO=EPERM"
+rm -rf $W/state && mv $W/state.now $W/state
+start_daemon $W/enforce.toml || { echo "cannot restart the daemon"; summary; exit 1; }
 
 # 11. the audit log destroyed: inode flags, then truncation
 : >$W/scratch
