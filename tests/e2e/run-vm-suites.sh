@@ -48,6 +48,8 @@ for spec in "${kernels[@]}"; do
         EXECGATE_VM_QEMU_ARGS="${EXECGATE_VM_QEMU_ARGS:-} -drive file=$nvme_img,format=raw,if=none,id=egnvme -device nvme,serial=execgate,drive=egnvme" \
           run_suite "$k" gate_suite.sh
         rm -f "$nvme_img" ;;
+      tamper) # a test suite as a workload under the default posture: the daemon's unit tests
+        run_suite "$k" tamper_suite.sh --add "$build/tests/execgate_daemon_tests" ;;
       *) run_suite "$k" "${s}_suite.sh" ;;
     esac
   done

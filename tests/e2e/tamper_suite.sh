@@ -314,6 +314,23 @@ out=$(gated $PROBE setuid-exec 1000 /bin/sh -c "cd /tmp && $work" 2>&1)
 check "an ordinary uid 1000 workload runs under the default posture" contains "$out" "WORK_OK"
 check "  ... and nothing of it was refused" sh -c "! tail -n +$((m + 1)) $AUDIT | grep -q '\"verdict\":\"deny\"'"
 
+# a test suite as the workload: the daemon's own unit tests (GoogleTest; temporary
+# directories, symlinks, an audit log with rotation, /proc reads), as root and as uid 1000
+UT=$PROBE_DIR/execgate_daemon_tests
+check "the unit-test binary is in the VM" [ -x "$UT" ]
+m=$(audit_mark)
+out=$(gated "$UT" --gtest_brief=1 2>&1)
+check "a test suite runs under the default posture (root)" contains "$out" "[  PASSED  ]"
+out=$(gated $PROBE setuid-exec 1000 /bin/sh -c "cd /tmp && TMPDIR=/tmp $UT --gtest_brief=1" 2>&1)
+check "a test suite runs under the default posture (uid 1000)" contains "$out" "[  PASSED  ]"
+# a service as the workload: an HTTP server in the scope, reached from outside
+mkdir -p /var/tmp/www && echo served >/var/tmp/www/index.html
+execgate run -- httpd -f -p 127.0.0.1:8088 -h /var/tmp/www >/dev/null 2>&1 &
+poll sh -c 'wget -q -O - http://127.0.0.1:8088/index.html 2>/dev/null | grep -q served'
+check "a service runs under the default posture (httpd in the scope, fetched from outside)" sh -c 'wget -q -O - http://127.0.0.1:8088/index.html | grep -q served'
+killall httpd 2>/dev/null
+check "  ... and nothing of the three workloads was refused" sh -c "! tail -n +$((m + 1)) $AUDIT | grep -q '\"verdict\":\"deny\"'"
+
 # the daemon still serves, and every refusal above is in a chain that verifies
 check "execgated still answers" execgate status
 stop_daemon
