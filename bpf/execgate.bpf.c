@@ -273,44 +273,12 @@ static __always_inline bool current_in_scope(const struct eg_config *cfg)
 	return in_scope(cfg, bpf_get_current_task_btf());
 }
 
-/* Another task (a signal's target, ...): walked up to EG_TARGET_WALK levels (the ancestor
+/* Another task (a signal's target, the owner of a /proc/PID file, ...), a BTF pointer or one
+ * reached by probe reads: walked up to EG_TARGET_WALK levels with probe reads (the ancestor
  * helper only answers for the current task). A task nested deeper below a scope counts as
  * outside it: acting on it from the scope is refused (fail closed). */
 #define EG_TARGET_WALK 8
 static __always_inline bool task_in_scope(const struct eg_config *cfg, struct task_struct *p)
-{
-	if (cfg->scope_host)
-		return true;
-	struct cgroup *cg = p->cgroups->dfl_cgrp;
-	__u32 level = cg->level;
-	for (int i = 0; i < EG_MAX_SCOPES; i++) {
-		if (i >= cfg->n_scopes)
-			break;
-		const struct eg_scope *sc = &cfg->scopes[i];
-		if (!sc->cgroup_id || sc->level > level || level - sc->level > EG_TARGET_WALK)
-			continue;
-		__u32 up = level - sc->level;
-		struct cgroup *a = cg;
-		for (__u32 j = 0; j < EG_TARGET_WALK; j++) {
-			if (j < up)
-				a = a->self.parent->cgroup;
-		}
-		if (a->kn->id == sc->cgroup_id)
-			return true;
-	}
-	return false;
-}
-
-static __always_inline struct eg_inode_key inode_key(struct inode *inode)
-{
-	struct eg_inode_key k = {};
-	k.dev = inode->i_sb->s_dev;
-	k.ino = inode->i_ino;
-	return k;
-}
-
-/* A task reached through probe reads (not a BTF pointer): in the scope? As task_in_scope(). */
-static __always_inline bool probed_task_in_scope(const struct eg_config *cfg, struct task_struct *p)
 {
 	if (cfg->scope_host)
 		return true;
@@ -334,6 +302,14 @@ static __always_inline bool probed_task_in_scope(const struct eg_config *cfg, st
 	return false;
 }
 
+static __always_inline struct eg_inode_key inode_key(struct inode *inode)
+{
+	struct eg_inode_key k = {};
+	k.dev = inode->i_sb->s_dev;
+	k.ino = inode->i_ino;
+	return k;
+}
+
 /* A write to procfs from the scope that changes a host-wide setting: every file that is not
  * a process's own (sysctls, /proc/sysrq-trigger, irq affinities, ...), and the files of a
  * process outside the scope (/proc/PID/oom_score_adj of execgated, ...). The proc_inode its
@@ -353,7 +329,7 @@ static __always_inline bool proc_setting(struct inode *inode)
 	struct eg_config *cfg = get_config();
 	if (!cfg || (!cfg->scope_host && BPF_CORE_READ(t, tgid) == cfg->daemon_tgid))
 		return true;
-	return !probed_task_in_scope(cfg, t);
+	return !task_in_scope(cfg, t);
 }
 
 /* Host-wide kernel settings. A write to some lets the kernel start programs outside the
@@ -635,9 +611,9 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 }
 
 /* A denial that concerns no file (scope escape, gate tamper, ptrace, privilege): counted,
- * audited with ARG (what was refused: a capability, signal, ioctl; see EG_HOOK_*). */
-/* A global function: the verifier checks it once, not in every hook that denies (under
- * emulation each inlined copy cost the daemon's start a quarter of a second on 6.12). */
+ * audited with ARG (what was refused: a capability, signal, ioctl; see EG_HOOK_*). A global
+ * function: the verifier checks it once, not in every hook that denies (under emulation
+ * each inlined copy cost the daemon's start a quarter of a second on 6.12). */
 __noinline int record_denial(__u32 reason, __u32 hook, __u32 arg)
 {
 	struct eg_config *cfg = get_config();
@@ -655,16 +631,16 @@ __noinline int record_denial(__u32 reason, __u32 hook, __u32 arg)
 	return hook_rc(verdict);
 }
 
-static __always_inline int deny_arg(const struct eg_config *cfg, __u8 reason, __u32 hook, __u32 arg)
+static __always_inline int deny_arg(__u8 reason, __u32 hook, __u32 arg)
 {
 	/* the verifier knows nothing of a global function's result: an LSM program must show
 	 * it returns 0 or an errno */
 	return record_denial(reason, hook, arg) ? -EPERM : 0;
 }
 
-static __always_inline int deny_simple(const struct eg_config *cfg, __u8 reason, __u32 hook)
+static __always_inline int deny_simple(__u8 reason, __u32 hook)
 {
-	return deny_arg(cfg, reason, hook, 0);
+	return deny_arg(reason, hook, 0);
 }
 
 /* deny_arg() when the current task is in the scope; 0 otherwise. */
@@ -672,7 +648,7 @@ static __always_inline int deny_in_scope_arg(__u8 reason, __u32 hook, __u32 arg)
 {
 	struct eg_config *cfg = get_config();
 	if (cfg && current_in_scope(cfg))
-		return deny_arg(cfg, reason, hook, arg);
+		return deny_arg(reason, hook, arg);
 	return 0;
 }
 
@@ -688,7 +664,7 @@ static __always_inline int deny_posture(__u32 allow_bit, __u32 hook, __u32 arg)
 	struct eg_config *cfg = get_config();
 	if (!cfg || (cfg->allow & allow_bit) || !current_in_scope(cfg))
 		return 0;
-	return deny_arg(cfg, EG_R_PRIVILEGE, hook, arg);
+	return deny_arg(EG_R_PRIVILEGE, hook, arg);
 }
 
 /* From the scope, acting on a task outside it (signals, priorities, limits, memory). */
@@ -701,7 +677,7 @@ static __always_inline int deny_outside_target(struct task_struct *p, __u32 arg)
 	 * it too: whoever stops it, stops it from the scope) */
 	if (task_in_scope(cfg, p) && (cfg->scope_host || p->tgid != cfg->daemon_tgid))
 		return 0;
-	return deny_arg(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, arg);
+	return deny_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, arg);
 }
 
 SEC("lsm/bprm_check_security")
@@ -810,7 +786,7 @@ int BPF_PROG(eg_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		return ret;
 	struct eg_config *cfg = get_config();
 	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && current_in_scope(cfg)) {
-		int rc = deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CLONE_INTO_CGROUP);
+		int rc = deny_simple(EG_R_SCOPE_ESCAPE, EG_HOOK_CLONE_INTO_CGROUP);
 		if (rc)
 			return rc;
 	}
@@ -955,9 +931,9 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 	} else if (!current_in_scope(cfg)) {
 		return 0;
 	} else if (prot_flags(inode) & EG_PROT_CONTENT) {
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_HELPER_WRITE);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_HELPER_WRITE);
 	} else if (protected_dir(dentry->d_parent->d_inode)) {
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	} else if (!bpf_map_lookup_elem(&eg_baseline, &key)) {
 		return 0;
 	}
@@ -1026,13 +1002,13 @@ int BPF_PROG(eg_file_open, struct file *file, int ret)
 	if (!(file->f_mode & FMODE_WRITE)) {
 		probe_writers(cfg, file);
 		if (current_in_scope(cfg) && (prot_flags(file->f_inode) & EG_PROT_SECRET))
-			return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+			return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 		return 0;
 	}
 	__u32 hook;
 	__u8 reason = scope_write_target(file, &hook);
 	if (reason && current_in_scope(cfg))
-		return deny_simple(cfg, reason, hook);
+		return deny_simple(reason, hook);
 
 	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
 }
@@ -1130,13 +1106,13 @@ static __always_inline int deny_removal(struct inode *dir, struct dentry *dentry
 		return 0;
 	__u64 magic = dir->i_sb->s_magic;
 	if (magic == BPF_FS_MAGIC)
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PIN_UNLINK);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PIN_UNLINK);
 	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) /* a scope cgroup removed, made anew */
-		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
+		return deny_simple(EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
 	if (protected_dir(dir))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	if (prot_flags(dentry->d_inode))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
 	return 0;
 }
 
@@ -1148,16 +1124,16 @@ static __always_inline int deny_addition(struct inode *dir, struct dentry *dentr
 	if (!cfg || !current_in_scope(cfg))
 		return 0;
 	if (protected_dir(dir))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 	__u64 magic = dir->i_sb->s_magic;
 	if (magic == CGROUP2_SUPER_MAGIC || magic == CGROUP_SUPER_MAGIC) /* the cgroup tree is not the scope's */
-		return deny_simple(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
+		return deny_simple(EG_R_SCOPE_ESCAPE, EG_HOOK_CGROUP_WRITE);
 	struct eg_name_key k = {};
 	k.dir_dev = dir->i_sb->s_dev;
 	k.dir_ino = dir->i_ino;
 	bpf_probe_read_kernel_str(k.name, sizeof(k.name), dentry->d_name.name);
 	if (bpf_map_lookup_elem(&eg_reserved, &k))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
 	return 0;
 }
 
@@ -1219,7 +1195,7 @@ int BPF_PROG(eg_inode_link, struct dentry *old_dentry, struct inode *dir, struct
 	if (!cfg || !current_in_scope(cfg))
 		return 0;
 	if (protected_dir(old_dentry->d_parent->d_inode) || prot_flags(old_dentry->d_inode))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
 	return 0;
 }
 
@@ -1231,7 +1207,7 @@ static __always_inline int deny_protected_attr(struct dentry *dentry)
 	if (!cfg || !current_in_scope(cfg))
 		return 0;
 	if (prot_flags(dentry->d_inode) || protected_dir(dentry->d_parent->d_inode))
-		return deny_simple(cfg, EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
 	return 0;
 }
 
@@ -1363,7 +1339,7 @@ int BPF_PROG(eg_file_send_sigiotask, struct task_struct *tsk, struct fown_struct
 	struct eg_config *cfg = get_config();
 	if (!cfg || !cfg->daemon_tgid || tsk->tgid != cfg->daemon_tgid)
 		return 0;
-	return deny_arg(cfg, EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, sig);
+	return deny_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, sig);
 }
 
 /* request_key(2) for a key type without an upcall of its own makes the kernel run
@@ -1449,7 +1425,7 @@ int BPF_PROG(eg_capable, const struct cred *cred, struct user_namespace *ns, int
 		return 0;
 	if (opts & CAP_OPT_NOAUDIT)
 		return cfg->mode == EG_MODE_MONITOR ? 0 : -EPERM;
-	return deny_arg(cfg, EG_R_PRIVILEGE, EG_HOOK_CAPABLE, cap);
+	return deny_arg(EG_R_PRIVILEGE, EG_HOOK_CAPABLE, cap);
 }
 
 /* Mounts: a tmpfs over the policy, a decoy over the scope's cgroup, bpffs unmounted under

@@ -144,10 +144,17 @@ void GateDaemon::pin_baseline() {
   std::map<InodeKey, std::string> index;
   std::size_t refused = 0;
   std::string examples;
+  // whether a device is file-backed, asked of sysfs once per device, not once per file
+  std::map<dev_t, bool> file_backed;
+  auto on_file_backed_device = [&](dev_t dev) {
+    auto [it, fresh] = file_backed.try_emplace(dev, false);
+    if (fresh) it->second = file_backed_device(dev).has_value();
+    return it->second;
+  };
   auto pin = [&](const fs::path& p) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || file_backed_device(st.st_dev)) {
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || on_file_backed_device(st.st_dev)) {
       if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
       return;
     }

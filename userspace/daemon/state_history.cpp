@@ -14,9 +14,9 @@ namespace {
 
 // The records that change the state: a cheap substring test before any JSON is parsed.
 bool state_event(const std::string& line) {
-  return line.find("\"event\":\"ticket_") != std::string::npos &&
-         (line.find("\"ticket_revoked\"") != std::string::npos || line.find("\"ticket_expired\"") != std::string::npos ||
-          line.find("\"ticket_installed\"") != std::string::npos);
+  for (const char* event : {"\"event\":\"ticket_installed\"", "\"event\":\"ticket_revoked\"", "\"event\":\"ticket_expired\""})
+    if (line.find(event) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace
