@@ -3,6 +3,8 @@
 // rotation, and an offline verifier.
 #pragma once
 
+#include "execgate/defaults.h"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -22,7 +24,6 @@ inline constexpr std::string_view kAuditGenesisPrev =
     "0000000000000000000000000000000000000000000000000000000000000000";
 // Domain separation prefix of the checkpoint signature (29 bytes, includes the NUL).
 inline constexpr std::string_view kAuditCheckpointDomain{"execgate-audit-checkpoint-v1\0", 29};
-inline constexpr const char* kDefaultAuditPath = "/var/log/execgate/audit.jsonl";
 
 // The event names of the contract.
 bool is_audit_event(std::string_view event) noexcept;

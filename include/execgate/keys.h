@@ -1,8 +1,10 @@
 // Ed25519 keys (libsodium) and their file format (docs/tickets.md "Key files").
 //
-//   NAME.pub:  "execgate public key <keyid>\n" + base64(32-byte public key) + "\n"
-//   NAME.key:  "execgate secret key <keyid>\n" + base64(64-byte libsodium secret key) + "\n"
+//   NAME.pub:  "execgate public key ed25519 <keyid>\n" + base64(32-byte public key) + "\n"
+//   NAME.key:  "execgate secret key ed25519 <keyid>\n" + base64(64-byte libsodium secret key) + "\n"
 //              (written 0600; refused when readable/writable by group or others)
+//   Files without the algorithm tag ("execgate public key <keyid>", written before tags
+//   existed) are read as Ed25519 keys; any other tag is refused.
 //
 // key id = lower-case hex of the first 8 bytes of SHA-256(raw 32-byte public key).
 #pragma once

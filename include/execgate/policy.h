@@ -1,6 +1,8 @@
 // The daemon's policy (TOML, strict): mode, scope, baseline, trusted issuers, audit.
-// Format and defaults: docs/policy.md.
+// Format and defaults: docs/daemon.md, "Policy".
 #pragma once
+
+#include "execgate/defaults.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +26,7 @@ struct IssuerPolicy {
 };
 
 struct AuditPolicy {
-  std::string path = "/var/log/execgate/audit.jsonl";
+  std::string path = kDefaultAuditPath;
   std::string signing_key;        // NAME.key; empty = no signed checkpoints
   bool required = false;          // no evidence, no execution
   std::uint64_t checkpoint_every = 1000;

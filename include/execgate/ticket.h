@@ -107,8 +107,4 @@ VerifiedDocument parse_document_unverified(std::string_view envelope_json);
 // "not_yet_valid" / "expired".
 void check_validity(const TicketBody& body, const Clock& clock);
 
-// "90s", "15m", "8h", "7d" -> seconds (1 .. 3650 days). Throws Error(usage) naming what
-// was expected.
-std::int64_t parse_duration(std::string_view text);
-
 }  // namespace execgate

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "execgate/dsse.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/ticket.h"
 
 namespace {

@@ -27,6 +27,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 static const char *errname(int e)
@@ -299,6 +300,36 @@ int main(int argc, char **argv)
 		if (mfd < 0 || src < 0 || copy_fd(src, mfd) < 0)
 			return report("SETUP", 0, errno);
 		fexecve(mfd, argv + 2, environ);
+		return report("EXEC", 0, errno);
+	}
+	if (!strcmp(verb, "tmpfile-exec") && argc >= 4) {
+		/* tmpfile-exec DIR SRC [ARGS]: an O_TMPFILE copy of SRC in DIR, never linked, run
+		 * through a read-only reopen of it (/proc/self/fd: no writer left at exec) */
+		int tfd = open(argv[2], O_TMPFILE | O_RDWR, 0755);
+		int src = open(argv[3], O_RDONLY);
+		if (tfd < 0 || src < 0 || copy_fd(src, tfd) < 0)
+			return report("SETUP", 0, errno);
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", tfd);
+		int ro = open(path, O_RDONLY | O_CLOEXEC);
+		close(tfd);
+		if (ro < 0)
+			return report("SETUP", 0, errno);
+		fexecve(ro, argv + 3, environ);
+		return report("EXEC", 0, errno);
+	}
+	if (!strcmp(verb, "unlinked-exec") && argc >= 4) {
+		/* unlinked-exec PATH SRC [ARGS]: a copy of SRC at PATH, opened, unlinked, then run
+		 * through the fd */
+		int out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0755);
+		int src = open(argv[3], O_RDONLY);
+		if (out < 0 || src < 0 || copy_fd(src, out) < 0)
+			return report("SETUP", 0, errno);
+		close(out);
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || unlink(argv[2]) != 0)
+			return report("SETUP", 0, errno);
+		fexecve(fd, argv + 3, environ);
 		return report("EXEC", 0, errno);
 	}
 	if (!strcmp(verb, "execveat-empty") && argc >= 3) { /* execveat(fd, "", AT_EMPTY_PATH) */
@@ -742,6 +773,46 @@ int main(int argc, char **argv)
 		       (unsigned long long)(ns_all / runs_all), (unsigned long long)per[0],
 		       (unsigned long long)per[batches - 1], (unsigned long long)wall);
 		free(per);
+		return 0;
+	}
+	if (!strcmp(verb, "create-loop") && argc == 4) {
+		/* create-loop N PATH: N attempts to create PATH (removed again when created) */
+		int n = atoi(argv[2]), created = 0, refused = 0;
+		for (int i = 0; i < n; i++) {
+			int fd = open(argv[3], O_WRONLY | O_CREAT | O_EXCL, 0600);
+			if (fd >= 0) {
+				created++;
+				close(fd);
+				unlink(argv[3]);
+			} else if (errno == EPERM) {
+				refused++;
+			}
+		}
+		printf("CREATE created=%d refused=%d\n", created, refused);
+		return 0;
+	}
+	if (!strcmp(verb, "link-ids") && argc == 3) {
+		/* link-ids PIN_DIR: "NAME LINK_ID PROG_ID" for every pinned link_* (sorted by name) */
+		struct dirent **names;
+		int n = scandir(argv[2], &names, NULL, alphasort);
+		if (n < 0)
+			return report("SETUP", 0, errno);
+		for (int i = 0; i < n; i++) {
+			char path[4096];
+			if (!strncmp(names[i]->d_name, "link_", 5)) {
+				snprintf(path, sizeof path, "%s/%s", argv[2], names[i]->d_name);
+				int fd = obj_get(path);
+				struct bpf_link_info li;
+				if (fd >= 0 && obj_info(fd, &li, sizeof li) == 0)
+					printf("%s %u %u\n", names[i]->d_name, li.id, li.prog_id);
+				else
+					printf("%s unreadable\n", names[i]->d_name);
+				if (fd >= 0)
+					close(fd);
+			}
+			free(names[i]);
+		}
+		free(names);
 		return 0;
 	}
 	if (!strcmp(verb, "prog-stats") && argc == 3) { /* prog-stats PINNED_LINK: bpf_stats */

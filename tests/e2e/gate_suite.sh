@@ -231,6 +231,14 @@ check "  ... audited" audit_has '"reason":"loader_bypass"' '"hook":"mprotect_exe
 out=$(gated $PROBE memfd-exec /opt/app/true 2>&1)
 check "bypass: memfd copy of a ticketed binary (fexecve)" contains "$out" "EXEC_ERRNO=EPERM"
 check "  ... audited memfd" audit_has '"reason":"memfd"'
+m=$(audit_mark)
+out=$(gated $PROBE tmpfile-exec /tmp /opt/app/true 2>&1)
+check "bypass: O_TMPFILE copy of a ticketed binary (fexecve)" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited tmpfile" audit_since "$m" '"reason":"tmpfile"' '"hook":"exec"'
+m=$(audit_mark)
+out=$(gated $PROBE unlinked-exec /tmp/eg-unlinked /opt/app/true 2>&1)
+check "bypass: a copy unlinked while open, run through its fd" contains "$out" "EXEC_ERRNO=EPERM"
+check "  ... audited unlinked" audit_since "$m" '"reason":"unlinked"' '"hook":"exec"'
 out=$(gated $PROBE execveat-empty /opt/cp1/echo 2>&1)
 check "bypass: execveat(fd, \"\", AT_EMPTY_PATH) of an unticketed file" contains "$out" "EXEC_ERRNO=EPERM"
 cp /bin/busybox $W/tmpfile-exec; chmod 755 $W/tmpfile-exec
@@ -327,20 +335,24 @@ out=$(gated $PROBE open-write /dev/mem 2>&1)
 check "bypass: open /dev/mem for writing from the scope" contains "$out" "OPEN_ERRNO=EPERM"
 out=$($PROBE ioctl /dev/null 2285 2>&1)
 check "control: SG_IO outside the scope reaches the driver" contains "$out" "IOCTL_ERRNO=ENOTTY"
+m=$(audit_mark)
 out=$(gated $PROBE ioctl /dev/null 2285 2>&1)
 check "bypass: SG_IO (writes through a read-only disk fd) from the scope" contains "$out" "IOCTL_ERRNO=EPERM"
+check "  ... audited gate_tamper (device_command, an access record)" audit_since "$m" '"event":"access"' '"reason":"gate_tamper"' '"hook":"device_command"'
+m=$(audit_mark)
 out=$(gated $PROBE ioctl /dev/null c0484e43 2>&1)
 check "bypass: NVMe passthrough ioctl from the scope" contains "$out" "IOCTL_ERRNO=EPERM"
+check "  ... audited gate_tamper (device_command)" audit_since "$m" '"reason":"gate_tamper"' '"hook":"device_command"'
 # io_uring passthrough: an NVMe read by IORING_OP_URING_CMD on a read-only fd of the
 # namespace's generic char device (run-vm-suites.sh gives this suite's VM an NVMe disk)
 NG=$(ls /dev/ng*n1 2>/dev/null | head -1)
 check "the VM has an NVMe generic char device (/dev/ngXnY)" [ -n "$NG" ]
 out=$($PROBE uring-cmd ${NG:-/dev/ng0n1} 2>&1)
 check "control: outside the scope an io_uring NVMe passthrough read is served" contains "$out" "URING_CMD_OK"
-n_dev=$(grep -cF '"hook":"device_write"' $AUDIT)
+m=$(audit_mark)
 out=$(gated $PROBE uring-cmd ${NG:-/dev/ng0n1} 2>&1)
-check "bypass: io_uring NVMe passthrough (uring_cmd) from the scope" contains "$out" "URING_CMD_ERRNO=EPERM"
-check "  ... audited gate_tamper (device_write)" audit_grows "$n_dev" '"hook":"device_write"'
+check "bypass: io_uring NVMe passthrough read (uring_cmd) from the scope" contains "$out" "URING_CMD_ERRNO=EPERM"
+check "  ... audited gate_tamper (device_command, not device_write: it was a read)" audit_since "$m" '"reason":"gate_tamper"' '"hook":"device_command"'
 n_fd=$(grep -cF '"hook":"fd_write"' $AUDIT)
 sh -c "exec 4>/dev/mem && execgate run -- sh -c 'echo x >&4'" >/dev/null 2>&1
 check "  ... nor written through an fd opened before entering the scope (fd_write)" audit_grows "$n_fd" '"hook":"fd_write"'

@@ -79,14 +79,16 @@ control() {
 }
 
 # refused WHAT MARK REASON HOOK PROBE-ARGS...: from the scope the probe fails with EPERM
-# (MARK_ERRNO=EPERM) and a record with REASON and HOOK follows
+# (MARK_ERRNO=EPERM) and a record with REASON and HOOK follows, an "exec" record for the
+# hooks that decide whether code runs and an "access" record for every other
 refused() {
   what=$1 mark=$2 reason=$3 hook=$4
   shift 4
+  case $hook in exec | mmap_exec | mprotect_exec | exec_check) _ev="exec" ;; *) _ev="access" ;; esac
   _m=$(audit_mark)
   out=$(gated $PROBE "$@" 2>&1)
   check "bypass: $what from the scope" contains "$out" "${mark}_ERRNO=EPERM"
-  check "  ... audited $reason ($hook)" audit_since "$_m" "\"reason\":\"$reason\"" "\"hook\":\"$hook\""
+  check "  ... audited $reason ($hook, $_ev)" audit_since "$_m" "\"event\":\"$_ev\"" "\"reason\":\"$reason\"" "\"hook\":\"$hook\""
 }
 
 # outside_then_inside WHAT MARK REASON HOOK PROBE-ARGS...: control, then refused

@@ -15,7 +15,7 @@ mkdir -p $W
 execgate keygen -o $W/ops >/dev/null
 execgate keygen -o $W/ops2 >/dev/null
 execgate keygen -o $W/rogue >/dev/null
-for d in ok bad rv mu ex dr fg sp hup "fi"; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; chmod 755 /opt/$d/true; done
+for d in ok bad rv mu m1 m2 rk1 rk2 ex dr fg sp hup "fi"; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; chmod 755 /opt/$d/true; done
 
 policy() { # policy WITH_OPS2
   echo 'name = "lifecycle"'
@@ -88,9 +88,59 @@ issue mu /opt/mu/true --key $W/ops.key --ttl 1h --this-host --max-uses 1
 execgate submit $W/mu.ticket >/dev/null
 check "max_uses=1 ticket runs once" runs /opt/mu/true
 check "  ... then is exhausted" denied /opt/mu/true
-sleep 1.5
 check "spent ticket resubmitted is refused replay" refused mu replay
-check "tickets shows 0 uses left" sh -c "execgate tickets | grep $(tid mu) | grep -q ' 0/1 '"
+check "tickets no longer lists the spent ticket" sh -c "! execgate tickets | grep -q $(tid mu)"
+
+# --- the exec that takes the last use spends the ticket at once ---
+issue m1 /opt/m1/true --key $W/ops.key --ttl 1h --this-host --max-uses 1
+execgate submit $W/m1.ticket >/dev/null
+m=$(audit_mark)
+in_scope $PROBE exec /opt/m1/true >/dev/null 2>&1; rc1=$?
+out=$(execgate submit $W/m1.ticket 2>&1); rc=$?
+check "max_uses=1: the one exec runs" [ "$rc1" = 0 ]
+check "resubmitted right after its last use (no denied exec between): refused replay, exit 3" sh -c "[ $rc = 3 ] && echo '$out' | grep -q 'refused replay'"
+check "  ... the last use audited (ticket_expired exhausted)" audit_since "$m" '"event":"ticket_expired"' '"reason":"exhausted"' "$(tid m1)"
+check "  ... tickets no longer lists it" sh -c "! execgate tickets | grep -q $(tid m1)"
+restart_daemon $W/p.toml
+check "  ... after a restart: still refused replay" refused m1 replay
+# the daemon stopped (SIGSTOP) before it can read the event of the last use, then killed
+issue m2 /opt/m2/true --key $W/ops.key --ttl 1h --this-host --max-uses 1
+execgate submit $W/m2.ticket >/dev/null
+kill -STOP $DPID
+check "daemon frozen: the one exec runs (the kernel counts the use)" in_scope $PROBE exec /opt/m2/true
+kill -KILL $DPID
+wait $DPID 2>/dev/null
+start_daemon $W/p.toml || { summary; exit 1; }
+check "killed before it read the last use, restarted: refused replay" refused m2 replay
+check "  ... and not runnable" denied /opt/m2/true
+
+# --- two tickets for one file: the kernel holds the one valid longest, at install,
+# --- at start and when one goes (docs/daemon.md) ---
+# ticket_of PATH: the ticket that the last allowed exec of PATH was decided by
+ticket_of() {
+  runs "$1" || return 1
+  sleep 0.3
+  grep -F '"event":"exec"' "$AUDIT" | grep -F "\"path\":\"$1\"" | grep -F '"verdict":"allow"' | tail -1 |
+    sed -n 's/.*"ticket":"\([0-9a-f]*\)".*/\1/p'
+}
+issue rk1long /opt/rk1/true --key $W/ops.key --ttl 2h --this-host
+issue rk1short /opt/rk1/true --key $W/ops.key --ttl 1h --this-host
+execgate submit $W/rk1long.ticket >/dev/null
+execgate submit $W/rk1short.ticket >/dev/null
+check "longer ticket installed first, shorter second: the longer decides" [ "$(ticket_of /opt/rk1/true)" = "$(tid rk1long)" ]
+issue rk2short /opt/rk2/true --key $W/ops.key --ttl 1h --this-host
+issue rk2long /opt/rk2/true --key $W/ops.key --ttl 2h --this-host
+execgate submit $W/rk2short.ticket >/dev/null
+execgate submit $W/rk2long.ticket >/dev/null
+check "shorter installed first, longer second: the longer decides" [ "$(ticket_of /opt/rk2/true)" = "$(tid rk2long)" ]
+restart_daemon $W/p.toml
+check "after a restart: still the longer" [ "$(ticket_of /opt/rk1/true)" = "$(tid rk1long)" ]
+execgate revoke --key $W/ops.key "$(tid rk1long)" -o $W/rk1long.revocation >/dev/null
+execgate submit $W/rk1long.revocation >/dev/null
+check "the longer revoked: the shorter stays in force" [ "$(ticket_of /opt/rk1/true)" = "$(tid rk1short)" ]
+execgate revoke --key $W/ops.key "$(tid rk2short)" -o $W/rk2short.revocation >/dev/null
+execgate submit $W/rk2short.revocation >/dev/null
+check "the shorter revoked: the longer stays in force" [ "$(ticket_of /opt/rk2/true)" = "$(tid rk2long)" ]
 
 # --- expiry: the daemon removes expired entries ---
 issue ex /opt/ex/true --key $W/ops.key --ttl 2s --this-host
@@ -154,6 +204,24 @@ i=0; while execgate tickets | grep -q "$(tid hup)" && [ $i -lt 50 ]; do sleep 0.
 check "SIGHUP without ops2: its ticket is uninstalled" denied /opt/hup/true
 check "  ... audited" audit_has '"event":"ticket_revoked"' '"reason":"untrusted_issuer"' "$(tid hup)"
 check "  ... other tickets stay" runs /opt/ok/true
+check "  ... the reload is audited as policy_reload (not daemon_start)" audit_has '"event":"policy_reload"' '"reason":"sighup"'
+
+# --- SIGHUP never opens a window: the loader check and the state directory's protection
+# --- hold while the daemon reloads its policy over and over ---
+reloads0=$(grep -c 'policy reloaded' $W/daemon.log)
+touch $W/hupping
+(while [ -f $W/hupping ]; do kill -HUP $DPID; sleep 0.05; done) &
+HUPS=$!
+ldso=$(in_scope $PROBE exec-storm 3000 /lib64/ld-linux-x86-64.so.2 --version 2>&1)
+plant=$(in_scope $PROBE create-loop 30000 $STATE/installed/planted.json 2>&1)
+rm -f $W/hupping
+wait $HUPS
+reloads=$(( $(grep -c 'policy reloaded' $W/daemon.log) - reloads0 ))
+echo "  during $reloads reloads: ld.so $ldso; state directory: $plant"
+check "the daemon reloaded several times meanwhile (the case means something)" [ "$reloads" -ge 3 ]
+check "ld.so run as a program: no exec got through during the reloads" contains "$ldso" "ok=0 denied=3000"
+check "no file created in the state directory during the reloads" contains "$plant" "created=0 refused=30000"
+check "  ... the daemon still answers" execgate status
 
 # --- fileinfo ---
 out=$(execgate fileinfo /opt/ok/true)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the real-kernel suites in the VM: tests/e2e/run-vm-suites.sh [KERNEL[:SUITE,...] ...]
-# (default: bookworm and trixie; EXECGATE_SUITES="gate tamper lifecycle audit no_lsm"
+# (default: bookworm and trixie; EXECGATE_SUITES="gate tamper lifecycle clock upgrade audit no_lsm"
 # picks the suites for kernels named without a list, e.g. "backports:gate,tamper" runs
 # those two there). One boot per suite and kernel. Prints each suite's cases and a total
 # "N passed, M failed"; exits non-zero when anything failed.
@@ -34,7 +34,7 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   [ "$rc" = 0 ] || [ "${f%% failed*}" != 0 ] || { echo "FAIL $suite on $kernel: exit $rc"; total_fail=$((total_fail + 1)); }
 }
 
-read -r -a default_suites <<<"${EXECGATE_SUITES:-gate tamper lifecycle audit no_lsm}"
+read -r -a default_suites <<<"${EXECGATE_SUITES:-gate tamper lifecycle clock upgrade audit no_lsm}"
 for spec in "${kernels[@]}"; do
   k=${spec%%:*}
   suites=("${default_suites[@]}")
@@ -50,6 +50,8 @@ for spec in "${kernels[@]}"; do
         rm -f "$nvme_img" ;;
       tamper) # a test suite as a workload under the default posture: the daemon's unit tests
         run_suite "$k" tamper_suite.sh --add "$build/tests/execgate_daemon_tests" ;;
+      upgrade) # the daemon built with fault points
+        run_suite "$k" upgrade_suite.sh --add "$build/tests/execgated-faults" ;;
       *) run_suite "$k" "${s}_suite.sh" ;;
     esac
   done

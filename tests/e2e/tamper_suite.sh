@@ -55,12 +55,15 @@ m=$(audit_mark)
 out=$(gated $LDSO /opt/tm/once-prog clock 2>&1)
 check "bypass: ld.so maps a max_uses file (a use left) past its count" sh -c "! echo '$out' | grep -qE '^[0-9]+$'"
 check "  ... audited loader_bypass (mmap_exec) naming the file" audit_since "$m" '"reason":"loader_bypass"' '"hook":"mmap_exec"' "\"ticket\":\"$T_ONCE\"" 'once-prog'
+m=$(audit_mark)
 out=$(gated /opt/tm/once-prog clock 2>&1)
 check "the max_uses=1 file execs once (its own image maps)" sh -c "echo '$out' | grep -qE '^[0-9]+$'"
+check "  ... and that exec spent the ticket" audit_since "$m" '"event":"ticket_expired"' '"reason":"exhausted"' "\"ticket\":\"$T_ONCE\""
 m=$(audit_mark)
 out=$(gated $LDSO /opt/tm/once-prog clock 2>&1)
 check "bypass: ld.so runs a max_uses file after its last use" sh -c "! echo '$out' | grep -qE '^[0-9]+$'"
-check "  ... audited exhausted (mmap_exec)" audit_since "$m" '"reason":"exhausted"' '"hook":"mmap_exec"' "\"ticket\":\"$T_ONCE\""
+check "  ... audited loader_bypass (mmap_exec): no ticket covers it any more" audit_since "$m" '"reason":"loader_bypass"' '"hook":"mmap_exec"' 'once-prog'
+
 ticket launcher /opt/tm/plain --ttl 1h
 T_LAUNCHER=$TID
 ticket parented /opt/tm/parent-prog --ttl 1h --parent "$T_LAUNCHER"

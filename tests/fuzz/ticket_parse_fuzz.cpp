@@ -14,8 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "execgate/dsse.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/ticket.h"
 #include "strict_json.h"
 
@@ -23,10 +24,7 @@ namespace {
 
 using namespace execgate;
 
-[[noreturn]] void die(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "FUZZ INVARIANT BROKEN: %s %s\n", what, detail.c_str());
-  std::abort();
-}
+using execgate::fuzz::die;
 
 struct Keys {
   KeyPair issuer;

@@ -2,7 +2,7 @@
 #include <sodium.h>
 
 #include "audit_test_util.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
 
 namespace execgate {

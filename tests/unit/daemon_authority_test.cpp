@@ -6,7 +6,8 @@
 #include <fstream>
 
 #include "authority.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
+#include "common/fs.h"
 #include "state_store.h"
 
 using namespace execgate;
@@ -45,7 +46,7 @@ struct AuthorityTest : ::testing::Test {
     a = std::make_unique<Authority>(std::vector<TrustedIssuer>{is}, kHost, clock);
     return a->judge(env, st);
   }
-  std::string reason(const Judgement& j) { return j.refusal ? j.refusal->reason : "accepted"; }
+  std::string reason(const Judgement& j) { return j.refusal ? j.refusal->name() : "accepted"; }
 };
 }  // namespace
 
@@ -162,4 +163,16 @@ TEST(StateStore, RoundTripAndCorruptionNamesTheFile) {
   { std::ofstream((dir / "installed" / "junk.txt").string()) << "x"; }
   EXPECT_THROW(store.load(), Error);
   fs::remove_all(dir);
+}
+
+// Every refusal reason is defined once (EG_REFUSALS) and documented.
+TEST(RefusalReasons, NamesRoundTripAndAreDocumented) {
+  const std::string docs = read_file(std::string(EXECGATE_SOURCE_DIR) + "/docs/daemon.md", 1 << 20);
+#define EG_REFUSAL_CHECK(name)                                                         \
+  EXPECT_EQ(to_string(RefusalReason::name), #name);                                    \
+  EXPECT_EQ(refusal_reason(#name), RefusalReason::name);                               \
+  EXPECT_NE(docs.find("`" #name "`"), std::string::npos) << #name " is not in docs/daemon.md";
+  EG_REFUSALS(EG_REFUSAL_CHECK)
+#undef EG_REFUSAL_CHECK
+  EXPECT_EQ(refusal_reason("no such reason"), RefusalReason::malformed);
 }

@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "execgate/gate.h"
+#include "gate/gate.h"
 
 namespace execgate {
 namespace {

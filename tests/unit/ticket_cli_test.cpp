@@ -7,7 +7,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "ticket_test_util.h"
 
 #ifndef EXECGATE_CLI_PATH

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "execgate/dsse.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/keys.h"
 #include "execgate/sha256.h"
 

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "ticket_test_util.h"
 
 namespace execgate {
@@ -22,9 +22,9 @@ TEST(KeyFiles, RoundTripAndExactFormat) {
   EXPECT_EQ(st.st_mode & 0777, 0644u);
 
   std::string pub_text = read_file(dir.file("ops.pub"), 4096);
-  EXPECT_EQ(pub_text, "execgate public key " + kp.pub.key_id() + "\n" + base64_encode(kp.pub.bytes) + "\n");
+  EXPECT_EQ(pub_text, "execgate public key ed25519 " + kp.pub.key_id() + "\n" + base64_encode(kp.pub.bytes) + "\n");
   std::string key_text = read_file(dir.file("ops.key"), 4096);
-  EXPECT_EQ(key_text, "execgate secret key " + kp.pub.key_id() + "\n" + base64_encode(kp.secret.bytes()) + "\n");
+  EXPECT_EQ(key_text, "execgate secret key ed25519 " + kp.pub.key_id() + "\n" + base64_encode(kp.secret.bytes()) + "\n");
 
   EXPECT_EQ(load_public_key(dir.file("ops.pub")), kp.pub);
   SecretKey sk = load_secret_key(dir.file("ops.key"));
@@ -90,6 +90,15 @@ TEST(KeyFiles, StrictParsing) {
       std::string(600, 'a'),                                        // too big
   };
   for (const auto& text : bad) EXPECT_THROW(parse_public_key_file(text, "x"), KeyFileError) << text;
+  // Files from before algorithm tags are Ed25519 keys; other algorithms are refused by name.
+  EXPECT_EQ(parse_public_key_file("execgate public key " + id + "\n" + b64 + "\n", "x"), kp.pub);
+  try {
+    parse_public_key_file("execgate public key rsa " + id + "\n" + b64 + "\n", "x");
+    ADD_FAILURE() << "an unknown algorithm tag was accepted";
+  } catch (const KeyFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"rsa\" is not supported"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_public_key_file("execgate public key ed25519  " + id + "\n" + b64 + "\n", "x"), KeyFileError);
   // A public key is not a secret key and vice versa.
   EXPECT_THROW(parse_secret_key_file(good, "x"), KeyFileError);
   EXPECT_THROW(parse_public_key_file(format_secret_key_file(kp.secret), "x"), KeyFileError);

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "ticket_test_util.h"
 
 namespace execgate {

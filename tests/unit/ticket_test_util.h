@@ -9,7 +9,7 @@
 #include <string>
 
 #include "execgate/dsse.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/ticket.h"
 
 namespace execgate::test {

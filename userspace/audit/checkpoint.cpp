@@ -1,6 +1,6 @@
 // Checkpoint signatures: Ed25519 over a domain-separated (seq_head, head) message.
 #include "execgate/audit.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
 
 namespace execgate {

@@ -1,20 +1,22 @@
 // Record canonicalization, hashing, line format and time stamps (docs/audit.md).
-#include <sodium.h>
 
 #include <array>
 #include <charconv>
 #include <ctime>
 
+#include "crypto/blake2b.h"
 #include "execgate/audit.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 
 namespace execgate {
 
 namespace {
 constexpr std::string_view kHashKey = ",\"hash\":\"";
-constexpr std::array<std::string_view, 9> kEvents = {"exec",           "ticket_installed", "ticket_refused",
-                                                     "ticket_expired", "ticket_revoked",   "gap",
-                                                     "checkpoint",     "daemon_start",     "daemon_stop"};
+// The brief's events, then execgate's own: "access" (a kernel decision on an operation
+// other than running code) and "policy_reload" (docs/audit.md).
+constexpr std::array<std::string_view, 11> kEvents = {
+    "exec",       "ticket_installed", "ticket_refused", "ticket_expired", "ticket_revoked", "gap",
+    "checkpoint", "daemon_start",     "daemon_stop",    "access",         "policy_reload"};
 }  // namespace
 
 bool is_audit_event(std::string_view event) noexcept {
@@ -138,10 +140,7 @@ void append_audit_canonical(std::string& out, const nlohmann::json& fields, std:
 }
 
 std::string audit_hash_hex(std::string_view canonical) {
-  std::array<std::uint8_t, 32> h{};
-  crypto_generichash(h.data(), h.size(), reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(),
-                     nullptr, 0);
-  return hex_encode(h);
+  return hex_encode(blake2b_256(canonical));
 }
 
 std::string audit_line(std::string_view canonical, std::string_view hash_hex) {

@@ -13,7 +13,7 @@
 
 #include "execgate/audit.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "internal.h"
 
 namespace execgate {

@@ -1,7 +1,6 @@
 // AuditLog: thread-safe appends, group commit, checkpoints, rotation and resume
 // (docs/audit.md "Writer").
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,10 +12,11 @@
 #include <mutex>
 #include <thread>
 
+#include "crypto/blake2b.h"
 #include "execgate/audit.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "internal.h"
 
 namespace execgate {
@@ -97,9 +97,7 @@ struct AuditLog::Impl {
     const std::string_view time = now_rfc3339();
     const std::size_t before = pending.size();
     append_audit_canonical(pending, rec, seq, time, prev);
-    std::uint8_t digest[32];
-    crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(pending.data() + before),
-                       pending.size() - before, nullptr, 0);
+    const Blake2b256 digest = blake2b_256(std::string_view(pending).substr(before));
     pending.pop_back();
     pending.append(",\"hash\":\"");
     static constexpr char kHex[] = "0123456789abcdef";
@@ -397,7 +395,7 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
   // One pass over the (sorted) members: reserved names, and which exec fields are present.
   static constexpr std::string_view kExecFields[] = {"comm", "dev",  "ino",    "lineage", "path",   "pid",
                                                      "ppid", "reason", "ticket", "uid",   "verdict"};
-  const bool is_exec = *eit == "exec";
+  const bool is_exec = *eit == "exec" || *eit == "access";  // kernel decisions
   unsigned present = 0;
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     const std::string& k = it.key();
@@ -414,7 +412,7 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
         if (!(present & (1u << i))) fields[std::string(kExecFields[i])] = nullptr;
     const auto& v = fields["verdict"];
     if (!(v.is_string() && (v == "allow" || v == "deny" || v == "monitor_deny")))
-      throw Error(ErrorKind::usage, "exec record needs verdict allow, deny or monitor_deny");
+      throw Error(ErrorKind::usage, "exec and access records need verdict allow, deny or monitor_deny");
   }
   Impl& im = *impl_;
   std::unique_lock<std::mutex> lk(im.mu);

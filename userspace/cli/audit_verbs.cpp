@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "execgate/audit.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 namespace execgate::cli {
 
@@ -34,7 +34,8 @@ std::string render(std::string_view line) {
   auto get = [&](const char* k) { return r.contains(k) ? scalar(r[k]) : std::string("-"); };
   std::string out = get("time") + "  #" + get("seq") + "  ";
   const std::string event = r.value("event", "?");
-  if (event == "exec") {
+  if (event == "exec" || event == "access") {
+    if (event == "access") out += "access " + get("hook") + "  ";
     out += get("verdict") + "  " + get("reason") + "  pid=" + get("pid") + " ppid=" + get("ppid") + " uid=" +
            get("uid") + " comm=" + get("comm") + "  " + get("path") + "  ticket=" + get("ticket");
     return out;

@@ -2,6 +2,8 @@
 // Each verb group lives in its own file and registers itself with add_*_verbs().
 #pragma once
 
+#include "execgate/defaults.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
@@ -10,11 +12,10 @@
 
 namespace execgate::cli {
 
-inline constexpr const char* kDefaultSocket = "/run/execgate/execgated.sock";
 
 struct Cli {
   bool json = false;
-  std::string socket = kDefaultSocket;
+  std::string socket = kDefaultSocketPath;
   // Set by the chosen verb's parse callback; returns the process exit code.
   std::function<int()> action;
 };

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 namespace execgate::cli {
 

@@ -8,9 +8,8 @@
 
 #include "cli.h"
 #include "control_client.h"
-#include "execgate/encoding.h"
-#include "execgate/fs.h"
-#include "execgate/gate.h"
+#include "common/encoding.h"
+#include "common/fs.h"
 #include "execgate/policy.h"
 #include "ticket_verbs.h"
 

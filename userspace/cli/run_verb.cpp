@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "control_client.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "ticket_verbs.h"
 
 namespace execgate::cli {

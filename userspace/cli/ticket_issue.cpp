@@ -9,9 +9,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "execgate/encoding.h"
+#include "common/duration.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "ticket_verbs.h"
 
 namespace execgate::cli::ticket_verbs {

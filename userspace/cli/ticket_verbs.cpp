@@ -6,9 +6,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 namespace execgate::cli {
 

@@ -1,4 +1,4 @@
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 
 #include <sodium.h>
 

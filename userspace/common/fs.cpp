@@ -1,4 +1,4 @@
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

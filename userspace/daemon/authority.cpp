@@ -1,9 +1,26 @@
 #include "authority.h"
 
-#include "execgate/encoding.h"
-#include "execgate/fs.h"
+#include "common/encoding.h"
+#include "common/fs.h"
 
 namespace execgate {
+
+std::string to_string(RefusalReason r) {
+#define EG_REFUSAL_NAME(name) \
+  case RefusalReason::name:   \
+    return #name;
+  switch (r) { EG_REFUSALS(EG_REFUSAL_NAME) }
+#undef EG_REFUSAL_NAME
+  return "malformed";
+}
+
+RefusalReason refusal_reason(std::string_view name) {
+#define EG_REFUSAL_MATCH(n) \
+  if (name == #n) return RefusalReason::n;
+  EG_REFUSALS(EG_REFUSAL_MATCH)
+#undef EG_REFUSAL_MATCH
+  return RefusalReason::malformed;
+}
 
 std::string envelope_digest(const std::string& envelope_json) {
   auto d = sha256_bytes(as_bytes(envelope_json));
@@ -41,20 +58,20 @@ std::optional<Refusal> Authority::check_ticket(const TicketBody& t, const Truste
     if (h == machine_id_) host_ok = true;
     if (h == "*") {
       if (!issuer.policy.allow_any_host)
-        return Refusal{"wrong_host", "hosts has \"*\" but issuer \"" + issuer.policy.name + "\" does not allow_any_host"};
+        return Refusal{RefusalReason::wrong_host, "hosts has \"*\" but issuer \"" + issuer.policy.name + "\" does not allow_any_host"};
       host_ok = true;
     }
   }
-  if (!host_ok) return Refusal{"wrong_host", "hosts does not include this machine-id " + machine_id_};
+  if (!host_ok) return Refusal{RefusalReason::wrong_host, "hosts does not include this machine-id " + machine_id_};
   if (issuer.policy.max_ttl > 0 && t.not_after - t.not_before > issuer.policy.max_ttl)
-    return Refusal{"ttl_too_long", "validity " + std::to_string(t.not_after - t.not_before) + " s exceeds issuer \"" +
+    return Refusal{RefusalReason::ttl_too_long, "validity " + std::to_string(t.not_after - t.not_before) + " s exceeds issuer \"" +
                                        issuer.policy.name + "\" max_ttl " + std::to_string(issuer.policy.max_ttl) + " s"};
   // A ticket that is not valid yet is installed: the kernel denies it (not_yet_valid)
   // until not_before. One that has already expired is refused.
   if (clock_.now() >= t.not_after)
-    return Refusal{"expired", "ticket " + t.id + " expired at " + std::to_string(t.not_after)};
+    return Refusal{RefusalReason::expired, "ticket " + t.id + " expired at " + std::to_string(t.not_after)};
   for (const auto& s : t.subjects)
-    if (!s.path) return Refusal{"malformed", "subject " + hex_encode(s.sha256) + " has no path: the daemon installs tickets by path"};
+    if (!s.path) return Refusal{RefusalReason::malformed, "subject " + hex_encode(s.sha256) + " has no path: the daemon installs tickets by path"};
   return std::nullopt;
 }
 
@@ -65,31 +82,31 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
   try {
     j.doc = verify_document(envelope_json, keys);
   } catch (const VerificationError& e) {
-    j.refusal = Refusal{e.reason(), e.what()};
+    j.refusal = Refusal{refusal_reason(e.reason()), e.what()};
     return j;
   } catch (const Error& e) {
-    j.refusal = Refusal{"malformed", e.what()};
+    j.refusal = Refusal{RefusalReason::malformed, e.what()};
     return j;
   }
   j.issuer = issuer_for(j.doc.key_id);
   if (!j.issuer) {
-    j.refusal = Refusal{"untrusted_issuer", "key id " + j.doc.key_id + " is not a trusted issuer"};
+    j.refusal = Refusal{RefusalReason::untrusted_issuer, "key id " + j.doc.key_id + " is not a trusted issuer"};
     return j;
   }
   if (j.doc.kind == VerifiedDocument::Kind::revocation) return j;
 
   const TicketBody& t = *j.doc.ticket;
   if (state.tombstones.count(t.id)) {
-    j.refusal = Refusal{"revoked", "ticket " + t.id + " was revoked by " + state.tombstones.at(t.id)};
+    j.refusal = Refusal{RefusalReason::revoked, "ticket " + t.id + " was revoked by " + state.tombstones.at(t.id)};
     return j;
   }
   if (auto it = state.spent.find(t.id); it != state.spent.end()) {
-    j.refusal = Refusal{"replay", "ticket " + t.id + " was already used up"};
+    j.refusal = Refusal{RefusalReason::replay, "ticket " + t.id + " was already used up"};
     return j;
   }
   if (auto it = state.installed.find(t.id); it != state.installed.end()) {
     if (envelope_digest(it->second.envelope) != envelope_digest(envelope_json)) {
-      j.refusal = Refusal{"replay", "a different ticket with id " + t.id + " is installed"};
+      j.refusal = Refusal{RefusalReason::replay, "a different ticket with id " + t.id + " is installed"};
       return j;
     }
     j.already_installed = true;
@@ -105,7 +122,7 @@ std::optional<Refusal> Authority::recheck(const std::string& envelope_json) cons
   try {
     verify_document(envelope_json, keys);
   } catch (const VerificationError& e) {
-    return Refusal{e.reason(), e.what()};
+    return Refusal{refusal_reason(e.reason()), e.what()};
   }
   return std::nullopt;
 }

@@ -11,7 +11,7 @@
 #include <functional>
 #include <string>
 
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 namespace execgate {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "execgate/gate.h"
+#include "gate/gate.h"
 
 namespace execgate {
 

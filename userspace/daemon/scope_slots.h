@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "execgate/gate.h"
+#include "gate/gate.h"
 
 namespace execgate {
 

@@ -5,7 +5,7 @@
 #include <functional>
 #include <string>
 
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include <nlohmann/json.hpp>
 
 namespace execgate {

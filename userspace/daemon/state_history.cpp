@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "execgate/audit.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 namespace execgate {
 using nlohmann::json;

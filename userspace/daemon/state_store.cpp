@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 
 namespace execgate {
 namespace fs = std::filesystem;

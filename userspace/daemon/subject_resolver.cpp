@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "execgate/encoding.h"
-#include "execgate/fs.h"
+#include "common/encoding.h"
+#include "common/fs.h"
 
 namespace execgate {
 
@@ -89,7 +89,7 @@ namespace {
 // The pending entries one resolution made: removed again unless the resolution succeeded.
 class PendingEntries {
  public:
-  PendingEntries(Gate& gate, const std::uint8_t (&id)[EG_ID_LEN]) : gate_(gate) { std::memcpy(id_, id, EG_ID_LEN); }
+  PendingEntries(TicketMap& gate, const std::uint8_t (&id)[EG_ID_LEN]) : gate_(gate) { std::memcpy(id_, id, EG_ID_LEN); }
   ~PendingEntries() {
     if (keep_) return;
     for (const auto& k : keys_) {
@@ -114,7 +114,7 @@ class PendingEntries {
   void keep() { keep_ = true; }
 
  private:
-  Gate& gate_;
+  TicketMap& gate_;
   std::uint8_t id_[EG_ID_LEN]{};
   std::vector<InodeKey> keys_;
   bool keep_ = false;
@@ -124,21 +124,21 @@ class PendingEntries {
 
 static void copy_id(std::uint8_t (&dst)[EG_ID_LEN], const std::string& hex);
 
-Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
+Resolution resolve_subjects(const TicketBody& t, TicketMap& gate) {
   Resolution res;
   std::uint8_t id[EG_ID_LEN];
   copy_id(id, t.id);
   PendingEntries pending(gate, id);
-  auto refuse = [&](std::string reason, std::string detail) {
+  auto refuse = [&](RefusalReason reason, std::string detail) {
     res.subjects.clear();
-    res.refusal = Refusal{std::move(reason), std::move(detail)};
+    res.refusal = Refusal{reason, std::move(detail)};
     return res;
   };
   for (const Subject& s : t.subjects) {
     const std::string& path = *s.path;
     struct stat pre {};
-    if (::stat(path.c_str(), &pre) != 0) return refuse("missing_file", path + ": " + std::strerror(errno));
-    if (!S_ISREG(pre.st_mode)) return refuse("not_regular", path + ": not a regular file");
+    if (::stat(path.c_str(), &pre) != 0) return refuse(RefusalReason::missing_file, path + ": " + std::strerror(errno));
+    if (!S_ISREG(pre.st_mode)) return refuse(RefusalReason::not_regular, path + ": not a regular file");
     const InodeKey key = key_of(pre);
     // 1. the entry goes in before the open: from here on no writer can appear
     auto cur = gate.get_ticket(key);
@@ -146,44 +146,44 @@ Resolution resolve_subjects(const TicketBody& t, Gate& gate) {
     if (!sealed_before) pending.add(key);
     // 2. one open; the kernel counts the inode's writers at this open
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) return refuse("missing_file", path + ": " + std::strerror(errno));
+    if (!fd) return refuse(RefusalReason::missing_file, path + ": " + std::strerror(errno));
     struct stat before {}, after {};
     if (::fstat(fd.get(), &before) != 0 || !S_ISREG(before.st_mode))
-      return refuse("not_regular", path + ": not a regular file");
-    if (key_of(before) != key) return refuse("stale", path + ": replaced by another file while it was being resolved");
+      return refuse(RefusalReason::not_regular, path + ": not a regular file");
+    if (key_of(before) != key) return refuse(RefusalReason::stale, path + ": replaced by another file while it was being resolved");
     if (auto dev = file_backed_device(before.st_dev))
-      return refuse("unsupported_fs", path + ": its filesystem lies on a " + *dev +
+      return refuse(RefusalReason::unsupported_fs, path + ": its filesystem lies on a " + *dev +
                                           ", whose bytes can change with no writer of the file; "
                                           "ticket a copy on a local disk");
     if (auto fs = unsealable_fs(fd.get()))
-      return refuse("unsupported_fs", path + ": on " + *fs +
+      return refuse(RefusalReason::unsupported_fs, path + ": on " + *fs +
                                           ", where its contents can change with no writer this kernel sees; "
                                           "ticket a copy on a local filesystem");
     Sha256Digest digest;
     try {
       digest = sha256_fd(fd.get(), path);
     } catch (const Error& e) {
-      return refuse("missing_file", e.what());
+      return refuse(RefusalReason::missing_file, e.what());
     }
     ::fstat(fd.get(), &after);
     if (before.st_ctim.tv_sec != after.st_ctim.tv_sec || before.st_ctim.tv_nsec != after.st_ctim.tv_nsec ||
         before.st_size != after.st_size)
-      return refuse("stale", path + ": changed while it was being hashed");
+      return refuse(RefusalReason::stale, path + ": changed while it was being hashed");
     // 3. nobody may have held it open for writing at that open (a shared writable
     //    mapping counts: its writes need not move ctime)
     std::uint32_t generation = sealed_before ? cur->generation : 0;
     if (!sealed_before) {
       auto probed = gate.get_ticket(key);
       if (!probed || !(probed->flags & EG_TF_PROBED))
-        return refuse("unsealed", path + ": the kernel did not see execgated open the file "
+        return refuse(RefusalReason::unsealed, path + ": the kernel did not see execgated open the file "
                                          "(execgated must run in the initial PID namespace)");
       if (probed->writers > 0)
-        return refuse("open_for_write", path + ": open for writing elsewhere (" + std::to_string(probed->writers) +
+        return refuse(RefusalReason::open_for_write, path + ": open for writing elsewhere (" + std::to_string(probed->writers) +
                                             " writer(s); a shared writable mapping counts): close it and submit again");
       generation = probed->generation;
     }
     if (std::memcmp(digest.data(), s.sha256.data(), digest.size()) != 0)
-      return refuse("digest_mismatch",
+      return refuse(RefusalReason::digest_mismatch,
                     path + ": sha256 is " + hex_encode(digest) + ", ticket says " + hex_encode(s.sha256));
     ResolvedSubject r = subject_of_stat(path, before);
     r.sha256 = hex_encode(digest);

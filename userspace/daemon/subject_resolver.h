@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "authority.h"
-#include "execgate/gate.h"
+#include "gate/gate.h"
 
 namespace execgate {
 
@@ -33,7 +33,7 @@ struct Resolution {
 // On success each subject's inode holds a kernel entry for t.id (pending, or an entry
 // sealed earlier), to be replaced by kernel_entry() right away. On refusal the pending
 // entries this call made are gone again.
-Resolution resolve_subjects(const TicketBody& t, Gate& gate);
+Resolution resolve_subjects(const TicketBody& t, TicketMap& gate);
 
 // The kernel map value for one subject of a ticket.
 eg_ticket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left);

@@ -7,18 +7,22 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <set>
 #include <utility>
+#include <vector>
 
 #include "execgate.skel.h"
-#include "execgate/fs.h"
-#include "execgate/gate.h"
+#include "common/fs.h"
+#include "gate/gate.h"
 
 namespace execgate {
 namespace fs = std::filesystem;
@@ -113,6 +117,21 @@ void select_programs(bpf_object* obj) {
   btf__free(vmlinux);
 }
 
+#ifdef EXECGATE_FAULT_INJECTION
+// The fault-injection build (execgated-faults, tests/e2e/upgrade_suite.sh only):
+// EXECGATE_FAULT_ATTACH=NAME (or "last") makes that program's attach fail as if the kernel
+// refused it.
+bool attach_fault(const bpf_program* prog, bool last) {
+  const char* want = std::getenv("EXECGATE_FAULT_ATTACH");
+  return want && (std::string(want) == bpf_program__name(prog) || (last && std::string(want) == "last"));
+}
+// EXECGATE_FAULT_ABI_BUMP=1 makes it claim the next kernel ABI.
+std::uint32_t abi_version() { return EG_ABI_VERSION + (std::getenv("EXECGATE_FAULT_ABI_BUMP") ? 1 : 0); }
+#else
+constexpr bool attach_fault(const bpf_program*, bool) { return false; }
+constexpr std::uint32_t abi_version() { return EG_ABI_VERSION; }
+#endif
+
 }  // namespace
 
 void require_bpf_lsm(const std::string& lsm_file) {
@@ -141,6 +160,9 @@ struct Gate::Impl {
   StateMapping state;
 
   std::atomic<std::uint32_t> clock_drift_ms{0};
+  std::chrono::steady_clock::time_point last_check{};
+  std::atomic<std::uint32_t> max_check_gap_ms{0};
+  std::atomic<std::uint64_t> late_checks{0};
 
   // Runs eg_clock_sync as the daemon (no action, val = EG_CLOCK_*): its return value, or
   // nullopt when the kernel cannot run it.
@@ -178,6 +200,53 @@ void Gate::uninstall(const std::string& pin_dir) {
   if (::rmdir(pin_dir.c_str()) != 0) throw IoError(pin_dir, errno, "cannot remove pin directory");
 }
 
+// The kernel ABI of the gate pinned under pin_dir (read from the pinned config's stamp):
+// nullopt when nothing is pinned there, 0 when the pins predate ABI stamps.
+static std::optional<std::uint32_t> pinned_abi(const std::string& pin_dir) {
+  const std::string pin = pin_dir + "/eg_state";
+  UniqueFd fd(bpf_obj_get(pin.c_str()));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw GateUnavailable("cannot open the pinned " + pin + ": " + errstr(errno));
+  }
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  check(bpf_obj_get_info_by_fd(fd.get(), &info, &len), "pinned " + pin);
+  std::vector<std::uint8_t> value(std::max<std::size_t>(info.value_size, sizeof(eg_state)));
+  const __u32 idx = EG_STATE_CONFIG;
+  check(bpf_map_lookup_elem(fd.get(), &idx, value.data()), "pinned " + pin);
+  eg_config pinned{};
+  std::memcpy(&pinned, value.data(), std::min<std::size_t>(info.value_size, sizeof pinned));
+  if (pinned.abi_magic == EG_ABI_MAGIC) return pinned.abi_version;
+  // Never configured (a daemon that died before its first config) with today's layout:
+  // nothing to misread.
+  if (pinned.abi_magic == 0 && info.value_size == sizeof(eg_state)) return abi_version();
+  return 0;
+}
+
+// Refuses pins of another kernel ABI: their maps would be read with the wrong layout.
+static void require_same_abi(const std::string& pin_dir) {
+  const auto pinned = pinned_abi(pin_dir);
+  if (!pinned || *pinned == abi_version()) return;
+  throw GateUnavailable(
+      "the gate pinned under " + pin_dir + " speaks kernel ABI " +
+      (*pinned ? std::to_string(*pinned) : std::string("0 (an execgated older than ABI stamps)")) +
+      ", this execgated kernel ABI " + std::to_string(abi_version()) +
+      ": its maps would be read with the wrong layout, so they are left alone and the pinned gate keeps "
+      "enforcing. To replace it: stop what runs in the gated scopes, run `execgated --uninstall --pin-dir " +
+      pin_dir + "`, then start this execgated (docs/daemon.md, \"Upgrades\")");
+}
+
+namespace {
+// New links, attached but not yet pinned: destroyed (detached) unless released.
+struct NewLinks {
+  std::vector<std::pair<std::string, bpf_link*>> links;  // (program name, link)
+  ~NewLinks() {
+    for (auto& [name, link] : links) bpf_link__destroy(link);
+  }
+};
+}  // namespace
+
 std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   require_bpf_lsm();
   std::error_code ec;
@@ -185,6 +254,7 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   if (ec)
     throw GateUnavailable("cannot create " + opts.pin_dir + ": " + ec.message() +
                           " (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)");
+  require_same_abi(opts.pin_dir);
 
   auto impl = std::make_unique<Impl>();
   impl->pin_dir = opts.pin_dir;
@@ -196,36 +266,58 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   select_programs(impl->skel->obj);
   if (int rc = execgate_bpf__load(impl->skel.get()); rc < 0)
     throw GateUnavailable("the kernel refused to load the BPF-LSM programs: " + errstr(rc) +
-                          ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM; "
-                          "if pins from an incompatible version exist, run execgated --uninstall first");
+                          ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM");
+
+  // All or nothing: every program is attached (beside the pinned gate, which keeps
+  // enforcing) before any pin changes. A program that cannot attach leaves the pinned set
+  // exactly as it was; the links made so far are detached again.
+  NewLinks fresh;
+  std::size_t to_attach = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, impl->skel->obj) to_attach += bpf_program__autoload(prog) ? 1 : 0;
+  bpf_object__for_each_program(prog, impl->skel->obj) {
+    if (!bpf_program__autoload(prog)) continue;
+    const bool last = fresh.links.size() + 1 == to_attach;
+    bpf_link* link = attach_fault(prog, last) ? (errno = EPERM, nullptr) : bpf_program__attach(prog);
+    if (!link)
+      throw GateUnavailable(std::string("cannot attach ") + bpf_program__name(prog) + ": " + errstr(errno) +
+                            " (nothing changed: the pinned gate keeps enforcing)");
+    fresh.links.emplace_back(bpf_program__name(prog), link);
+  }
+
+  // Each new link takes its pinned name; the old link it replaces stays attached until
+  // the new one is pinned (its fd is held meanwhile): no moment without the hook.
+  std::set<std::string> names;
+  for (auto& [name, link] : fresh.links) {
+    const std::string pin = opts.pin_dir + "/link_" + name;
+    UniqueFd old(bpf_obj_get(pin.c_str()));
+    if (old) ::unlink(pin.c_str());
+    if (int rc = bpf_link__pin(link, pin.c_str()); rc < 0) throw GateUnavailable("cannot pin " + pin + ": " + errstr(rc));
+    // The pin holds the attachment; keep our own fd too and let libbpf forget the link.
+    impl->link_fds.emplace_back(::dup(bpf_link__fd(link)));
+    bpf_link__disconnect(link);
+    names.insert("link_" + name);
+  }
+  // Links of programs this build no longer has would enforce an older gate beside this one.
+  for (const auto& entry : fs::directory_iterator(opts.pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("link_", 0) == 0 && !names.count(name)) ::unlink(entry.path().c_str());
+  }
+  // The pin directory names its ABI: the config map pinned a second time as abi-N.
+  const std::string stamp = "abi-" + std::to_string(abi_version());
+  for (const auto& entry : fs::directory_iterator(opts.pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("abi-", 0) == 0 && name != stamp) ::unlink(entry.path().c_str());
+  }
+  if (!fs::exists(opts.pin_dir + "/" + stamp, ec))
+    check(bpf_obj_pin(bpf_map__fd(impl->skel->maps.eg_state), (opts.pin_dir + "/" + stamp).c_str()),
+          "pin " + opts.pin_dir + "/" + stamp);
 
   impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
   // A base left by an earlier daemon may have been taken with another tick length: the
   // new programs must not use it (until start_exec_clock(), execs read the clock).
   __atomic_store_n(impl->state.clock_base(), 0, __ATOMIC_RELAXED);
-
-  std::size_t links = 0;
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, impl->skel->obj) {
-    if (!bpf_program__autoload(prog)) continue;
-    bpf_link* link = bpf_program__attach(prog);
-    if (!link)
-      throw GateUnavailable(std::string("cannot attach ") + bpf_program__name(prog) + ": " + errstr(errno));
-    std::string pin = opts.pin_dir + "/link_" + bpf_program__name(prog);
-    // Replace an older pinned link without a gap: the new one is attached already.
-    UniqueFd old(bpf_obj_get(pin.c_str()));
-    if (old) ::unlink(pin.c_str());
-    int rc = bpf_link__pin(link, pin.c_str());
-    if (rc < 0) {
-      bpf_link__destroy(link);
-      throw GateUnavailable("cannot pin " + pin + ": " + errstr(rc));
-    }
-    // The pin holds the attachment; keep our own fd too and let libbpf forget the link.
-    impl->link_fds.emplace_back(::dup(bpf_link__fd(link)));
-    bpf_link__disconnect(link);
-    bpf_link__destroy(link);
-    ++links;
-  }
+  const std::size_t links = fresh.links.size();
   return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
 }
 
@@ -238,6 +330,14 @@ void Gate::start_exec_clock() {
 }
 
 std::optional<std::uint32_t> Gate::check_exec_clock() {
+  const auto now = std::chrono::steady_clock::now();
+  if (impl_->last_check != std::chrono::steady_clock::time_point{}) {
+    const auto gap = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - impl_->last_check).count());
+    if (gap > impl_->max_check_gap_ms) impl_->max_check_gap_ms = gap;
+    if (gap > kLateClockCheckMs) ++impl_->late_checks;
+  }
+  impl_->last_check = now;
   auto err_ms = impl_->run_clock_sync(EG_CLOCK_CHECK);
   if (!err_ms || *err_ms == 0) return std::nullopt;
   impl_->clock_drift_ms = *err_ms;
@@ -246,13 +346,15 @@ std::optional<std::uint32_t> Gate::check_exec_clock() {
 
 ExecClock Gate::exec_clock() const {
   return ExecClock{impl_->skel->rodata->eg_tick_nsec, __atomic_load_n(impl_->state.clock_base(), __ATOMIC_RELAXED) != 0,
-                   impl_->clock_drift_ms.load()};
+                   impl_->clock_drift_ms.load(), impl_->max_check_gap_ms.load(), impl_->late_checks.load()};
 }
 
 void Gate::set_config(const eg_config& cfg) {
   const __u32 idx = EG_STATE_CONFIG;
   eg_state st{};
   st.config = cfg;
+  st.config.abi_magic = EG_ABI_MAGIC;  // the pins' stamp (require_same_abi)
+  st.config.abi_version = abi_version();
   check(bpf_map__update_elem(impl_->skel->maps.eg_state, &idx, sizeof idx, &st, sizeof st, BPF_ANY), "config map");
 }
 

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "execgate/fs.h"
-#include "execgate/gate.h"
+#include "common/fs.h"
+#include "gate/gate.h"
 
 namespace execgate {
 namespace fs = std::filesystem;

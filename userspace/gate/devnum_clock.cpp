@@ -4,13 +4,19 @@
 
 #include <limits>
 
-#include "execgate/gate.h"
+#include "gate/gate.h"
 
 namespace execgate {
 
+// The kernel-internal dev_t is MKDEV(ma, mi) = ma << 20 | mi; st_dev uses new_encode_dev.
+constexpr unsigned kMinorBits = 20;
+
 std::uint64_t kernel_dev(std::uint64_t st_dev) {
-  // Kernel-internal dev_t is MKDEV(ma, mi) = ma << 20 | mi; st_dev uses new_encode_dev.
-  return (static_cast<std::uint64_t>(major(st_dev)) << 20) | minor(st_dev);
+  return (static_cast<std::uint64_t>(major(st_dev)) << kMinorBits) | minor(st_dev);
+}
+
+std::string kernel_dev_string(std::uint64_t kdev) {
+  return std::to_string(kdev >> kMinorBits) + ":" + std::to_string(kdev & ((std::uint64_t{1} << kMinorBits) - 1));
 }
 
 static std::int64_t ns_of(clockid_t c) {

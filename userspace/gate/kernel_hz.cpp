@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "execgate/gate.h"
+#include "gate/gate.h"
 
 namespace execgate {
 

@@ -5,8 +5,8 @@
 #include <set>
 #include <toml++/toml.h>
 
-#include "execgate/fs.h"
-#include "execgate/ticket.h"
+#include "common/fs.h"
+#include "common/duration.h"
 
 namespace execgate {
 

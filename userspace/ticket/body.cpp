@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/keys.h"
 #include "execgate/ticket.h"
 #include "strict_json.h"

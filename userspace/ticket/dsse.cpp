@@ -5,7 +5,7 @@
 
 #include <array>
 
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/ticket_errors.h"
 #include "strict_json.h"
 

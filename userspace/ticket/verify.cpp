@@ -2,7 +2,7 @@
 #include <sodium.h>
 
 #include "execgate/dsse.h"
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/ticket.h"
 
 namespace execgate {
@@ -77,32 +77,6 @@ void check_validity(const TicketBody& body, const Clock& clock) {
   if (now >= body.not_after)
     throw VerificationError("expired", "ticket " + body.id + " expired at " + std::to_string(body.not_after) +
                                            ", now is " + std::to_string(now));
-}
-
-std::int64_t parse_duration(std::string_view text) {
-  const auto bad = [&]() -> std::int64_t {
-    throw Error(ErrorKind::usage, "invalid duration '" + std::string(text) +
-                                      "': expected a positive number followed by s, m, h or d (e.g. 90s, 15m, 8h, 7d), "
-                                      "at most 3650d");
-  };
-  if (text.size() < 2 || text.size() > 12) return bad();
-  std::int64_t unit = 0;
-  switch (text.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: return bad();
-  }
-  std::int64_t n = 0;
-  for (char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9') return bad();
-    n = n * 10 + (c - '0');
-    if (n > 3650LL * 86400) return bad();
-  }
-  const std::int64_t secs = n * unit;
-  if (secs <= 0 || secs > 3650LL * 86400) return bad();
-  return secs;
 }
 
 }  // namespace execgate

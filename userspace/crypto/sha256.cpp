@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "execgate/keys.h"
 #include "execgate/ticket_errors.h"
 

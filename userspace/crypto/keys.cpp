@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <string>
 
-#include "execgate/encoding.h"
+#include "common/encoding.h"
 #include "execgate/error.h"
-#include "execgate/fs.h"
+#include "common/fs.h"
 #include "execgate/sha256.h"
 #include "execgate/ticket_errors.h"
 
@@ -21,6 +21,9 @@ namespace execgate {
 namespace {
 constexpr std::string_view kPubHeader = "execgate public key ";
 constexpr std::string_view kSecHeader = "execgate secret key ";
+// The algorithm tag after the header. Files written before tags existed carry none and
+// are Ed25519 keys: read, never written.
+constexpr std::string_view kAlgorithm = "ed25519";
 constexpr std::size_t kMaxKeyFileBytes = 512;
 
 struct KeyText {
@@ -28,11 +31,13 @@ struct KeyText {
   Bytes raw;
 };
 
-// "<header><16 hex>\n<base64>\n" (final newline optional). Nothing else is accepted.
+// "<header>ed25519 <16 hex>\n<base64>\n" (final newline optional; "<header><16 hex>"
+// from before algorithm tags). Nothing else is accepted.
 KeyText parse_key_text(std::string_view text, std::string_view header, std::size_t raw_len,
                        const std::string& name) {
   const auto fail = [&](const std::string& what) -> KeyText {
-    throw KeyFileError(name, what + " (expected \"" + std::string(header) + "<16 hex>\" then one line of base64)");
+    throw KeyFileError(name, what + " (expected \"" + std::string(header) + std::string(kAlgorithm) +
+                                 " <16 hex>\" then one line of base64)");
   };
   if (text.size() > kMaxKeyFileBytes) fail("key file too large");
   std::size_t nl = text.find('\n');
@@ -42,6 +47,12 @@ KeyText parse_key_text(std::string_view text, std::string_view header, std::size
   if (!rest.empty() && rest.back() == '\n') rest.remove_suffix(1);
   if (line1.substr(0, header.size()) != header) fail("wrong header line");
   std::string_view id = line1.substr(header.size());
+  if (const auto sp = id.find(' '); sp != std::string_view::npos) {
+    if (id.substr(0, sp) != kAlgorithm)
+      fail("key algorithm \"" + std::string(id.substr(0, sp)) + "\" is not supported (this execgate knows " +
+           std::string(kAlgorithm) + ")");
+    id.remove_prefix(sp + 1);
+  }
   if (!is_lower_hex(id, 16)) fail("key id in header is not 16 lower-case hex digits");
   if (rest.find('\n') != std::string_view::npos) fail("unexpected extra lines");
   KeyText kt{std::string(id), {}};
@@ -113,11 +124,12 @@ bool verify_detached(std::span<const std::uint8_t> message, const Ed25519Signatu
 }
 
 std::string format_public_key_file(const PublicKey& key) {
-  return std::string(kPubHeader) + key.key_id() + "\n" + base64_encode(key.bytes) + "\n";
+  return std::string(kPubHeader) + std::string(kAlgorithm) + " " + key.key_id() + "\n" + base64_encode(key.bytes) + "\n";
 }
 
 std::string format_secret_key_file(const SecretKey& key) {
-  return std::string(kSecHeader) + key.key_id() + "\n" + base64_encode(key.bytes()) + "\n";
+  return std::string(kSecHeader) + std::string(kAlgorithm) + " " + key.key_id() + "\n" + base64_encode(key.bytes()) +
+         "\n";
 }
 
 PublicKey parse_public_key_file(std::string_view text, const std::string& name) {

@@ -3,6 +3,8 @@
 // holds is released by its destructor. Pinned links keep enforcing after the daemon dies.
 #pragma once
 
+#include "execgate/defaults.h"
+
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -20,7 +22,6 @@
 
 namespace execgate {
 
-inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/execgate";
 
 struct GateOptions {
   std::string pin_dir = kDefaultPinDir;
@@ -37,7 +38,14 @@ struct ExecClock {
   std::uint64_t tick_nsec = 0;
   bool calibrated = false;
   std::uint32_t drift_ms = 0;  // the error for which a check last dropped the base (0: none)
+  // The checks' cadence (every 100 ms meant): the longest gap between two, and how many
+  // came later than kLateClockCheckMs after the one before.
+  std::uint32_t max_check_gap_ms = 0;
+  std::uint64_t late_checks = 0;
 };
+// A clock check later than this after the previous one is counted late (docs/gate.md's
+// error bound assumes checks every 100 ms).
+inline constexpr std::uint32_t kLateClockCheckMs = 300;
 
 // CONFIG_HZ from a kernel config ("CONFIG_HZ=250"); nullopt when absent or not a number
 // a kernel would have.
@@ -67,7 +75,19 @@ class GateUnavailable : public Error {
 // Reads /sys/kernel/security/lsm; throws GateUnavailable unless "bpf" is listed.
 void require_bpf_lsm(const std::string& lsm_file = "/sys/kernel/security/lsm");
 
-class Gate {
+// The kernel's ticket map, keyed by inode: the port through which the ticket book and the
+// subject resolver reach the kernel (Gate implements it over the pinned BPF map; unit
+// tests use a fake, tests/unit/fake_ticket_map.h).
+class TicketMap {
+ public:
+  virtual ~TicketMap() = default;
+  virtual void put_ticket(const InodeKey& key, const eg_ticket& value) = 0;
+  virtual bool delete_ticket(const InodeKey& key) = 0;
+  virtual std::optional<eg_ticket> get_ticket(const InodeKey& key) const = 0;
+  virtual std::vector<std::pair<InodeKey, eg_ticket>> tickets() const = 0;
+};
+
+class Gate : public TicketMap {
  public:
   // Loads the programs, reusing maps already pinned under pin_dir, attaches every hook
   // and pins the links (replacing older pinned links without a gap).
@@ -77,7 +97,7 @@ class Gate {
   // True when pins from an earlier daemon exist.
   static bool pinned(const std::string& pin_dir = kDefaultPinDir);
 
-  ~Gate();
+  ~Gate() override;
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
 
@@ -95,10 +115,10 @@ class Gate {
   // Removes every baseline entry whose key is not in keep (sorted).
   void prune_baseline(const std::vector<InodeKey>& keep);
 
-  void put_ticket(const InodeKey& key, const eg_ticket& value);
-  bool delete_ticket(const InodeKey& key);
-  std::optional<eg_ticket> get_ticket(const InodeKey& key) const;
-  std::vector<std::pair<InodeKey, eg_ticket>> tickets() const;
+  void put_ticket(const InodeKey& key, const eg_ticket& value) override;
+  bool delete_ticket(const InodeKey& key) override;
+  std::optional<eg_ticket> get_ticket(const InodeKey& key) const override;
+  std::vector<std::pair<InodeKey, eg_ticket>> tickets() const override;
 
   GateCounters counters() const;
   std::size_t attached_programs() const { return links_; }
@@ -125,11 +145,19 @@ class Gate {
 
 // Userspace st_dev -> the kernel's s_dev encoding (major << 20 | minor).
 std::uint64_t kernel_dev(std::uint64_t st_dev);
+// A kernel s_dev as "MAJ:MIN" (how audit records and status name devices).
+std::string kernel_dev_string(std::uint64_t kdev);
 
 // Reason code <-> brief name ("no_ticket", "stale", ...). Unknown codes -> "unknown".
 std::string reason_name(std::uint8_t code);
+// Every reason name the kernel records, in code order (the docs name each:
+// tests/unit/gate_reason_docs_test.cpp).
+std::vector<std::string> reason_names();
 std::string verdict_name(std::uint8_t verdict);
 std::string hook_name(std::uint32_t hook);
+// The audit event of a kernel decision: "exec" for whether code may run (exec, executable
+// mappings, AT_EXECVE_CHECK), "access" for every other operation the gate judged.
+std::string event_name(std::uint32_t hook);
 
 // Wall-clock unix seconds -> CLOCK_BOOTTIME ns (saturating at 0 and UINT64_MAX).
 std::uint64_t wall_to_boot_ns(std::int64_t unix_seconds);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The exec path: the decision at bprm_check_security (exec_decide) and at
+ * execveat(AT_EXECVE_CHECK) (exec_check_decide), the lineage and image it makes the task's
+ * once the exec commits (exec_commit) and that children inherit (task_alloc_rule), and
+ * executable mappings of files (check_exec_mapping).
+ */
+#ifndef EG_LIB_EXEC_H
+#define EG_LIB_EXEC_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "execgate.h"
+#include "lib/classify.h"
+#include "lib/clock.h"
+#include "lib/compat.h"
+#include "lib/decision.h"
+#include "lib/events.h"
+#include "lib/kernel_defs.h"
+#include "lib/maps.h"
+#include "lib/scope.h"
+#include "lib/state.h"
+
+/* The config, when the task is in a gated scope; NULL when there is nothing to judge. */
+static __always_inline struct eg_config *config_in_scope(struct task_struct *task)
+{
+	struct eg_config *cfg = get_config();
+	return cfg && in_scope(cfg, task) ? cfg : NULL;
+}
+
+/* The task's lineage state: it exists only while the daemon tracks lineage. */
+static __always_inline struct eg_task_state *lineage_state(const struct eg_config *cfg,
+							   struct task_struct *task)
+{
+	return cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
+}
+
+/* bprm_check_security: the exec decision for the file (the script, then its interpreter),
+ * audited, and recorded as the task's pending image and ticket. */
+static __always_inline int exec_decide(struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_config *cfg = config_in_scope(task);
+	if (!cfg)
+		return 0;
+	struct eg_task_state *caller = lineage_state(cfg, task);
+	struct inode *inode = bprm->file->f_inode;
+	struct decision d = {};
+	__u32 uid = task->cred->uid.val;
+	int rc;
+	/* Reserve before deciding: with audit required, an exec whose evidence cannot be
+	 * recorded is denied without spending a use. (Two branches, each deciding: the 6.1
+	 * verifier cannot see that a second null test of a ring-buffer record is redundant.) */
+	struct eg_event *e = reserve();
+	if (e) {
+		__u64 now = boot_estimate();
+		if (!now)
+			now = bpf_ktime_get_boot_ns();
+		decide(cfg, inode, bprm->file->f_path.dentry, uid, caller, true, true, now, &d);
+		fill_event(e, task, inode, EG_HOOK_EXEC, now);
+		/* interp: the script for its own pass, the interpreter for the second pass.
+		 * Left empty when a ticket or a pinned baseline entry allowed the file: the
+		 * daemon names it from what it installed (saves a string copy per exec). */
+		if (!d.pinned)
+			bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->interp);
+		__u8 verdict = judge(cfg, d.reason);
+		emit(cfg, e, verdict, &d, caller);
+		rc = hook_rc(verdict);
+	} else {
+		if (cfg->audit_required)
+			return hook_rc(judge(cfg, EG_R_AUDIT_UNAVAILABLE));
+		decide(cfg, inode, bprm->file->f_path.dentry, uid, caller, true, true, boot_estimate(), &d);
+		rc = hook_rc(judge(cfg, d.reason));
+	}
+
+	/* The image this task is about to run and the ticket that allowed it, as pending:
+	 * eg_bprm_committing makes them the task's only if the exec goes through. */
+	if (rc == 0) {
+		bool ticketed = d.reason == EG_R_TICKET;
+		struct eg_task_state *self = caller;
+		if (!self && ticketed && (cfg->track_lineage || d.per_exec))
+			self = bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (self) {
+			self->pending_state = ticketed ? EG_PENDING_TICKETED : EG_PENDING_UNTICKETED;
+			self->pending_per_exec = ticketed && d.per_exec;
+			self->pending_key = inode_key(inode);
+			copy_id(self->pending, d.ticket);
+		}
+	}
+	return rc;
+}
+
+/* bprm_committing_creds: the pending decision, if it was taken for this very file, becomes
+ * the task's lineage and image. */
+static __always_inline int exec_commit(struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_config *cfg = config_in_scope(task);
+	if (!cfg)
+		return 0;
+	struct eg_task_state *st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
+	if (!st)
+		return 0;
+	struct eg_inode_key k = inode_key(bprm->file->f_inode);
+	bool ticketed = st->pending_state == EG_PENDING_TICKETED && st->pending_key.dev == k.dev &&
+			st->pending_key.ino == k.ino;
+	if (st->has_ticket)
+		copy_id(st->parent_ticket, st->ticket);
+	st->has_ticket = ticketed;
+	if (ticketed) {
+		copy_id(st->ticket, st->pending);
+	} else {
+		((__u64 *)st->ticket)[0] = 0;
+		((__u64 *)st->ticket)[1] = 0;
+	}
+	if (ticketed && st->pending_per_exec) {
+		st->image = k;
+	} else {
+		st->image.dev = 0;
+		st->image.ino = 0;
+	}
+	st->pending_state = EG_PENDING_NONE;
+	return 0;
+}
+
+/* task_alloc: no clone3(CLONE_INTO_CGROUP) from the scope; the child inherits its
+ * parent's lineage. */
+static __always_inline int task_alloc_rule(struct task_struct *task, unsigned long clone_flags)
+{
+	struct eg_config *cfg = get_config();
+	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && current_in_scope(cfg)) {
+		int rc = deny_simple(EG_R_SCOPE_ESCAPE, EG_HOOK_CLONE_INTO_CGROUP);
+		if (rc)
+			return rc;
+	}
+	if (!cfg || !cfg->track_lineage)
+		return 0;
+	struct eg_task_state *parent =
+		bpf_task_storage_get(&eg_task_state, bpf_get_current_task_btf(), 0, 0);
+	if (!parent || !parent->has_ticket)
+		return 0;
+	struct eg_task_state *child =
+		bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (child)
+		__builtin_memcpy(child, parent, sizeof(*child));
+	return 0;
+}
+
+/* An executable mapping (mmap_file, file_mprotect) of FILE: the decision without spending
+ * a use; only refusals are audited. */
+static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_config *cfg = config_in_scope(task);
+	if (!cfg)
+		return 0;
+	struct eg_task_state *caller = lineage_state(cfg, task);
+	struct inode *inode = file->f_inode;
+	struct decision d = {};
+	decide(cfg, inode, file->f_path.dentry, (__u32)bpf_get_current_uid_gid(), NULL, false, false, boot_estimate(), &d);
+	if (is_allow(d.reason)) {
+		if (d.reason != EG_R_TICKET || !d.per_exec)
+			return 0; /* allowed mappings are too frequent to log */
+		/* A ticket with per-exec conditions (uses, parent) authorizes an exec, which checked
+		 * and counted them: its file maps executable only as the image of the task whose
+		 * exec that was (the kernel maps the image after bprm_committing_creds). Through
+		 * the loader (ld.so FILE) or dlopen it would run past them. */
+		struct eg_task_state *st = caller ? caller : bpf_task_storage_get(&eg_task_state, task, 0, 0);
+		struct eg_inode_key k = inode_key(inode);
+		if (st && st->image.dev == k.dev && st->image.ino == k.ino)
+			return 0;
+		d.reason = d.spent ? EG_R_EXHAUSTED : d.parent_bound ? EG_R_LINEAGE : EG_R_LOADER_BYPASS;
+		return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
+	}
+	/* a nameless file keeps its reason; anything else unticketed mapped executable is
+	 * the loader's way around exec */
+	if (d.reason != EG_R_MEMFD && d.reason != EG_R_TMPFILE && d.reason != EG_R_UNLINKED)
+		d.reason = EG_R_LOADER_BYPASS;
+	return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
+}
+
+/* bprm_creds_for_exec: on an execveat(AT_EXECVE_CHECK) (struct linux_binprm___v614), the
+ * exec decision; every other exec passes here (bprm_check_security judges it next). */
+static __always_inline int exec_check_decide(struct linux_binprm *bprm)
+{
+	if (!bpf_core_field_exists(struct linux_binprm___v614, is_check))
+		return 0;
+	struct linux_binprm___v614 *b = (void *)bprm;
+	if (!BPF_CORE_READ_BITFIELD_PROBED(b, is_check))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct eg_config *cfg = config_in_scope(task);
+	if (!cfg)
+		return 0;
+	/* the interpreter runs the script as data after this answer: the check is its exec,
+	 * which spends a use and is judged against the asking process's lineage */
+	struct eg_task_state *caller = lineage_state(cfg, task);
+	struct inode *inode = bprm->file->f_inode;
+	struct decision d = {};
+	decide(cfg, inode, bprm->file->f_path.dentry, task->cred->uid.val, caller, true, true, boot_estimate(), &d);
+	if (is_allow(d.reason))
+		return 0;
+	return decide_file_event(cfg, bprm->file->f_path.dentry, inode, EG_HOOK_EXEC_CHECK, &d, caller);
+}
+
+#endif /* EG_LIB_EXEC_H */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Constants the BPF side needs from kernel and uapi headers that vmlinux.h lacks (macros
+ * do not survive into BTF): errno, file mode and open mode bits, clone flags, filesystem
+ * magics, ioctl numbers, fcntl commands, device majors and minors.
+ */
+#ifndef EG_LIB_KERNEL_DEFS_H
+#define EG_LIB_KERNEL_DEFS_H
+
+#define EPERM 1
+#define SB_KERNMOUNT (1u << 22) /* include/linux/fs.h: a kernel-internal mount (shm, hugetlbfs) */
+#define FMODE_WRITE 0x2
+#define MAY_WRITE 0x2
+#define PROT_EXEC 0x4
+#define S_IWGRP 00020
+#define S_IWOTH 00002
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define BPF_FS_MAGIC 0xcafe4a11
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
+#define SECURITYFS_MAGIC 0x73636673
+#define BINFMTFS_MAGIC 0x42494e4d
+#define CONFIGFS_MAGIC 0x62656570
+#define TRACEFS_MAGIC 0x74726163
+#define DEBUGFS_MAGIC 0x64626720
+#define EFIVARFS_MAGIC 0xde5e81e4
+#define PSTOREFS_MAGIC 0x6165676C
+#define CAP_OPT_NOAUDIT 0x2
+#define LSM_PRLIMIT_WRITE 2
+#define FS_IOC_SETFLAGS 0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
+#define BLKPG 0x1269
+#define LOOP_IOC_TYPE 0x4c /* 'L': loop devices and /dev/loop-control */
+#define DM_IOC_TYPE 0xfd
+#define NBD_IOC_TYPE 0xab
+#define TIOCSTI 0x5412    /* push a byte into a terminal's input: the shell outside would read it */
+#define TIOCLINUX 0x541c  /* includes pasting the console selection as input */
+#define FIOSETOWN 0x8901
+#define SIOCSPGRP 0x8902
+#define F_SETOWN 8
+#define F_SETOWN_EX 15
+#define INPUT_MAJOR 13
+#define MISC_MAJOR 10
+#define UINPUT_MINOR 223
+#define UHID_MINOR 239
+#define S_IFMT 00170000
+#define S_IFBLK 0060000
+#define S_IFCHR 0020000
+#define MEM_MAJOR 1 /* minors 1 mem, 2 kmem, 4 port */
+#define SG_IO 0x2285
+#define IOC_TYPE(cmd) (((cmd) >> 8) & 0xff)
+#define IOC_NR(cmd) ((cmd)&0xff)
+#define PTRACE_MODE_ATTACH 0x02
+
+#endif /* EG_LIB_KERNEL_DEFS_H */

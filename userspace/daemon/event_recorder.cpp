@@ -1,0 +1,73 @@
+#include "event_recorder.h"
+
+#include <cstring>
+
+#include "common/encoding.h"
+
+namespace execgate {
+using nlohmann::json;
+
+namespace {
+std::string id_hex(const std::uint8_t* id) { return hex_encode(std::span<const std::uint8_t>(id, EG_ID_LEN)); }
+}  // namespace
+
+void EventRecorder::record(const eg_event& ev) {
+  json r;
+  r["event"] = event_name(ev.hook);
+  r["hook"] = hook_name(ev.hook);
+  r["verdict"] = verdict_name(ev.verdict);
+  r["reason"] = reason_name(ev.reason);
+  r["pid"] = ev.pid;
+  r["ppid"] = ev.ppid;
+  r["uid"] = ev.uid;
+  r["comm"] = std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm));
+  std::string path(ev.path, strnlen(ev.path, sizeof ev.path));
+  if (path.empty() && ev.hook == EG_HOOK_EXEC) path = known_path(InodeKey{ev.dev, ev.ino});
+  r["path"] = path.empty() ? json(nullptr) : json(path);
+  r["dev"] = kernel_dev_string(ev.dev);
+  r["ino"] = ev.ino;
+  r["ticket"] = ev.has_ticket ? json(id_hex(ev.ticket)) : json(nullptr);
+  json lineage = json::array();
+  if (ev.has_proc_ticket) lineage.push_back(id_hex(ev.proc_ticket));
+  r["lineage"] = lineage;
+  r["cgroup"] = ev.cgroup_id;
+  if (ev.hook == EG_HOOK_CAPABLE) {
+    r["capability"] = capability_name(static_cast<int>(ev.arg));
+  } else if (ev.hook == EG_HOOK_EXEC) {
+    if (ev.arg & EG_ARG_LAST_USE) {
+      r["last_use"] = true;
+      std::lock_guard lk(last_use_mu_);
+      last_use_.insert(id_hex(ev.ticket));
+    }
+  } else if (ev.arg) {
+    r["arg"] = ev.arg;
+  }
+  r["kernel_time_ns"] = boot_ns_to_wall_ns(ev.ts_boot_ns);
+  audit_(std::move(r));
+}
+
+std::set<std::string> EventRecorder::take_last_uses() {
+  std::set<std::string> ids;
+  std::lock_guard lk(last_use_mu_);
+  ids.swap(last_use_);
+  return ids;
+}
+
+void EventRecorder::set_ticket_paths(std::map<InodeKey, std::string> paths) {
+  std::lock_guard lk(paths_mu_);
+  ticket_paths_ = std::move(paths);
+}
+
+void EventRecorder::set_baseline_paths(std::map<InodeKey, std::string> paths) {
+  std::lock_guard lk(paths_mu_);
+  baseline_paths_ = std::move(paths);
+}
+
+std::string EventRecorder::known_path(const InodeKey& key) const {
+  std::lock_guard lk(paths_mu_);
+  if (auto it = ticket_paths_.find(key); it != ticket_paths_.end()) return it->second;
+  if (auto it = baseline_paths_.find(key); it != baseline_paths_.end()) return it->second;
+  return {};
+}
+
+}  // namespace execgate

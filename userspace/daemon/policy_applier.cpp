@@ -1,0 +1,174 @@
+#include "policy_applier.h"
+
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "scope_slots.h"
+#include "subject_resolver.h"
+
+namespace execgate {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Paths of the dynamic loader(s) on this machine.
+std::vector<InodeKey> find_loaders() {
+  std::vector<InodeKey> keys;
+  for (const char* pattern : {"/lib64/ld-linux*.so*", "/lib/ld-linux*.so*", "/lib/x86_64-linux-gnu/ld-linux*.so*",
+                              "/usr/lib/x86_64-linux-gnu/ld-linux*.so*", "/usr/lib64/ld-linux*.so*",
+                              "/lib/ld-musl*.so*", "/usr/lib/ld-musl*.so*"}) {
+    glob_t g{};
+    if (::glob(pattern, 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i)
+        if (auto s = stat_subject(g.gl_pathv[i]);
+            s && std::find(keys.begin(), keys.end(), s->key) == keys.end())
+          keys.push_back(s->key);
+    }
+    ::globfree(&g);
+  }
+  return keys;
+}
+
+}  // namespace
+
+PolicyApplier::PolicyApplier(Gate& gate, DaemonPaths paths) : gate_(gate), paths_(std::move(paths)) {}
+
+std::vector<CgroupRef> PolicyApplier::resolve_scopes(const Policy& policy) {
+  std::vector<CgroupRef> scopes;
+  for (const auto& c : policy.scope_cgroups) scopes.push_back(open_scope_cgroup(c));
+  return scopes;
+}
+
+void PolicyApplier::adopt_running_scopes(const std::vector<CgroupRef>& wanted) {
+  // a restart over pinned maps keeps the slots the kernel reads now
+  const eg_config running = gate_.config();
+  std::vector<CgroupRef> slots;
+  for (__u32 i = 0; i < running.n_scopes && i < EG_MAX_SCOPES; ++i)
+    slots.push_back(CgroupRef{running.scopes[i].cgroup_id, running.scopes[i].level});
+  scopes_ = assign_scope_slots(slots, wanted);
+}
+
+void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& scopes, bool track_lineage) {
+  scopes_ = assign_scope_slots(scopes_, scopes);
+  gate_.set_loaders(find_loaders());
+  ReservedNames reserved;
+  gate_.set_protected(protected_inodes(policy, reserved));
+  gate_.set_reserved_names(reserved);
+  pin_baseline(policy);
+  configure(policy, track_lineage);
+}
+
+void PolicyApplier::configure(const Policy& policy, bool track_lineage) {
+  gate_.set_config(kernel_config(policy, track_lineage));
+}
+
+// The kernel config from the policy and whether lineage is tracked. Lineage is tracked only
+// while some installed ticket names a parent (tracking costs a task-storage allocation
+// per ticketed exec); a parent image started before that is not known and its children
+// are denied `lineage` (fail closed).
+eg_config PolicyApplier::kernel_config(const Policy& policy, bool track_lineage) const {
+  eg_config cfg{};
+  cfg.mode = policy.mode == GateMode::monitor ? EG_MODE_MONITOR : EG_MODE_ENFORCE;
+  cfg.scope_host = policy.scope_host ? 1 : 0;
+  cfg.trust = policy.trust == BaselineTrust::root_owned ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
+  cfg.audit_required = policy.audit.required ? 1 : 0;
+  // Wake the reader once about 1/8 of the ring (at most 64 KiB) is pending per CPU;
+  // it also drains on a 50 ms timer, and every denial wakes it at once.
+  const std::uint64_t wake_bytes = std::min<std::uint64_t>(64 << 10, (std::uint64_t{policy.audit.ringbuf_kib} << 10) / 8);
+  cfg.wakeup_events = std::max<std::uint64_t>(1, wake_bytes / sizeof(eg_event));
+  cfg.track_lineage = track_lineage ? 1 : 0;
+  cfg.daemon_tgid = static_cast<__u32>(::getpid());  // its read opens seal tickets
+  cfg.caps_allowed = default_scope_capabilities() | policy.scope_capabilities;
+  cfg.allow = policy.scope_allow;
+  static_assert(static_cast<std::uint32_t>(ScopeAllow::mount) == EG_ALLOW_MOUNT &&
+                static_cast<std::uint32_t>(ScopeAllow::userns) == EG_ALLOW_USERNS &&
+                static_cast<std::uint32_t>(ScopeAllow::module_request) == EG_ALLOW_MODULE_REQUEST);
+  static_assert(EG_MAX_SCOPES >= kMaxScopeCgroups);
+  for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};  // holes: id 0
+  return cfg;
+}
+
+// What the scope may not touch (protected_set.h): the daemon's state, its audit log's
+// directory, its policy's directory and its socket's (nothing written, created, linked,
+// removed or renamed there; the spool inbox stays open: whatever arrives there is verified
+// anyway), every ancestor of them, execgated and its libraries, the loader's cache, the
+// kernel's helper programs; the names of helpers and of the loader's preload list that do
+// not exist are reserved.
+ProtectedSet PolicyApplier::protected_inodes(const Policy& policy, ReservedNames& reserved) const {
+  ProtectedSet set;
+  const std::uint8_t dir = EG_PROT_DIR | EG_PROT_NAME;
+  const fs::path state(paths_.state_dir);
+  for (const char* sub : {"", "installed", "tombstones", "spent"}) protect_path(set, (*sub ? state / sub : state).string(), dir);
+  protect_path(set, fs::path(policy.audit.path).parent_path().string(), dir);
+  if (!paths_.config.empty()) protect_path(set, fs::absolute(paths_.config).parent_path().string(), dir);
+  protect_path(set, fs::path(paths_.socket).parent_path().string(), dir);  // no impostor socket
+  for (const auto& f : own_mapped_files()) protect_path(set, f, EG_PROT_CONTENT);
+  for (const auto& f : kernel_helper_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
+  for (const auto& f : loader_config_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
+  // the keys the gate trusts: an issuer key rewritten would be trusted at the next start
+  // or SIGHUP; the audit signing key is not even read from the scope
+  for (const auto& is : policy.issuers) protect_path(set, is.pubkey, EG_PROT_CONTENT);
+  if (!policy.audit.signing_key.empty())
+    protect_path(set, policy.audit.signing_key, EG_PROT_CONTENT | EG_PROT_SECRET);
+  if (set.size() > EG_MAX_PROTECTED)
+    throw Error(ErrorKind::kernel, "protected inodes: " + std::to_string(set.size()) + " exceed the kernel map's " +
+                                       std::to_string(EG_MAX_PROTECTED));
+  return set;
+}
+
+// Pins every regular file of the baseline paths as it is now. New pins go in first and
+// stale ones are pruned after, so a reload never leaves a moment in which baseline files
+// are denied. Only files no one but root can write are pinned: a file its non-root owner (or group, or anyone) may write would
+// make the baseline only as trustworthy as that user, who could even change it through a
+// shared writable mapping made before the pin without moving ctime. Refused files are
+// counted in status and named on stderr; their execs in the scope are denied.
+void PolicyApplier::pin_baseline(const Policy& policy) {
+  std::map<InodeKey, std::string> index;
+  std::size_t refused = 0;
+  std::string examples;
+  // whether a device is file-backed, asked of sysfs once per device, not once per file
+  std::map<dev_t, bool> file_backed;
+  auto on_file_backed_device = [&](dev_t dev) {
+    auto [it, fresh] = file_backed.try_emplace(dev, false);
+    if (fresh) it->second = file_backed_device(dev).has_value();
+    return it->second;
+  };
+  auto pin = [&](const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) || on_file_backed_device(st.st_dev)) {
+      if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
+      return;
+    }
+    const ResolvedSubject s = subject_of_stat(p.string(), st);
+    gate_.put_baseline(s.key, eg_baseline{s.ctime_sec, s.ctime_nsec, 0});
+    index.emplace(s.key, p.string());
+  };
+  for (const auto& path : policy.baseline_paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_regular_file(ec)) pin(it->path());
+      }
+    } else {
+      pin(path);
+    }
+  }
+  std::vector<InodeKey> keep;
+  keep.reserve(index.size());
+  for (const auto& [key, path] : index) keep.push_back(key);  // std::map: already sorted
+  gate_.prune_baseline(keep);
+  baseline_refused_ = refused;
+  if (refused)
+    std::fprintf(stderr, "execgated: baseline: %zu file(s) not pinned, writable by a user other than root (%s%s)\n",
+                 refused, examples.c_str(), refused > 3 ? ", ..." : "");
+  baseline_paths_ = std::move(index);
+}
+
+}  // namespace execgate

@@ -1,0 +1,56 @@
+// The policy applied to the kernel: scope cgroups and their slots, the dynamic loaders,
+// the protected inodes and reserved names (protected_set.h), the baseline pins, and the
+// config (mode, posture, lineage). Every set is updated add-then-prune: a reload never
+// opens a moment in which something that stays is unprotected.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "execgate/defaults.h"
+#include "gate/gate.h"
+#include "execgate/policy.h"
+#include "protected_set.h"
+
+namespace execgate {
+
+struct DaemonPaths {
+  std::string config;
+  std::string state_dir = kDefaultStateDir;
+  std::string socket = kDefaultSocketPath;
+  std::string pin_dir = kDefaultPinDir;
+};
+
+class PolicyApplier {
+ public:
+  PolicyApplier(Gate& gate, DaemonPaths paths);
+
+  // The policy's scope cgroups as the kernel names them (created when missing); throws
+  // naming the cgroup.
+  static std::vector<CgroupRef> resolve_scopes(const Policy& policy);
+  // At start: the slots the pinned config uses now stay where they are.
+  void adopt_running_scopes(const std::vector<CgroupRef>& wanted);
+  // Everything: scopes, loaders, protected set, baseline, config.
+  void apply(const Policy& policy, const std::vector<CgroupRef>& scopes, bool track_lineage);
+  // The config alone (lineage tracking changed).
+  void configure(const Policy& policy, bool track_lineage);
+
+  const std::map<InodeKey, std::string>& baseline_paths() const { return baseline_paths_; }
+  std::size_t baseline_files() const { return baseline_paths_.size(); }
+  std::size_t baseline_refused() const { return baseline_refused_; }
+  const DaemonPaths& paths() const { return paths_; }
+
+ private:
+  eg_config kernel_config(const Policy& policy, bool track_lineage) const;
+  ProtectedSet protected_inodes(const Policy& policy, ReservedNames& reserved) const;
+  void pin_baseline(const Policy& policy);
+
+  Gate& gate_;
+  DaemonPaths paths_;
+  std::vector<CgroupRef> scopes_;  // eg_config.scopes[] slots (scope_slots.h); id 0: an empty slot
+  std::map<InodeKey, std::string> baseline_paths_;
+  std::size_t baseline_refused_ = 0;  // not pinned: writable by a user other than root
+};
+
+}  // namespace execgate

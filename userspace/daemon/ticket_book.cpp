@@ -1,0 +1,328 @@
+#include "ticket_book.h"
+
+#include <climits>
+#include <cstring>
+
+#include "common/encoding.h"
+#include "ticket_rank.h"
+
+namespace execgate {
+using nlohmann::json;
+
+namespace {
+
+std::string id_hex(const std::uint8_t* id) { return hex_encode(std::span<const std::uint8_t>(id, EG_ID_LEN)); }
+
+RankedTicket rank_of(const TicketBody& t) { return RankedTicket{t.id, t.not_before, t.not_after}; }
+
+}  // namespace
+
+json subjects_json(const std::vector<ResolvedSubject>& subs) {
+  json a = json::array();
+  for (const auto& s : subs)
+    a.push_back({{"path", s.path}, {"sha256", s.sha256}, {"dev", kernel_dev_string(s.key.dev)}, {"ino", s.key.ino}});
+  return a;
+}
+
+TicketBook::TicketBook(TicketMap& kernel, StateStore& store, const Clock& clock, Resolver resolve, AuditSink audit)
+    : kernel_(kernel), store_(store), clock_(clock), resolve_(std::move(resolve)), audit_(std::move(audit)) {}
+
+void TicketBook::audit_ticket(const std::string& event, const std::string& id, const std::string& reason, json extra) {
+  json r = std::move(extra);
+  r["event"] = event;
+  r["ticket"] = id.empty() ? json(nullptr) : json(id);
+  r["reason"] = reason;
+  audit_(std::move(r));
+}
+
+void TicketBook::load(StateSnapshot state, const Authority& authority) {
+  state_ = std::move(state);
+  const auto installed_records = state_.installed;
+  state_.installed.clear();
+  installed_.clear();
+  std::set<InodeKey> released;  // entries of tickets spent at start-up
+
+  for (const auto& [id, rec] : installed_records) {
+    // A record the daemon itself would never have kept: revoked, or spent (a state
+    // directory rewound, or a record planted beside the others). Never installed again.
+    if (auto why = state_.tombstones.count(id) ? std::optional<std::string>("revoked")
+                   : state_.spent.count(id)    ? std::optional<std::string>("replay")
+                                               : std::nullopt) {
+      store_.remove_installed(id);
+      audit_ticket("ticket_refused", id, *why,
+                   {{"detail", "at start-up: " + store_.installed_path(id) + " holds a ticket that is " +
+                                   (*why == "revoked" ? "revoked (tombstone " + state_.tombstones.at(id) + ")"
+                                                      : std::string("spent")) +
+                                   ": removed, not installed"}});
+      continue;
+    }
+    if (auto bad = authority.recheck(rec.envelope)) {
+      store_.remove_installed(id);
+      audit_ticket("ticket_refused", id, bad->name(), {{"detail", "at start-up: " + bad->detail}});
+      continue;
+    }
+    VerifiedDocument doc = parse_document_unverified(rec.envelope);
+    const TicketBody& t = *doc.ticket;
+    if (clock_.now() >= t.not_after) {
+      store_.remove_installed(id);
+      if (t.max_uses) store_.put_spent(id, envelope_digest(rec.envelope)), state_.spent[id] = envelope_digest(rec.envelope);
+      audit_ticket("ticket_expired", id, "expired");
+      continue;
+    }
+    Resolution r = resolve_(t);
+    if (r.refusal) {
+      store_.remove_installed(id);
+      audit_ticket("ticket_refused", id, r.refusal->name(), {{"detail", "at start-up: " + r.refusal->detail}});
+      continue;
+    }
+    InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
+                         rec.uses_left};
+    // The kernel's count is authoritative while the pinned map survives.
+    if (t.max_uses) {
+      std::optional<std::int64_t> kernel_left;
+      for (const auto& s : inst.subjects)
+        if (auto k = kernel_.get_ticket(s.key); k && id_hex(k->id) == id)
+          kernel_left = std::max<std::int64_t>(kernel_left.value_or(LLONG_MIN), k->uses_left);
+      if (kernel_left) inst.uses_left = std::min<std::int64_t>(inst.uses_left.value_or(*kernel_left), *kernel_left);
+      // its last use was counted while no daemon read the event: spent now
+      if (inst.uses_left.value_or(1) <= 0) {
+        for (const auto& s : inst.subjects) released.insert(s.key);  // its entries go below
+        const std::string d = envelope_digest(rec.envelope);
+        store_.put_spent(id, d);
+        state_.spent[id] = d;
+        store_.remove_installed(id);
+        audit_ticket("ticket_expired", id, "exhausted",
+                     {{"detail", "at start-up: the kernel counted its last use while no daemon read it"}});
+        continue;
+      }
+    }
+    installed_.emplace(id, std::move(inst));
+    state_.installed[id] = rec;
+  }
+
+  // Kernel entries with no installed ticket behind them go; every covered inode gets the
+  // entry of the ticket that outranks the others (the same rule as install and uninstall).
+  std::set<InodeKey> covered;
+  for (const auto& [id, inst] : installed_)
+    for (const auto& s : inst.subjects) covered.insert(s.key);
+  for (const auto& [key, value] : kernel_.tickets()) {
+    if (!covered.count(key)) {
+      kernel_.delete_ticket(key);
+      if (!released.count(key))
+        audit_ticket("ticket_refused", id_hex(value.id), "unbacked",
+                     {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
+                                     " had no installed ticket behind it: removed"}});
+    }
+  }
+  for (const auto& key : covered) sync_entry(key);
+  last_sweep_ = clock_.now();
+}
+
+void TicketBook::persist_uses(const std::string& id, std::int64_t left) {
+  auto it = installed_.find(id);
+  if (it == installed_.end() || it->second.uses_left == left) return;
+  it->second.uses_left = left;
+  InstalledRecord rec = state_.installed[id];
+  rec.uses_left = left;
+  store_.put_installed(id, rec);
+  state_.installed[id] = rec;
+}
+
+// Gives the kernel entry of `key` to the installed ticket that outranks the others covering
+// it (ticket_rank.h), or removes it when none covers it.
+void TicketBook::sync_entry(const InodeKey& key) {
+  const auto now = clock_.now();
+  const InstalledTicket* holder = nullptr;
+  const ResolvedSubject* subject = nullptr;
+  for (const auto& [id, inst] : installed_)
+    for (const auto& s : inst.subjects)
+      if (s.key == key && (!holder || outranks(rank_of(inst.body), rank_of(holder->body), now)))
+        holder = &inst, subject = &s;
+  const auto cur = kernel_.get_ticket(key);
+  const bool cur_sealed = cur && !(cur->flags & EG_TF_PENDING);
+  const std::string cur_id = cur ? id_hex(cur->id) : "";
+  // A limited ticket losing its entry keeps the uses the kernel counted.
+  if (cur_sealed && (!holder || holder->body.id != cur_id))
+    if (auto it = installed_.find(cur_id); it != installed_.end() && it->second.body.max_uses)
+      persist_uses(cur_id, std::max<std::int64_t>(0, cur->uses_left));
+  if (!holder) {
+    if (cur) kernel_.delete_ticket(key);
+    return;
+  }
+  eg_ticket want = kernel_entry(holder->body, *subject, holder->uses_left);
+  if (cur_sealed && cur_id == holder->body.id && (want.flags & EG_TF_LIMITED_USES))
+    want.uses_left = cur->uses_left;  // the kernel's count is authoritative
+  // Written in place: another ticket's entry is replaced, never removed first (a moment
+  // without an entry would let a writer open the file).
+  if (!cur || std::memcmp(&*cur, &want, sizeof want) != 0) kernel_.put_ticket(key, want);
+}
+
+void TicketBook::put(const std::string& id, InstalledTicket inst) {
+  InstalledRecord rec{inst.envelope, inst.body.max_uses ? std::optional<std::int64_t>(inst.body.max_uses) : std::nullopt,
+                      clock_.now()};
+  store_.put_installed(id, rec);  // durable first: a crash re-installs on start
+  state_.installed[id] = rec;
+  const InstalledTicket& in = installed_[id] = std::move(inst);
+  if (in.body.parent) on_lineage_change();  // lineage tracking on before the entries
+  on_subjects_change();
+  for (const auto& s : in.subjects) sync_entry(s.key);
+  audit_ticket("ticket_installed", id, "ticket",
+               {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
+                {"not_after", in.body.not_after}, {"max_uses", in.body.max_uses},
+                {"initiator", in.body.initiator}, {"purpose", in.body.purpose}});
+}
+
+void TicketBook::uninstall(const std::string& id, const std::string& event, const std::string& reason,
+                           const std::string& detail) {
+  auto it = installed_.find(id);
+  if (it == installed_.end()) return;
+  InstalledTicket inst = std::move(it->second);
+  installed_.erase(it);
+  state_.installed.erase(id);
+  // another installed ticket covering the same inode takes over in place
+  for (const auto& s : inst.subjects) sync_entry(s.key);
+  if (inst.body.max_uses && !state_.spent.count(id)) {
+    std::string d = envelope_digest(inst.envelope);
+    store_.put_spent(id, d);
+    state_.spent[id] = d;
+  }
+  store_.remove_installed(id);
+  on_subjects_change();
+  if (inst.body.parent) on_lineage_change();
+  audit_ticket(event, id, reason, detail.empty() ? json::object() : json{{"detail", detail}});
+}
+
+void TicketBook::spend(const std::string& id, const std::string& detail) {
+  uninstall(id, "ticket_expired", "exhausted", detail);
+}
+
+json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) {
+  const RevocationBody& r = *doc.revocation;
+  json removed = json::array();
+  for (const auto& tid : r.revoked) {
+    if (!state_.tombstones.count(tid)) {
+      store_.put_tombstone(tid, r.id);
+      state_.tombstones[tid] = r.id;
+    }
+    if (installed_.count(tid)) {
+      uninstall(tid, "ticket_revoked", "revoked");
+      removed.push_back(tid);
+    } else {
+      audit_ticket("ticket_revoked", tid, "revoked", {{"detail", "not installed: tombstoned"}});
+    }
+  }
+  return {{"result", "revoked"}, {"revocation", r.id}, {"issuer", issuer}, {"revoked", r.revoked}, {"removed", removed}};
+}
+
+void TicketBook::release_pending(const std::string& id, const std::vector<ResolvedSubject>& subjects) {
+  for (const auto& s : subjects)
+    if (auto cur = kernel_.get_ticket(s.key); cur && (cur->flags & EG_TF_PENDING) && id_hex(cur->id) == id)
+      kernel_.delete_ticket(s.key);
+}
+
+json TicketBook::refuse(const Judgement& j, const Refusal& r, const std::string& source) {
+  const std::string id = j.doc.ticket ? j.doc.ticket->id : (j.doc.revocation ? j.doc.revocation->id : "");
+  audit_ticket("ticket_refused", id, r.name(), {{"detail", r.detail}, {"source", source}});
+  return json{{"result", "refused"}, {"reason", r.name()}, {"detail", r.detail}, {"id", id.empty() ? json(nullptr) : json(id)}};
+}
+
+std::variant<Judgement, json> TicketBook::judge(const std::string& envelope, const std::string& source,
+                                                const Authority& authority) {
+  Judgement j = authority.judge(envelope, state_);
+  if (j.refusal) return refuse(j, *j.refusal, source);
+  if (j.doc.kind == VerifiedDocument::Kind::revocation) return revoke(j.doc, j.issuer->policy.name);
+  const TicketBody& t = *j.doc.ticket;
+  if (j.already_installed) {
+    const InstalledTicket& inst = installed_.at(t.id);
+    // its last use counted by the kernel, not yet seen by the daemon: spent now
+    if (t.max_uses && kernel_uses_left(inst) <= 0) {
+      spend(t.id, "all uses spent (noticed at a resubmission)");
+      return refuse(j, Refusal{RefusalReason::replay, "ticket " + t.id + " was already used up"}, source);
+    }
+    return json{{"result", "installed"}, {"id", t.id}, {"already", true}, {"subjects", subjects_json(inst.subjects)}};
+  }
+  if (t.uids.size() > EG_MAX_UIDS)
+    return refuse(j, Refusal{RefusalReason::malformed, "uids: at most " + std::to_string(EG_MAX_UIDS) + " uids fit a kernel entry"},
+                  source);
+  return j;
+}
+
+json TicketBook::install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects) {
+  const TicketBody& t = *j.doc.ticket;
+  put(t.id, InstalledTicket{t, envelope, j.issuer->policy.name, j.doc.key_id, subjects,
+                            t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt});
+  return {{"result", "installed"}, {"id", t.id}, {"subjects", subjects_json(subjects)}, {"not_after", t.not_after}};
+}
+
+std::int64_t TicketBook::kernel_uses_left(const InstalledTicket& inst) const {
+  std::int64_t best = LLONG_MIN;
+  for (const auto& s : inst.subjects)
+    if (auto k = kernel_.get_ticket(s.key); k && id_hex(k->id) == inst.body.id)
+      best = std::max<std::int64_t>(best, k->uses_left);
+  return best == LLONG_MIN ? inst.uses_left.value_or(0) : best;
+}
+
+void TicketBook::sweep() {
+  const auto now = clock_.now();
+  std::vector<std::string> expired, used_up;
+  std::set<InodeKey> became_valid;
+  for (auto& [id, inst] : installed_) {
+    if (now >= inst.body.not_after) {
+      expired.push_back(id);
+      continue;
+    }
+    // not yet valid when installed, valid now: it may outrank the ticket holding its files
+    const std::int64_t installed_at = state_.installed.count(id) ? state_.installed.at(id).installed_at : now;
+    if (inst.body.not_before > installed_at && inst.body.not_before > last_sweep_ && inst.body.not_before <= now)
+      for (const auto& s : inst.subjects) became_valid.insert(s.key);
+    if (!inst.body.max_uses) continue;
+    const std::int64_t left = std::max<std::int64_t>(0, kernel_uses_left(inst));
+    persist_uses(id, left);
+    if (left == 0) used_up.push_back(id);
+  }
+  for (const auto& id : expired) uninstall(id, "ticket_expired", "expired");
+  for (const auto& id : used_up) spend(id, "all uses spent");
+  for (const auto& key : became_valid) sync_entry(key);
+  last_sweep_ = now;
+}
+
+void TicketBook::last_use_seen(const std::string& id) {
+  auto it = installed_.find(id);
+  if (it != installed_.end() && it->second.body.max_uses && kernel_uses_left(it->second) <= 0)
+    spend(id, "all uses spent: the exec that took the last one");
+}
+
+void TicketBook::drop_untrusted(const Authority& authority) {
+  std::vector<std::string> gone;
+  for (const auto& [id, inst] : installed_)
+    if (!authority.issuer_for(inst.key_id)) gone.push_back(id);
+  for (const auto& id : gone) uninstall(id, "ticket_revoked", "untrusted_issuer");
+}
+
+bool TicketBook::tracks_lineage() const {
+  for (const auto& [id, inst] : installed_)
+    if (inst.body.parent) return true;
+  return false;
+}
+
+std::map<InodeKey, std::string> TicketBook::subject_paths() const {
+  std::map<InodeKey, std::string> index;
+  for (const auto& [id, inst] : installed_)
+    for (const auto& sub : inst.subjects) index.emplace(sub.key, sub.path);
+  return index;
+}
+
+json TicketBook::tickets_json() const {
+  json a = json::array();
+  for (const auto& [id, inst] : installed_) {
+    json t{{"id", id},          {"issuer", inst.issuer},       {"key_id", inst.key_id},
+           {"subjects", subjects_json(inst.subjects)},          {"not_before", inst.body.not_before},
+           {"not_after", inst.body.not_after},                  {"max_uses", inst.body.max_uses},
+           {"initiator", inst.body.initiator},                  {"purpose", inst.body.purpose}};
+    t["uses_left"] = inst.body.max_uses ? json(std::max<std::int64_t>(0, kernel_uses_left(inst))) : json(nullptr);
+    a.push_back(std::move(t));
+  }
+  return a;
+}
+
+}  // namespace execgate

@@ -1,0 +1,111 @@
+// The ticket book: the installed tickets and what the kernel holds for them. Which ticket
+// holds each inode (ticket_rank.h), uses and their spending, expiry, revocation, issuers
+// that went away, and the reconciliation of the state directory with the kernel at start.
+// Pure logic over its ports: the kernel's ticket map (TicketMap, userspace/gate), the state
+// directory (StateStore), the clock, a subject resolver and an audit sink; unit-tested
+// against fakes (tests/unit/daemon_ticket_book_test.cpp). Not thread-safe: the daemon
+// calls it under its lock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "authority.h"
+#include "execgate/clock.h"
+#include "gate/gate.h"
+#include "state_store.h"
+#include "subject_resolver.h"
+
+namespace execgate {
+
+struct InstalledTicket {
+  TicketBody body;
+  std::string envelope;
+  std::string issuer;  // issuer name
+  std::string key_id;
+  std::vector<ResolvedSubject> subjects;
+  std::optional<std::int64_t> uses_left;  // max_uses tickets: last count the daemon saw
+};
+
+class TicketBook {
+ public:
+  using Resolver = std::function<Resolution(const TicketBody&)>;
+  using AuditSink = std::function<void(nlohmann::json)>;
+
+  TicketBook(TicketMap& kernel, StateStore& store, const Clock& clock, Resolver resolve, AuditSink audit);
+
+  // Start: takes the state directory's snapshot (already checked against the audit log)
+  // and reconciles it with the kernel both ways. Records that are revoked or spent are
+  // removed; the others are re-verified (authority), re-resolved and installed; a ticket
+  // whose last use the kernel counted while no daemon read it is spent; kernel entries
+  // nothing backs are removed (audited `unbacked`).
+  void load(StateSnapshot state, const Authority& authority);
+
+  // A submission: the reply when it is answered here (a refusal, a revocation, a ticket
+  // already installed), else the judgement of a ticket to resolve and install. The daemon
+  // resolves outside its lock, then judges again before install() (what changed meanwhile
+  // decides).
+  std::variant<Judgement, nlohmann::json> judge(const std::string& envelope, const std::string& source,
+                                                const Authority& authority);
+  // Installs a judged ticket whose subjects were resolved: the reply.
+  nlohmann::json install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects);
+  // A refusal after the judgement (the resolver's): audited; the reply.
+  nlohmann::json refuse(const Judgement& j, const Refusal& r, const std::string& source);
+  // Removes the pending kernel entries a resolution left for ticket `id` (not installed).
+  void release_pending(const std::string& id, const std::vector<ResolvedSubject>& subjects);
+
+  // Every second: expired tickets go, used-up ones are spent, uses are persisted, a ticket
+  // that became valid takes the inodes it outranks.
+  void sweep();
+  // The exec that took an entry's last use was seen: spends the ticket when none of its
+  // entries has a use left.
+  void last_use_seen(const std::string& id);
+  // A new set of issuers (SIGHUP): tickets whose issuer is gone are uninstalled.
+  void drop_untrusted(const Authority& authority);
+
+  bool tracks_lineage() const;  // some installed ticket names a parent
+  const StateSnapshot& state() const { return state_; }
+  std::size_t size() const { return installed_.size(); }
+  // (dev, ino) -> path of every subject installed
+  std::map<InodeKey, std::string> subject_paths() const;
+  nlohmann::json tickets_json() const;
+
+  // Called when lineage tracking must change (a ticket naming a parent came or went).
+  std::function<void()> on_lineage_change = [] {};
+  // Called when the set of installed subjects changes: before a new ticket's entries go in
+  // (exec events may follow at once), after a ticket's entries went.
+  std::function<void()> on_subjects_change = [] {};
+
+ private:
+  void audit_ticket(const std::string& event, const std::string& id, const std::string& reason,
+                    nlohmann::json extra = nlohmann::json::object());
+  void put(const std::string& id, InstalledTicket inst);
+  void uninstall(const std::string& id, const std::string& event, const std::string& reason,
+                 const std::string& detail = "");
+  void spend(const std::string& id, const std::string& detail);
+  nlohmann::json revoke(const VerifiedDocument& doc, const std::string& issuer);
+  void sync_entry(const InodeKey& key);
+  void persist_uses(const std::string& id, std::int64_t left);
+  std::int64_t kernel_uses_left(const InstalledTicket& inst) const;
+
+  TicketMap& kernel_;
+  StateStore& store_;
+  const Clock& clock_;
+  Resolver resolve_;
+  AuditSink audit_;
+  StateSnapshot state_;                               // tombstones, spent, installed records
+  std::map<std::string, InstalledTicket> installed_;  // by ticket id
+  std::int64_t last_sweep_ = 0;
+};
+
+// The JSON the daemon prints for resolved subjects.
+nlohmann::json subjects_json(const std::vector<ResolvedSubject>& subjects);
+
+}  // namespace execgate
