@@ -100,7 +100,7 @@ struct TicketBookTest : ::testing::Test {
   }
   std::string holder(const InodeKey& key) {
     auto e = kernel.get_ticket(key);
-    return e ? hex_encode(std::span<const std::uint8_t>(e->id, EG_ID_LEN)) : "";
+    return e ? hex_id(e->id) : "";
   }
   bool audited(const std::string& event, const std::string& reason, const std::string& id) {
     for (const auto& r : audit)
@@ -233,7 +233,7 @@ TEST_F(TicketBookTest, ExpiredTicketsGoAtTheSweep) {
 }
 
 TEST_F(TicketBookTest, EntriesNothingBacksAreRemovedAtStart) {
-  eg_ticket forged{};
+  KernelTicket forged;
   forged.id[0] = 0x42;
   kernel.put_ticket(kOther, forged);
   book->load(store->load(), *authority);

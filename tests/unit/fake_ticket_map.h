@@ -10,24 +10,24 @@ namespace execgate::test {
 
 class FakeTicketMap final : public TicketMap {
  public:
-  void put_ticket(const InodeKey& key, const eg_ticket& value) override { entries[key] = value; }
+  void put_ticket(const InodeKey& key, const KernelTicket& value) override { entries[key] = value; }
   bool delete_ticket(const InodeKey& key) override { return entries.erase(key) > 0; }
-  std::optional<eg_ticket> get_ticket(const InodeKey& key) const override {
+  std::optional<KernelTicket> get_ticket(const InodeKey& key) const override {
     auto it = entries.find(key);
     if (it == entries.end()) return std::nullopt;
     return it->second;
   }
-  std::vector<std::pair<InodeKey, eg_ticket>> tickets() const override { return {entries.begin(), entries.end()}; }
+  std::vector<std::pair<InodeKey, KernelTicket>> tickets() const override { return {entries.begin(), entries.end()}; }
 
   // An exec of the file: the kernel takes a use of a limited entry (bpf/lib/decision.h).
   // Returns whether the exec took the entry's last use.
   bool exec(const InodeKey& key) {
-    eg_ticket& t = entries.at(key);
-    if (!(t.flags & EG_TF_LIMITED_USES)) return false;
-    return --t.uses_left == 0;
+    KernelTicket& t = entries.at(key);
+    if (!t.uses_left) return false;
+    return --*t.uses_left == 0;
   }
 
-  std::map<InodeKey, eg_ticket> entries;
+  std::map<InodeKey, KernelTicket> entries;
 };
 
 }  // namespace execgate::test

@@ -11,47 +11,13 @@
 #include "execgate/policy.h"
 #include "execgate/ticket.h"
 #include "state_store.h"
+#include "ticket/refusal.h"
 
 namespace execgate {
 
 struct TrustedIssuer {
   IssuerPolicy policy;
   PublicKey key;
-};
-
-// Why a submission is refused: the brief's names and execgate's own (docs/daemon.md
-// "Submissions"), each defined once.
-#define EG_REFUSALS(X) \
-  X(bad_signature)     \
-  X(untrusted_issuer)  \
-  X(wrong_host)        \
-  X(ttl_too_long)      \
-  X(expired)           \
-  X(not_yet_valid)     \
-  X(revoked)           \
-  X(replay)            \
-  X(malformed)         \
-  X(missing_file)      \
-  X(not_regular)       \
-  X(unsupported_fs)    \
-  X(stale)             \
-  X(open_for_write)    \
-  X(unsealed)          \
-  X(digest_mismatch)
-#define EG_REFUSAL_ENUM(name) name,
-enum class RefusalReason { EG_REFUSALS(EG_REFUSAL_ENUM) };
-#undef EG_REFUSAL_ENUM
-
-std::string to_string(RefusalReason r);
-// The reason a VerificationError names (the ticket library's words); malformed when it
-// names none of these.
-RefusalReason refusal_reason(std::string_view name);
-
-// A refusal: the reason, and `detail` saying why in words.
-struct Refusal {
-  RefusalReason reason = RefusalReason::malformed;
-  std::string detail;
-  std::string name() const { return to_string(reason); }
 };
 
 struct Judgement {

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "scope_slots.h"
-#include "subject_resolver.h"
+#include "gate/sealing.h"
 
 namespace execgate {
 namespace fs = std::filesystem;

@@ -11,8 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string id_hex(const std::uint8_t* id) { return hex_encode(std::span<const std::uint8_t>(id, EG_ID_LEN)); }
-
 RankedTicket rank_of(const TicketBody& t) { return RankedTicket{t.id, t.not_before, t.not_after}; }
 
 }  // namespace
@@ -81,8 +79,8 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     if (t.max_uses) {
       std::optional<std::int64_t> kernel_left;
       for (const auto& s : inst.subjects)
-        if (auto k = kernel_.get_ticket(s.key); k && id_hex(k->id) == id)
-          kernel_left = std::max<std::int64_t>(kernel_left.value_or(LLONG_MIN), k->uses_left);
+        if (auto k = kernel_.get_ticket(s.key); k && hex_id(k->id) == id)
+          kernel_left = std::max<std::int64_t>(kernel_left.value_or(LLONG_MIN), k->uses_left.value_or(0));
       if (kernel_left) inst.uses_left = std::min<std::int64_t>(inst.uses_left.value_or(*kernel_left), *kernel_left);
       // its last use was counted while no daemon read the event: spent now
       if (inst.uses_left.value_or(1) <= 0) {
@@ -109,7 +107,7 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     if (!covered.count(key)) {
       kernel_.delete_ticket(key);
       if (!released.count(key))
-        audit_ticket("ticket_refused", id_hex(value.id), "unbacked",
+        audit_ticket("ticket_refused", hex_id(value.id), "unbacked",
                      {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
                                      " had no installed ticket behind it: removed"}});
     }
@@ -139,22 +137,22 @@ void TicketBook::sync_entry(const InodeKey& key) {
       if (s.key == key && (!holder || outranks(rank_of(inst.body), rank_of(holder->body), now)))
         holder = &inst, subject = &s;
   const auto cur = kernel_.get_ticket(key);
-  const bool cur_sealed = cur && !(cur->flags & EG_TF_PENDING);
-  const std::string cur_id = cur ? id_hex(cur->id) : "";
+  const bool cur_sealed = cur && !cur->pending;
+  const std::string cur_id = cur ? hex_id(cur->id) : "";
   // A limited ticket losing its entry keeps the uses the kernel counted.
   if (cur_sealed && (!holder || holder->body.id != cur_id))
     if (auto it = installed_.find(cur_id); it != installed_.end() && it->second.body.max_uses)
-      persist_uses(cur_id, std::max<std::int64_t>(0, cur->uses_left));
+      persist_uses(cur_id, std::max<std::int64_t>(0, cur->uses_left.value_or(0)));
   if (!holder) {
     if (cur) kernel_.delete_ticket(key);
     return;
   }
-  eg_ticket want = kernel_entry(holder->body, *subject, holder->uses_left);
-  if (cur_sealed && cur_id == holder->body.id && (want.flags & EG_TF_LIMITED_USES))
+  KernelTicket want = kernel_entry(holder->body, *subject, holder->uses_left);
+  if (cur_sealed && cur_id == holder->body.id && want.uses_left && cur->uses_left)
     want.uses_left = cur->uses_left;  // the kernel's count is authoritative
   // Written in place: another ticket's entry is replaced, never removed first (a moment
   // without an entry would let a writer open the file).
-  if (!cur || std::memcmp(&*cur, &want, sizeof want) != 0) kernel_.put_ticket(key, want);
+  if (!cur || *cur != want) kernel_.put_ticket(key, want);
 }
 
 void TicketBook::put(const std::string& id, InstalledTicket inst) {
@@ -216,7 +214,7 @@ json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) 
 
 void TicketBook::release_pending(const std::string& id, const std::vector<ResolvedSubject>& subjects) {
   for (const auto& s : subjects)
-    if (auto cur = kernel_.get_ticket(s.key); cur && (cur->flags & EG_TF_PENDING) && id_hex(cur->id) == id)
+    if (auto cur = kernel_.get_ticket(s.key); cur && cur->pending && hex_id(cur->id) == id)
       kernel_.delete_ticket(s.key);
 }
 
@@ -257,8 +255,8 @@ json TicketBook::install(const Judgement& j, const std::string& envelope, const 
 std::int64_t TicketBook::kernel_uses_left(const InstalledTicket& inst) const {
   std::int64_t best = LLONG_MIN;
   for (const auto& s : inst.subjects)
-    if (auto k = kernel_.get_ticket(s.key); k && id_hex(k->id) == inst.body.id)
-      best = std::max<std::int64_t>(best, k->uses_left);
+    if (auto k = kernel_.get_ticket(s.key); k && hex_id(k->id) == inst.body.id)
+      best = std::max<std::int64_t>(best, k->uses_left.value_or(0));
   return best == LLONG_MIN ? inst.uses_left.value_or(0) : best;
 }
 

@@ -21,7 +21,7 @@
 #include "execgate/clock.h"
 #include "gate/gate.h"
 #include "state_store.h"
-#include "subject_resolver.h"
+#include "gate/sealing.h"
 
 namespace execgate {
 

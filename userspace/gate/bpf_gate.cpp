@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "execgate.skel.h"
+#include "common/encoding.h"
 #include "common/fs.h"
 #include "gate/gate.h"
 
@@ -436,9 +437,70 @@ void Gate::prune_baseline(const std::vector<InodeKey>& keep) {
       bpf_map__delete_elem(m, &k, sizeof k, 0);
 }
 
-void Gate::put_ticket(const InodeKey& key, const eg_ticket& value) {
+namespace {
+
+eg_ticket to_kernel(const KernelTicket& t) {
+  if (t.uids.size() > EG_MAX_UIDS)
+    throw Error(ErrorKind::usage, "a kernel ticket entry holds at most " + std::to_string(EG_MAX_UIDS) + " uids");
+  eg_ticket v{};
+  std::memcpy(v.id, t.id.data(), EG_ID_LEN);
+  if (t.parent) {
+    std::memcpy(v.parent, t.parent->data(), EG_ID_LEN);
+    v.flags |= EG_TF_HAS_PARENT;
+  }
+  v.not_before_ns = t.not_before_ns;
+  v.not_after_ns = t.not_after_ns;
+  v.ctime_sec = t.ctime_sec;
+  v.ctime_nsec = t.ctime_nsec;
+  if (t.uses_left) {
+    v.flags |= EG_TF_LIMITED_USES;
+    v.uses_left = *t.uses_left;
+  }
+  v.n_uids = static_cast<__u32>(t.uids.size());
+  std::copy(t.uids.begin(), t.uids.end(), v.uids);
+  if (t.pending) v.flags |= EG_TF_PENDING;
+  if (t.probed) v.flags |= EG_TF_PROBED;
+  v.writers = t.writers;
+  v.generation = t.generation;
+  return v;
+}
+
+KernelTicket from_kernel(const eg_ticket& v) {
+  KernelTicket t;
+  std::memcpy(t.id.data(), v.id, EG_ID_LEN);
+  if (v.flags & EG_TF_HAS_PARENT) {
+    t.parent.emplace();
+    std::memcpy(t.parent->data(), v.parent, EG_ID_LEN);
+  }
+  t.not_before_ns = v.not_before_ns;
+  t.not_after_ns = v.not_after_ns;
+  t.ctime_sec = v.ctime_sec;
+  t.ctime_nsec = v.ctime_nsec;
+  if (v.flags & EG_TF_LIMITED_USES) t.uses_left = v.uses_left;
+  t.uids.assign(v.uids, v.uids + std::min<__u32>(v.n_uids, EG_MAX_UIDS));
+  t.pending = v.flags & EG_TF_PENDING;
+  t.probed = v.flags & EG_TF_PROBED;
+  t.writers = v.writers;
+  t.generation = v.generation;
+  return t;
+}
+
+}  // namespace
+
+std::string hex_id(const TicketId& id) { return hex_encode(std::span<const std::uint8_t>(id.data(), id.size())); }
+
+TicketId ticket_id(const std::string& hex) {
+  TicketId id{};
+  if (hex.size() != 2 * id.size() || !is_lower_hex(hex, hex.size())) return id;
+  const Bytes b = hex_decode(hex);
+  std::copy(b.begin(), b.end(), id.begin());
+  return id;
+}
+
+void Gate::put_ticket(const InodeKey& key, const KernelTicket& value) {
   eg_inode_key k{key.dev, key.ino};
-  check(bpf_map__update_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &value, sizeof value, BPF_ANY),
+  const eg_ticket v = to_kernel(value);
+  check(bpf_map__update_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &v, sizeof v, BPF_ANY),
         "ticket map (max " + std::to_string(EG_MAX_TICKETS) + " files)");
 }
 
@@ -447,19 +509,19 @@ bool Gate::delete_ticket(const InodeKey& key) {
   return bpf_map__delete_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, 0) == 0;
 }
 
-std::optional<eg_ticket> Gate::get_ticket(const InodeKey& key) const {
+std::optional<KernelTicket> Gate::get_ticket(const InodeKey& key) const {
   eg_inode_key k{key.dev, key.ino};
   eg_ticket v{};
   if (bpf_map__lookup_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &v, sizeof v, 0) != 0) return std::nullopt;
-  return v;
+  return from_kernel(v);
 }
 
-std::vector<std::pair<InodeKey, eg_ticket>> Gate::tickets() const {
-  std::vector<std::pair<InodeKey, eg_ticket>> out;
+std::vector<std::pair<InodeKey, KernelTicket>> Gate::tickets() const {
+  std::vector<std::pair<InodeKey, KernelTicket>> out;
   for (const auto& k : map_keys<eg_inode_key>(impl_->skel->maps.eg_tickets)) {
     eg_ticket v{};
     if (bpf_map__lookup_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &v, sizeof v, 0) == 0)
-      out.push_back({InodeKey{k.dev, k.ino}, v});
+      out.push_back({InodeKey{k.dev, k.ino}, from_kernel(v)});
   }
   return out;
 }

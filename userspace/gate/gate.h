@@ -5,6 +5,7 @@
 
 #include "execgate/defaults.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -75,16 +76,38 @@ class GateUnavailable : public Error {
 // Reads /sys/kernel/security/lsm; throws GateUnavailable unless "bpf" is listed.
 void require_bpf_lsm(const std::string& lsm_file = "/sys/kernel/security/lsm");
 
+// A ticket id as the kernel keeps it (16 bytes); hex_id() gives the 32 hex digits.
+using TicketId = std::array<std::uint8_t, EG_ID_LEN>;
+std::string hex_id(const TicketId& id);
+TicketId ticket_id(const std::string& hex);  // 32 hex digits (anything else: zeros)
+
+// One entry of the kernel's ticket map as a C++ value (the gate converts it to and from
+// struct eg_ticket, bpf/execgate.h).
+struct KernelTicket {
+  TicketId id{};
+  std::optional<TicketId> parent;                     // lineage: the parent image's ticket
+  std::uint64_t not_before_ns = 0, not_after_ns = 0;  // on CLOCK_BOOTTIME
+  std::int64_t ctime_sec = 0;                         // the inode's change time when sealed
+  std::uint32_t ctime_nsec = 0;
+  std::optional<std::int64_t> uses_left;  // max_uses tickets: the kernel's count
+  std::vector<std::uint32_t> uids;        // empty: any uid (at most EG_MAX_UIDS)
+  bool pending = false;                   // being sealed: no exec, no writer (EG_TF_PENDING)
+  bool probed = false;                    // kernel-written: the daemon's sealing open was seen
+  std::int32_t writers = 0;               // kernel-written: writers at that open
+  std::uint32_t generation = 0;           // i_generation at that open
+  bool operator==(const KernelTicket&) const = default;
+};
+
 // The kernel's ticket map, keyed by inode: the port through which the ticket book and the
 // subject resolver reach the kernel (Gate implements it over the pinned BPF map; unit
 // tests use a fake, tests/unit/fake_ticket_map.h).
 class TicketMap {
  public:
   virtual ~TicketMap() = default;
-  virtual void put_ticket(const InodeKey& key, const eg_ticket& value) = 0;
+  virtual void put_ticket(const InodeKey& key, const KernelTicket& value) = 0;
   virtual bool delete_ticket(const InodeKey& key) = 0;
-  virtual std::optional<eg_ticket> get_ticket(const InodeKey& key) const = 0;
-  virtual std::vector<std::pair<InodeKey, eg_ticket>> tickets() const = 0;
+  virtual std::optional<KernelTicket> get_ticket(const InodeKey& key) const = 0;
+  virtual std::vector<std::pair<InodeKey, KernelTicket>> tickets() const = 0;
 };
 
 class Gate : public TicketMap {
@@ -115,10 +138,10 @@ class Gate : public TicketMap {
   // Removes every baseline entry whose key is not in keep (sorted).
   void prune_baseline(const std::vector<InodeKey>& keep);
 
-  void put_ticket(const InodeKey& key, const eg_ticket& value) override;
+  void put_ticket(const InodeKey& key, const KernelTicket& value) override;
   bool delete_ticket(const InodeKey& key) override;
-  std::optional<eg_ticket> get_ticket(const InodeKey& key) const override;
-  std::vector<std::pair<InodeKey, eg_ticket>> tickets() const override;
+  std::optional<KernelTicket> get_ticket(const InodeKey& key) const override;
+  std::vector<std::pair<InodeKey, KernelTicket>> tickets() const override;
 
   GateCounters counters() const;
   std::size_t attached_programs() const { return links_; }

@@ -1,4 +1,5 @@
-// Binds a ticket's subjects to inodes and seals them (EG_TF_PENDING in bpf/execgate.h):
+// Sealing (the gate's protocol with the kernel for a ticket's files): binds a ticket's
+// subjects to inodes and seals them (EG_TF_PENDING in bpf/execgate.h):
 // a pending kernel entry goes in first (from then on nobody may open the file for
 // writing), the file is opened once and hashed through that fd, and the kernel's count
 // of writers at that open must be zero. What was hashed is then what will run.
@@ -10,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "authority.h"
+#include "execgate/ticket.h"
 #include "gate/gate.h"
+#include "ticket/refusal.h"
 
 namespace execgate {
 
@@ -36,7 +38,7 @@ struct Resolution {
 Resolution resolve_subjects(const TicketBody& t, TicketMap& gate);
 
 // The kernel map value for one subject of a ticket.
-eg_ticket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left);
+KernelTicket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left);
 
 // When the filesystem on DEV (a userspace st_dev) lies on a block device whose bytes are a
 // file or come from elsewhere (a loop device, nbd, ublk, or a device stacked on one), what

@@ -1,4 +1,4 @@
-#include "subject_resolver.h"
+#include "gate/sealing.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -89,13 +89,13 @@ namespace {
 // The pending entries one resolution made: removed again unless the resolution succeeded.
 class PendingEntries {
  public:
-  PendingEntries(TicketMap& gate, const std::uint8_t (&id)[EG_ID_LEN]) : gate_(gate) { std::memcpy(id_, id, EG_ID_LEN); }
+  PendingEntries(TicketMap& gate, const TicketId& id) : gate_(gate), id_(id) {}
   ~PendingEntries() {
     if (keep_) return;
     for (const auto& k : keys_) {
       try {
         auto cur = gate_.get_ticket(k);
-        if (cur && (cur->flags & EG_TF_PENDING) && std::memcmp(cur->id, id_, EG_ID_LEN) == 0) gate_.delete_ticket(k);
+        if (cur && cur->pending && cur->id == id_) gate_.delete_ticket(k);
       } catch (const Error&) {
         // the entry stays pending: the kernel keeps denying it (`unsealed`), fail closed
       }
@@ -105,9 +105,9 @@ class PendingEntries {
   PendingEntries& operator=(const PendingEntries&) = delete;
 
   void add(const InodeKey& key) {
-    eg_ticket p{};
-    std::memcpy(p.id, id_, EG_ID_LEN);
-    p.flags = EG_TF_PENDING;
+    KernelTicket p;
+    p.id = id_;
+    p.pending = true;
     gate_.put_ticket(key, p);
     keys_.push_back(key);
   }
@@ -115,20 +115,17 @@ class PendingEntries {
 
  private:
   TicketMap& gate_;
-  std::uint8_t id_[EG_ID_LEN]{};
+  TicketId id_;
   std::vector<InodeKey> keys_;
   bool keep_ = false;
 };
 
 }  // namespace
 
-static void copy_id(std::uint8_t (&dst)[EG_ID_LEN], const std::string& hex);
 
 Resolution resolve_subjects(const TicketBody& t, TicketMap& gate) {
   Resolution res;
-  std::uint8_t id[EG_ID_LEN];
-  copy_id(id, t.id);
-  PendingEntries pending(gate, id);
+  PendingEntries pending(gate, ticket_id(t.id));
   auto refuse = [&](RefusalReason reason, std::string detail) {
     res.subjects.clear();
     res.refusal = Refusal{reason, std::move(detail)};
@@ -142,7 +139,7 @@ Resolution resolve_subjects(const TicketBody& t, TicketMap& gate) {
     const InodeKey key = key_of(pre);
     // 1. the entry goes in before the open: from here on no writer can appear
     auto cur = gate.get_ticket(key);
-    const bool sealed_before = cur && !(cur->flags & EG_TF_PENDING);
+    const bool sealed_before = cur && !cur->pending;
     if (!sealed_before) pending.add(key);
     // 2. one open; the kernel counts the inode's writers at this open
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -174,7 +171,7 @@ Resolution resolve_subjects(const TicketBody& t, TicketMap& gate) {
     std::uint32_t generation = sealed_before ? cur->generation : 0;
     if (!sealed_before) {
       auto probed = gate.get_ticket(key);
-      if (!probed || !(probed->flags & EG_TF_PROBED))
+      if (!probed || !probed->probed)
         return refuse(RefusalReason::unsealed, path + ": the kernel did not see execgated open the file "
                                          "(execgated must run in the initial PID namespace)");
       if (probed->writers > 0)
@@ -194,29 +191,17 @@ Resolution resolve_subjects(const TicketBody& t, TicketMap& gate) {
   return res;
 }
 
-static void copy_id(std::uint8_t (&dst)[EG_ID_LEN], const std::string& hex) {
-  Bytes b = hex_decode(hex);
-  std::memcpy(dst, b.data(), std::min<std::size_t>(b.size(), EG_ID_LEN));
-}
-
-eg_ticket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left) {
-  eg_ticket v{};
-  copy_id(v.id, t.id);
-  if (t.parent) {
-    copy_id(v.parent, *t.parent);
-    v.flags |= EG_TF_HAS_PARENT;
-  }
+KernelTicket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left) {
+  KernelTicket v;
+  v.id = ticket_id(t.id);
+  if (t.parent) v.parent = ticket_id(*t.parent);
   v.not_before_ns = wall_to_boot_ns(t.not_before);
   v.not_after_ns = wall_to_boot_ns(t.not_after);
   v.ctime_sec = s.ctime_sec;
   v.ctime_nsec = s.ctime_nsec;
   v.generation = s.generation;
-  if (t.max_uses > 0) {
-    v.flags |= EG_TF_LIMITED_USES;
-    v.uses_left = uses_left.value_or(static_cast<std::int64_t>(t.max_uses));
-  }
-  v.n_uids = static_cast<__u32>(t.uids.size());
-  for (std::size_t i = 0; i < t.uids.size() && i < EG_MAX_UIDS; ++i) v.uids[i] = t.uids[i];
+  if (t.max_uses > 0) v.uses_left = uses_left.value_or(static_cast<std::int64_t>(t.max_uses));
+  v.uids.assign(t.uids.begin(), t.uids.end());
   return v;
 }
 
