@@ -10,6 +10,7 @@ PKGS=(
   libsodium-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils zstd lz4 shellcheck
+  debhelper lintian   # scripts/package.sh
 )
 
 missing=()

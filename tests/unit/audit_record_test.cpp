@@ -119,5 +119,14 @@ TEST(AuditCheckpoint, SignVerify) {
   EXPECT_FALSE(verify_audit_checkpoint(7, head, "not base64", kp.pub));
 }
 
+// Found by the audit-line fuzzer: the line of an empty object was `{,"hash":...}`.
+TEST(AuditRecord, EmptyObjectLineRoundTrips) {
+  const std::string line = audit_line("{}", audit_hash_hex("{}"));
+  EXPECT_EQ(line, "{\"hash\":\"" + audit_hash_hex("{}") + "\"}\n");
+  nlohmann::json back;
+  std::string why;
+  EXPECT_TRUE(parse_audit_line(std::string_view(line).substr(0, line.size() - 1), &back, &why)) << why;
+}
+
 }  // namespace
 }  // namespace execgate

@@ -147,7 +147,8 @@ std::string audit_line(std::string_view canonical, std::string_view hash_hex) {
   std::string line;
   line.reserve(canonical.size() + kHashKey.size() + hash_hex.size() + 3);
   line.append(canonical.substr(0, canonical.size() - 1));  // drop '}'
-  line.append(kHashKey).append(hash_hex).append("\"}\n");
+  // ,"hash":"<hex>"} after the last member; an empty object has none to follow
+  line.append(canonical == "{}" ? kHashKey.substr(1) : kHashKey).append(hash_hex).append("\"}\n");
   return line;
 }
 

@@ -24,10 +24,18 @@
 #include "gate/gate.h"
 #include "execgate/policy.h"
 #include "gate_daemon.h"
+#include "service.h"
 #include "spool.h"
 
 namespace {
 std::atomic<bool> g_stop{false};
+
+// CLOCK_MONOTONIC in microseconds (systemd's RELOADING=1 wants it beside).
+std::uint64_t monotonic_usec() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
+}
 std::atomic<bool> g_reload{false};
 void on_signal(int sig) {
   if (sig == SIGHUP) g_reload = true;
@@ -55,7 +63,7 @@ int main(int argc, char** argv) {
   try {
     if (uninstall) {
       Gate::uninstall(paths.pin_dir);
-      std::cerr << "execgated: removed " << paths.pin_dir << "; the gate no longer enforces\n";
+      service::log(service::Priority::notice, "removed " + paths.pin_dir + "; the gate no longer enforces");
       return 0;
     }
     Policy policy = load_policy(paths.config);
@@ -70,8 +78,9 @@ int main(int argc, char** argv) {
     if (auto hz = running_kernel_hz())
       gopts.tick_nsec = tick_nsec(*hz);
     else
-      std::cerr << "execgated: no CONFIG_HZ in /proc/config.gz or /boot/config-$(uname -r): the exec path reads "
-                   "the clocksource for every ticket check (slower, equally strict)\n";
+      service::log(service::Priority::warning,
+                   "no CONFIG_HZ in /proc/config.gz or /boot/config-$(uname -r): the exec path reads the clocksource "
+                   "for every ticket check (slower, equally strict)");
     const bool reused = Gate::pinned(paths.pin_dir);
     std::unique_ptr<Gate> gate = Gate::install(gopts);
 
@@ -117,13 +126,13 @@ int main(int argc, char** argv) {
       // Evidence must not wait behind the gated workload: this thread records every
       // decision, so it runs at a higher priority than ordinary processes (nice -10).
       if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10) != 0)
-        std::cerr << "execgated: event thread keeps its priority: " << std::strerror(errno) << "\n";
+        service::log(service::Priority::warning, std::string("event thread keeps its priority: ") + std::strerror(errno));
       while (!stop_events.load()) {
         try {
           gate->poll_events(50, [&](const eg_event& ev) { daemon.on_event(ev); });
           daemon.note_drops();
         } catch (const std::exception& e) {
-          std::cerr << "execgated: event thread: " << e.what() << "\n";
+          service::log(service::Priority::error, std::string("event thread: ") + e.what());
         }
       }
       gate->poll_events(0, [&](const eg_event& ev) { daemon.on_event(ev); });
@@ -151,23 +160,27 @@ int main(int argc, char** argv) {
       return daemon.submit(env, src);
     });
     spool.drain();
-    std::cerr << "execgated: ready (" << gate->attached_programs() << " programs, mode " << to_string(policy.mode)
-              << (reused ? ", reused pinned maps" : "") << ")\n";
+    // Ready only now: the programs are attached and the policy applied (Type=notify).
+    const std::string ready = "ready (" + std::to_string(gate->attached_programs()) + " programs, mode " +
+                              to_string(policy.mode) + (reused ? ", reused pinned maps" : "") + ")";
+    service::log(service::Priority::info, ready);
+    service::notify("READY=1\nSTATUS=enforcing: " + ready);
 
     // The exec clock's check on its own timer, every 100 ms: docs/gate.md's error bound
     // rests on it, and nothing the control thread does (a large file hashed for a submit,
     // a reload walking the baseline) may hold it up.
     threads.emplace_back([&] {
       if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10) != 0)
-        std::cerr << "execgated: clock thread keeps its priority: " << std::strerror(errno) << "\n";
+        service::log(service::Priority::warning, std::string("clock thread keeps its priority: ") + std::strerror(errno));
       gate->start_exec_clock();
       auto next = std::chrono::steady_clock::now();
       while (!stop_events.load()) {
         next += std::chrono::milliseconds(100);
         std::this_thread::sleep_until(next);
         if (auto err_ms = gate->check_exec_clock())
-          std::cerr << "execgated: the exec clock's estimate was " << *err_ms
-                    << " ms off the boot clock (wrong CONFIG_HZ?): execs read the clock until the next resume\n";
+          service::log(service::Priority::warning,
+                       "the exec clock's estimate was " + std::to_string(*err_ms) +
+                           " ms off the boot clock (wrong CONFIG_HZ?): execs read the clock until the next resume");
         // after a stall (a suspended host), the next check comes 100 ms from now
         next = std::max(next, std::chrono::steady_clock::now() - std::chrono::milliseconds(100));
       }
@@ -178,27 +191,30 @@ int main(int argc, char** argv) {
       pollfd p{spool.fd(), POLLIN, 0};
       if (::poll(&p, 1, 0) > 0) spool.drain();
       if (g_reload.exchange(false)) {
+        service::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()));
         try {
           daemon.reload(parse_policy(read_file(config_via_fd, 1 << 20), paths.config));
-          std::cerr << "execgated: policy reloaded\n";
+          service::log(service::Priority::notice, "policy reloaded");
         } catch (const std::exception& e) {
-          std::cerr << "execgated: reload refused, keeping the old policy: " << e.what() << "\n";
+          service::log(service::Priority::error, std::string("reload refused, keeping the old policy: ") + e.what());
         }
+        service::notify("READY=1");
       }
       daemon.spend_used_up();
       if (++ticks % 10 == 0) daemon.sweep();
     });
 
+    service::notify("STOPPING=1\nSTATUS=stopping: the pinned gate keeps enforcing");
     stop_events = true;
     for (auto& t : threads) t.join();
     audit->append({{"event", "daemon_stop"}, {"reason", "signal"}, {"detail", "the pinned gate keeps enforcing"}});
     audit->close();
     return 0;
   } catch (const PolicyError& e) {
-    std::cerr << "execgated: policy: " << e.what() << "\n";
+    service::log(service::Priority::error, std::string("policy: ") + e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "execgated: " << e.what() << "\n";
+    service::log(service::Priority::error, e.what());
     return 1;
   }
 }

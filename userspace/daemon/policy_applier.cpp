@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "scope_slots.h"
+#include "service.h"
 #include "gate/sealing.h"
 
 namespace execgate {
@@ -166,8 +167,9 @@ void PolicyApplier::pin_baseline(const Policy& policy) {
   gate_.prune_baseline(keep);
   baseline_refused_ = refused;
   if (refused)
-    std::fprintf(stderr, "execgated: baseline: %zu file(s) not pinned, writable by a user other than root (%s%s)\n",
-                 refused, examples.c_str(), refused > 3 ? ", ..." : "");
+    service::log(service::Priority::warning, "baseline: " + std::to_string(refused) +
+                                                  " file(s) not pinned, writable by a user other than root (" +
+                                                  examples + (refused > 3 ? ", ...)" : ")"));
   baseline_paths_ = std::move(index);
 }
 
