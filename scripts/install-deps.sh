@@ -11,6 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils zstd lz4 shellcheck
   debhelper lintian   # scripts/package.sh
+  fapolicyd   # tests/bench/peer_bench.sh runs it in the VM beside execgate
 )
 
 missing=()
@@ -29,6 +30,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "install-deps: installing ${missing[*]}"
+# fapolicyd is only copied into the test VM. It must never run on this host: the package
+# enables and starts its service, and Debian's rules deny every exec. Masked first (a
+# mask the admin made survives the package's own unmask).
+if [[ " ${missing[*]} " == *" fapolicyd "* ]] && [ -d /etc/systemd/system ] && [ ! -e /etc/systemd/system/fapolicyd.service ]; then
+  ln -s /dev/null /etc/systemd/system/fapolicyd.service
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
