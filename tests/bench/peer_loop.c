@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_obj.h"
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -62,22 +64,6 @@ static void die(const char *what)
 }
 
 /* ---- bpf_stats of the pinned links ---- */
-
-static long sys_bpf(int cmd, union bpf_attr *a)
-{
-	return syscall(SYS_bpf, cmd, a, sizeof(*a));
-}
-
-static int obj_info(int fd, void *info, uint32_t len)
-{
-	memset(info, 0, len);
-	union bpf_attr a;
-	memset(&a, 0, sizeof a);
-	a.info.bpf_fd = (uint32_t)fd;
-	a.info.info_len = len;
-	a.info.info = (uint64_t)(uintptr_t)info;
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0 ? 0 : -1;
-}
 
 #define MAX_PROGS 128
 struct prog {
@@ -106,21 +92,9 @@ static void open_progs(const char *dir)
 			continue;
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		union bpf_attr a;
-		memset(&a, 0, sizeof a);
-		a.pathname = (uint64_t)(uintptr_t)path;
-		int link = (int)sys_bpf(BPF_OBJ_GET, &a);
-		if (link < 0)
-			die(path);
-		struct bpf_link_info li;
-		if (obj_info(link, &li, sizeof li) != 0)
-			die("link info");
-		close(link);
-		memset(&a, 0, sizeof a);
-		a.prog_id = li.prog_id;
-		int fd = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+		int fd = link_prog_fd(path);
 		if (fd < 0)
-			die("prog fd");
+			die(path);
 		snprintf(progs[n_progs].name, sizeof progs[n_progs].name, "%s", de->d_name + 5);
 		progs[n_progs++].fd = fd;
 	}
@@ -131,11 +105,8 @@ static void open_progs(const char *dir)
 static void read_progs(uint64_t *runs, uint64_t *ns)
 {
 	for (int i = 0; i < n_progs; i++) {
-		struct bpf_prog_info pi;
-		if (obj_info(progs[i].fd, &pi, sizeof pi) != 0)
+		if (prog_stats(progs[i].fd, &runs[i], &ns[i], NULL) != 0)
 			die("prog info");
-		runs[i] = pi.run_cnt;
-		ns[i] = pi.run_time_ns;
 	}
 }
 

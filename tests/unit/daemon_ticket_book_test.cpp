@@ -42,16 +42,7 @@ struct TicketBookTest : ::testing::Test {
   std::unique_ptr<TicketBook> make_book() {
     return std::make_unique<TicketBook>(
         kernel, *store, clock,
-        [this](const TicketBody& t) {
-          Resolution r;
-          for (const auto& key : files_of[t.id]) {
-            ResolvedSubject s;
-            s.path = "/opt/f" + std::to_string(key.ino);
-            s.key = key;
-            r.subjects.push_back(s);
-          }
-          return r;
-        },
+        [this](const TicketBody& t) { return Resolution{subjects_of(t.id), std::nullopt}; },
         [this](nlohmann::json r) { audit.push_back(std::move(r)); });
   }
 
@@ -78,12 +69,12 @@ struct TicketBookTest : ::testing::Test {
     auto j = book->judge(envelope, "test", *authority);
     if (auto* reply = std::get_if<nlohmann::json>(&j)) return *reply;
     const Judgement& judged = std::get<Judgement>(j);
-    return book->install(judged, envelope, files_of[judged.doc.ticket->id].empty() ? std::vector<ResolvedSubject>{}
-                                                                                  : resolve(judged));
+    return book->install(judged, envelope, subjects_of(judged.doc.ticket->id));
   }
-  std::vector<ResolvedSubject> resolve(const Judgement& j) {
+  // What the fake resolver binds ticket `id`'s subjects to.
+  std::vector<ResolvedSubject> subjects_of(const std::string& id) {
     std::vector<ResolvedSubject> out;
-    for (const auto& key : files_of[j.doc.ticket->id]) {
+    for (const auto& key : files_of[id]) {
       ResolvedSubject s;
       s.path = "/opt/f" + std::to_string(key.ino);
       s.key = key;
