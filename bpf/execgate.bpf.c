@@ -156,7 +156,10 @@ int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 		return 0;
 	__u32 hook;
 	__u8 reason = scope_write_target(file, &hook);
-	return reason ? deny_in_scope(reason, EG_HOOK_FD_WRITE) : 0;
+	struct eg_config *cfg = reason ? get_config() : NULL;
+	if (!cfg || launcher_cgroup_write(cfg, hook))
+		return 0;
+	return deny_in_scope(reason, EG_HOOK_FD_WRITE);
 }
 
 /* ---- The kernel and the gate itself ---- */

@@ -96,7 +96,7 @@ struct eg_scope {
  * EG_ABI_VERSION with any change to them: a daemon refuses pins stamped with another
  * version (eg_config's first two fields, which never move; docs/daemon.md "Upgrades"). */
 #define EG_ABI_MAGIC 0x62416765u /* "egAb" */
-#define EG_ABI_VERSION 1
+#define EG_ABI_VERSION 2
 
 struct eg_config {
 	__u32 abi_magic;   /* EG_ABI_MAGIC once a daemon configured the gate */
@@ -112,6 +112,8 @@ struct eg_config {
 	__u32 daemon_tgid;    /* execgated's pid: its read opens probe pending tickets; never judged by the posture */
 	__u32 allow;          /* EG_ALLOW_*: what the scope's privilege posture lets it do beyond the default */
 	__u64 caps_allowed;   /* capabilities the scope may use (bit 1 << CAP_*); the rest are refused */
+	__u64 posture_since_ns; /* CLOCK_MONOTONIC when the scopes were last set: only tasks started
+				 * after it can be launchers (lib/scope.h is_launcher) */
 };
 
 /* eg_config.allow: operations the posture refuses in the scope unless the policy allows them */
@@ -136,7 +138,7 @@ struct eg_task_state {
 	__u32 has_ticket;
 	__u32 pending_state;           /* EG_PENDING_* */
 	__u32 pending_per_exec;        /* the pending ticket has per-exec conditions */
-	__u32 _pad;
+	__u32 workload;                /* forked in the scope by its workload: never a launcher */
 };
 
 /* Verdicts, reasons and hooks: each list gives, once, every code's constant, value and the

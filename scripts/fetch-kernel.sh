@@ -36,7 +36,7 @@ name=${name:-bookworm}
 
 cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
 kdir=$cache/kernels/$name
-MODULES=(binfmt_misc loop) # the gate suite registers a binfmt_misc handler (a kernel setting); the tamper suite attaches a loop device
+MODULES=(binfmt_misc loop) # the bypass suite registers a binfmt_misc handler (a kernel setting); the tamper suite attaches a loop device
 cached() {
   [ -s "$kdir/vmlinuz" ] || return 1
   local m
@@ -63,21 +63,8 @@ fi
 work=$(mktemp -d "$cache/kernels/.fetch-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# The Debian mirror the machine itself uses (same host and URL scheme).
-mirror_url() {
-  local f u=
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    [ -r "$f" ] || continue
-    u=$(awk '
-      /^[[:space:]]*#/ { next }
-      /^[[:space:]]*URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }
-      /^[[:space:]]*deb[[:space:]]/ {
-        for (i = 2; i <= NF; i++) { if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; continue }
-          if ($i ~ /\/debian\/?$/) { print $i; exit } else break } }' "$f")
-    [ -n "$u" ] && { echo "${u%/}"; return; }
-  done
-  echo "http://deb.debian.org/debian"
-}
+# shellcheck source=scripts/lib/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt-mirror.sh"
 
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 apt_opts=()
@@ -85,7 +72,7 @@ apt_opts=()
 # written (Dir::Cache also redirects pkgcache.bin away from /var/cache/apt).
 private_apt() {
   local suite=$1 adir=$cache/apt/$1 mirror
-  mirror=$(mirror_url)
+  mirror=$(apt_mirror_url)
   mkdir -p "$adir/lists/partial" "$adir/archives/partial" "$adir/cache"
   local signed=
   [ -r "$keyring" ] && signed="[signed-by=$keyring] "

@@ -11,6 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils zstd lz4 shellcheck
   debhelper lintian   # scripts/package.sh
+  debootstrap qemu-utils   # scripts/host-image.sh, scripts/host-vm.sh: the systemd host suite
   fapolicyd   # tests/bench/peer_bench.sh runs it in the VM beside execgate
 )
 

@@ -4,10 +4,12 @@
 # (EXECGATE_DAEMON=OFF, the issuing workstation's build) and runs its offline verbs, fuzzes
 # the four parsers (tickets, policy, audit lines, control requests) for 20 s each under
 # ASan+UBSan, then runs the
-# real-kernel suites in the VM: all of them on bookworm 6.1 and trixie 6.12, all but audit
-# and no-LSM on the newest kernel (trixie-backports 7.x), and last the VM benchmark of
-# the exec path on 6.1 and 6.12 (prints its figures; fails only when execs are denied or
-# not all recorded).
+# real-kernel suites in the VM: all of them on bookworm 6.1 and trixie 6.12, all but audit,
+# observability and no-LSM on the newest kernel (trixie-backports 7.x), builds the Debian package and
+# runs it on a Debian 12 system booted with systemd (install, enforce, reboot, upgrade
+# during an exec loop, stop, purge), and last the VM benchmarks: the exec path on 6.1 and
+# 6.12, and the whole cost beside fapolicyd (3 rounds on 6.1). They print their figures and
+# fail only when execs are denied or not all recorded, never on a ratio.
 #
 #   scripts/test.sh                   # everything
 #   EXECGATE_KERNELS=bookworm scripts/test.sh          (all suites on these kernels only)
@@ -55,9 +57,17 @@ fi
 step "real-kernel suites in the VM"
 read -r -a kernels <<<"${EXECGATE_KERNELS:-bookworm trixie}"
 newest=()
-[ -n "${EXECGATE_KERNELS:-}" ] || newest=("backports:gate,tamper,lifecycle,clock,upgrade")
+[ -n "${EXECGATE_KERNELS:-}" ] || newest=("backports:exec,bypass,tamper,launcher,lifecycle,clock,upgrade")
 for k in "${kernels[@]}" "${newest[@]}"; do scripts/fetch-kernel.sh "${k%%:*}" >/dev/null; done
 BUILD_DIR=$build tests/e2e/run-vm-suites.sh "${kernels[@]}" "${newest[@]}"
 
+step "the package on a systemd host: scripts/package.sh, then tests/host/systemd_host_test.sh (Debian 12, systemd as PID 1)"
+rm -f dist/execgate_*_amd64.deb
+scripts/package.sh
+tests/host/systemd_host_test.sh
+
 step "VM benchmark: exec path cost (tests/bench/vm_exec_cost.sh)"
 BUILD_DIR=$build tests/bench/vm_exec_cost.sh "${kernels[@]}"
+
+step "VM benchmark: the whole cost beside fapolicyd (tests/bench/peer_bench.sh, 3 rounds on bookworm; docs/cost.md has the 11-round runs)"
+BUILD_DIR=$build ROUNDS=${PEER_ROUNDS:-3} STATS_REPS=1 tests/bench/peer_bench.sh bookworm

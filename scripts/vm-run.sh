@@ -92,17 +92,7 @@ case "$kernel" in
 esac
 
 # --- working dir -------------------------------------------------------------------------------
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/execgate-vm.XXXXXX") || fail "mktemp failed"
-qpid=
-tailpid=
-cleanup() {
-  [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
-  [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "$prog: interrupted" >&2; exit 130' INT
-trap 'echo "$prog: terminated" >&2; exit 143' TERM HUP
+vm_workdir execgate-vm
 
 # --- initramfs: the cached base (vm/initramfs.sh), then this run's part (vm/payload.sh) --------
 base_initramfs

@@ -151,12 +151,12 @@ static __always_inline int deny_in_scope(__u8 reason, __u32 hook)
 	return deny_in_scope_arg(reason, hook, 0);
 }
 
-/* The privilege posture: an operation the scope may do only when the policy allows it
- * (eg_config.allow), refused `privilege` otherwise. */
+/* The privilege posture: an operation the scope's workload may do only when the policy
+ * allows it (eg_config.allow), refused `privilege` otherwise. */
 static __always_inline int deny_posture(__u32 allow_bit, __u32 hook, __u32 arg)
 {
 	struct eg_config *cfg = get_config();
-	if (!cfg || (cfg->allow & allow_bit) || !current_in_scope(cfg))
+	if (!cfg || (cfg->allow & allow_bit) || !current_in_workload(cfg))
 		return 0;
 	return deny_arg(EG_R_PRIVILEGE, hook, arg);
 }

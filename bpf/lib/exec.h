@@ -126,25 +126,36 @@ static __always_inline int exec_commit(struct linux_binprm *bprm)
 }
 
 /* task_alloc: no clone3(CLONE_INTO_CGROUP) from the scope; the child inherits its
- * parent's lineage. */
+ * parent's lineage, and a child of the scope's workload is workload (lib/scope.h
+ * is_launcher): if that mark cannot be stored, the fork fails (it would pass for a
+ * launcher). */
 static __always_inline int task_alloc_rule(struct task_struct *task, unsigned long clone_flags)
 {
 	struct eg_config *cfg = get_config();
-	if (cfg && (clone_flags & CLONE_INTO_CGROUP) && current_in_scope(cfg)) {
+	if (!cfg)
+		return 0;
+	bool in = current_in_scope(cfg);
+	if (in && (clone_flags & CLONE_INTO_CGROUP)) {
 		int rc = deny_simple(EG_R_SCOPE_ESCAPE, EG_HOOK_CLONE_INTO_CGROUP);
 		if (rc)
 			return rc;
 	}
-	if (!cfg || !cfg->track_lineage)
+	if (!in && !cfg->track_lineage)
 		return 0;
-	struct eg_task_state *parent =
-		bpf_task_storage_get(&eg_task_state, bpf_get_current_task_btf(), 0, 0);
-	if (!parent || !parent->has_ticket)
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct eg_task_state *parent = bpf_task_storage_get(&eg_task_state, cur, 0, 0);
+	bool lineage = cfg->track_lineage && parent && parent->has_ticket;
+	bool workload = in && !is_launcher(cfg, cur, parent);
+	if (!lineage && !workload)
 		return 0;
 	struct eg_task_state *child =
 		bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (child)
+	if (!child)
+		return workload ? -ENOMEM : 0;
+	if (lineage)
 		__builtin_memcpy(child, parent, sizeof(*child));
+	if (workload)
+		child->workload = 1;
 	return 0;
 }
 

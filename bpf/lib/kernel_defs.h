@@ -8,6 +8,7 @@
 #define EG_LIB_KERNEL_DEFS_H
 
 #define EPERM 1
+#define ENOMEM 12
 #define SB_KERNMOUNT (1u << 22) /* include/linux/fs.h: a kernel-internal mount (shm, hugetlbfs) */
 #define FMODE_WRITE 0x2
 #define MAY_WRITE 0x2

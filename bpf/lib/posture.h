@@ -26,7 +26,7 @@ static __always_inline int capable_rule(const struct cred *cred, int cap, unsign
 	if (!cfg || cap < 0 || cap > 63 || (cfg->caps_allowed & (1ULL << cap)))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	if ((unsigned long)cred != (unsigned long)task->cred || !current_in_scope(cfg))
+	if ((unsigned long)cred != (unsigned long)task->cred || !current_in_workload(cfg))
 		return 0;
 	if (opts & CAP_OPT_NOAUDIT)
 		return cfg->mode == EG_MODE_MONITOR ? 0 : -EPERM;
@@ -46,7 +46,7 @@ static __always_inline int umount_rule(struct vfsmount *mnt)
 static __always_inline int module_request_rule(char *kmod_name)
 {
 	struct eg_config *cfg = get_config();
-	if (!cfg || (cfg->allow & EG_ALLOW_MODULE_REQUEST) || !current_in_scope(cfg))
+	if (!cfg || (cfg->allow & EG_ALLOW_MODULE_REQUEST) || !current_in_workload(cfg))
 		return 0;
 	struct decision d = {.reason = EG_R_PRIVILEGE};
 	__u8 verdict = judge(cfg, d.reason);

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "execgate.h"
+#include "lib/maps.h"
 
 /* Is TASK (the current task) in the scope: host-wide, or inside one of the scope's cgroup
  * subtrees? The config names each subtree's level; the task's ancestor at that level is
@@ -86,6 +87,33 @@ static __always_inline bool task_in_scope(const struct eg_config *cfg, struct ta
 			return true;
 	}
 	return false;
+}
+
+/* A launcher: a task in the scope that the scope's workload did not make. It was forked
+ * outside the scope (or by another launcher) after the scopes were set and has not exec'd
+ * since: it still runs its launcher's code, e.g. systemd setting up a service's namespaces,
+ * mounts and credentials in the service's cgroup before the exec. The privilege posture
+ * does not judge it (everything else does, and so does its exec); from its exec on, it and
+ * every task it forks are the workload. Tasks older than the scopes, and every task forked
+ * in the scope by a workload task (eg_task_state.workload, set at task_alloc), are not
+ * launchers. The workload cannot make one: it can neither ptrace nor write the memory of a
+ * task (refused in the scope), nor move a task into the scope (cgroupfs is closed to it).
+ * ST: TASK's state when the caller has it, else looked up. */
+static __always_inline bool is_launcher(const struct eg_config *cfg, struct task_struct *task,
+					const struct eg_task_state *st)
+{
+	if (task->self_exec_id != task->parent_exec_id || task->start_time < cfg->posture_since_ns)
+		return false;
+	if (!st)
+		st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
+	return !st || !st->workload;
+}
+
+/* The current task is in the scope and is its workload (not a launcher): what the
+ * privilege posture judges. */
+static __always_inline bool current_in_workload(const struct eg_config *cfg)
+{
+	return current_in_scope(cfg) && !is_launcher(cfg, bpf_get_current_task_btf(), NULL);
 }
 
 #endif /* EG_LIB_SCOPE_H */

@@ -75,6 +75,14 @@ static __always_inline __u8 scope_write_target(struct file *file, __u32 *hook)
 	return 0;
 }
 
+/* A launcher (lib/scope.h is_launcher) may write cgroupfs: systemd's child places and
+ * configures the service it sets up there. What it leaves open is judged again when the
+ * workload writes through it (file_permission). */
+static __always_inline bool launcher_cgroup_write(const struct eg_config *cfg, __u32 hook)
+{
+	return hook == EG_HOOK_CGROUP_WRITE && is_launcher(cfg, bpf_get_current_task_btf(), NULL);
+}
+
 /* Sealing: execgated's own read open of a file whose ticket entry is pending records how
  * many writers (open file descriptions with write access, shared writable mappings
  * included) the inode has at that moment. Write opens are refused from the moment the
@@ -108,7 +116,7 @@ static __always_inline int file_open_rule(struct file *file)
 	}
 	__u32 hook;
 	__u8 reason = scope_write_target(file, &hook);
-	if (reason && current_in_scope(cfg))
+	if (reason && current_in_scope(cfg) && !launcher_cgroup_write(cfg, hook))
 		return deny_simple(reason, hook);
 
 	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
@@ -207,9 +215,14 @@ static __always_inline int mknod_rule(struct inode *dir, struct dentry *dentry, 
 	if (rc)
 		return rc;
 	umode_t fmt = mode & S_IFMT;
-	if (fmt == S_IFBLK || (fmt == S_IFCHR && dev != 0))
-		return deny_in_scope_arg(EG_R_PRIVILEGE, EG_HOOK_MKNOD, mode);
-	return 0;
+	if (fmt != S_IFBLK && (fmt != S_IFCHR || dev == 0))
+		return 0;
+	/* the privilege posture: a launcher (systemd's PrivateDevices=) may make nodes; what
+	 * the workload then opens of a raw device is judged at the open */
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_workload(cfg))
+		return 0;
+	return deny_arg(EG_R_PRIVILEGE, EG_HOOK_MKNOD, mode);
 }
 
 #endif /* EG_LIB_WRITE_GUARD_H */

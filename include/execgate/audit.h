@@ -108,6 +108,8 @@ std::string audit_hash_hex(std::string_view canonical);
 std::string audit_line(std::string_view canonical, std::string_view hash_hex);
 // RFC 3339 UTC with nanoseconds: 2024-05-01T12:34:56.123456789Z
 std::string format_audit_time(std::int64_t unix_seconds, long nanoseconds);
+// The unix seconds of a `time` in that form (fraction ignored); nullopt when it is not one.
+std::optional<std::int64_t> parse_audit_time(std::string_view time);
 
 // Parses and checks one stored line (without its '\n'): valid JSON object, canonical
 // encoding, `hash` equals the hash of its canonical bytes. On failure returns false and
@@ -148,6 +150,10 @@ struct AuditVerifyOptions {
   // checkpoint, which the log alone cannot. expect_seq 0 = not set.
   std::uint64_t expect_seq = 0;
   std::string expect_hash;
+  // false: the hash chain, seq continuity and checkpoint placement only; no checkpoint
+  // signature or key is checked and `keys` may be empty (a log whose key is not at hand:
+  // anyone can rewrite such a chain consistently, so say so where it matters).
+  bool check_signatures = true;
 };
 
 struct AuditVerifyResult {

@@ -9,5 +9,11 @@ inline constexpr const char* kDefaultStateDir = "/var/lib/execgate";
 inline constexpr const char* kDefaultSocketPath = "/run/execgate/execgated.sock";
 inline constexpr const char* kDefaultAuditPath = "/var/log/execgate/audit.jsonl";
 inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/execgate";
+// The metrics file execgated rewrites for node_exporter's textfile collector (policy
+// [metrics] textfile; "" writes none) and how often (policy [metrics] interval, seconds;
+// docs/metrics.md). It lies in the socket's directory, which the scope cannot write.
+inline constexpr const char* kDefaultMetricsTextfile = "/run/execgate/metrics.prom";
+inline constexpr long long kDefaultMetricsIntervalSeconds = 15;
+inline constexpr long long kMaxMetricsIntervalSeconds = 3600;
 
 }  // namespace execgate

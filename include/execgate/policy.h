@@ -34,6 +34,12 @@ struct AuditPolicy {
   std::uint32_t ringbuf_kib = 4096;  // kernel ring buffer size (power of two, >= 4)
 };
 
+// [metrics]: the OpenMetrics file for node_exporter's textfile collector (docs/metrics.md).
+struct MetricsPolicy {
+  std::string textfile = kDefaultMetricsTextfile;  // absolute path of a *.prom file; "" = none
+  std::int64_t interval = kDefaultMetricsIntervalSeconds;  // seconds between rewrites
+};
+
 inline constexpr std::size_t kMaxScopeCgroups = 16;  // [scope] cgroups entries
 
 // The scope's privilege posture (docs/gate.md "Privilege posture"): the capabilities a
@@ -59,6 +65,7 @@ struct Policy {
   std::vector<std::string> baseline_paths;
   std::vector<IssuerPolicy> issuers;
   AuditPolicy audit;
+  MetricsPolicy metrics;
   std::string control_group;  // group whose members may use the control socket (root always)
 };
 

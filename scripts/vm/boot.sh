@@ -1,11 +1,12 @@
 # shellcheck shell=bash disable=SC2154 # globals of vm-run.sh, listed below
-# Part of scripts/vm-run.sh (sourced): boots the VM under qemu (TCG) and turns what happened into
-# vm-run's exit status. ttyS0 (kernel console, init's markers) goes to a log file, ttyS1 (CMD's
-# output) to our stdout.
+# Part of scripts/vm-run.sh and scripts/host-vm.sh (sourced): makes the run's working
+# directory, boots the VM under qemu (TCG) and turns what happened into the script's exit
+# status. ttyS0 (kernel console, init's markers) goes to a log file, ttyS1 (CMD's output) to
+# our stdout.
 #
-# Uses from vm-run.sh: prog, cache, tmp, vmlinuz, initrd, timeout_s, mem, smp, extra_cmdline,
-# show_console, verbose, t0, t1, fail. Sets qpid and tailpid while they run (vm-run's cleanup
-# kills them).
+# Uses from the script: prog, cache, vmlinuz, initrd, timeout_s, mem, smp, extra_cmdline,
+# show_console, verbose, t0, t1, fail. Sets tmp (vm_workdir), and qpid and tailpid while
+# they run (vm_cleanup kills them).
 
 # diagnose CONSOLE_LOG: the last console lines (stack dumps filtered) and qemu's stderr.
 diagnose() {
@@ -19,8 +20,27 @@ diagnose() {
   fi
 }
 
-# boot_vm: runs the VM (again when it dies before CMD starts) and exits with CMD's status,
-# 124 (timeout) or 125. Never returns.
+# vm_workdir PREFIX: the run's temporary directory ($tmp), removed, with qemu and the
+# console follower killed, on every way out (the traps).
+vm_workdir() {
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || fail "mktemp failed"
+  qpid=
+  tailpid=
+  trap vm_cleanup EXIT
+  trap 'echo "$prog: interrupted" >&2; exit 130' INT
+  trap 'echo "$prog: terminated" >&2; exit 143' TERM HUP
+}
+# shellcheck disable=SC2317,SC2329 # called by the EXIT trap
+vm_cleanup() {
+  [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+  [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
+  rm -rf "$tmp"
+}
+
+# boot_vm: runs the VM (again when it dies before CMD starts, or when the guest asked for a
+# reboot with the EXECGATE_VM_REBOOT marker: the systemd host's payload does) and exits with
+# CMD's status, 124 (timeout) or 125. Never returns. With qemu's -no-reboot a guest reboot
+# ends qemu; the next boot uses the same disks, so it is the guest's own reboot.
 boot_vm() {
   # Serialise VMs on this machine (2 cores, TCG); the timeout only counts once we hold the lock.
   if [ "${EXECGATE_VM_NOLOCK:-0}" != 1 ] && command -v flock >/dev/null; then
@@ -39,7 +59,7 @@ boot_vm() {
   local tcg_thread=${EXECGATE_VM_TCG_THREAD:-single}
   local boot_retries=${EXECGATE_VM_BOOT_RETRIES:-1}
   [[ "$boot_retries" =~ ^[0-9]+$ ]] || fail "EXECGATE_VM_BOOT_RETRIES must be a number"
-  local attempt=0 start qrc elapsed marker ready
+  local attempt=0 reboots=0 max_reboots=${EXECGATE_VM_MAX_REBOOTS:-4} start qrc elapsed marker ready
   while :; do
     attempt=$((attempt + 1))
     : >"$console"
@@ -80,6 +100,13 @@ boot_vm() {
       exit 124
     fi
     [ -n "$marker" ] && exit "$marker"
+    if grep -aq 'EXECGATE_VM_REBOOT' "$console"; then
+      reboots=$((reboots + 1))
+      [ "$reboots" -le "$max_reboots" ] || { echo "$prog: the guest asked for more than $max_reboots reboots" >&2; exit 125; }
+      [ "$verbose" = 1 ] && echo "$prog: guest rebooted ($reboots)" >&2
+      attempt=0
+      continue
+    fi
     if [ "$ready" = 1 ]; then
       echo "$prog: VM died while running CMD (kernel panic/oops or init killed) after ${elapsed}s; qemu exit $qrc" >&2
       diagnose "$console"

@@ -419,6 +419,44 @@ int main(int argc, char **argv)
 		val.generation += (uint32_t)atoi(argv[4]);
 		return attempt("MAP", map_elem(BPF_MAP_UPDATE_ELEM, map, &key, &val) == 0);
 	}
+	/* --- launchers (bpf/lib/scope.h is_launcher; launcher_suite.sh): VERB ARGS run in
+	 * this process or a child of it, without an exec --- */
+	if (!strcmp(verb, "join") && argc >= 4) {
+		/* join CGROUP_DIR VERB ARGS: moves itself into CGROUP_DIR, as a launcher moves the
+		 * child it set up, then VERB */
+		char p[512];
+		snprintf(p, sizeof p, "%s/cgroup.procs", argv[2]);
+		int fd = open(p, O_WRONLY);
+		if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0)
+			return report("JOIN", 0, errno);
+		close(fd);
+		return main(argc - 2, argv + 2);
+	}
+	if ((!strcmp(verb, "fork") || !strcmp(verb, "orphan")) && argc >= 3) {
+		/* fork VERB ARGS: VERB in a child; orphan VERB ARGS: in a child once this process
+		 * has exited (the child reparented to init) */
+		fflush(stdout);
+		pid_t parent = getpid(), c = fork();
+		if (c < 0)
+			return report("FORK", 0, errno);
+		if (c == 0) {
+			while (!strcmp(verb, "orphan") && getppid() == parent)
+				usleep(1000);
+			int r = main(argc - 1, argv + 1);
+			fflush(stdout);
+			_exit(r);
+		}
+		if (!strcmp(verb, "orphan"))
+			return 0;
+		int st = 0;
+		waitpid(c, &st, 0);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
+	if (!strcmp(verb, "wait-file") && argc >= 4) { /* wait-file PATH VERB ARGS: VERB once PATH exists */
+		while (access(argv[2], F_OK) != 0)
+			usleep(20000);
+		return main(argc - 2, argv + 2);
+	}
 	/* --- the scope's privilege posture and tamper attempts (tamper_suite.sh) --- */
 	if (!strcmp(verb, "traceme")) { /* a child asks to be traced by this process */
 		pid_t c = fork();

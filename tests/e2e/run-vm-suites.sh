@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs the real-kernel suites in the VM: tests/e2e/run-vm-suites.sh [KERNEL[:SUITE,...] ...]
-# (default: bookworm and trixie; EXECGATE_SUITES="gate tamper lifecycle clock upgrade audit no_lsm"
-# picks the suites for kernels named without a list, e.g. "backports:gate,tamper" runs
-# those two there). One boot per suite and kernel. Prints each suite's cases and a total
-# "N passed, M failed"; exits non-zero when anything failed.
+# (default: bookworm and trixie; EXECGATE_SUITES="exec bypass tamper launcher lifecycle clock
+# upgrade audit observability no_lsm" picks the suites for kernels named without a list, e.g.
+# "backports:exec,bypass" runs those two there). EXECGATE_CASES='ptrace_*,loader_*'
+# (comma- or space-separated names or shell patterns) runs only those cases, with each
+# suite's setup and the cases they need (tests/e2e/lib.sh, "cases"); a suite with none of
+# them is not booted, and a pattern that matches no case of the suites run is an error.
+# docs/vm.md "The real-kernel suites". One boot per suite and kernel. Prints each suite's
+# cases and a total "N passed, M failed"; exits non-zero when anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/host_lib.sh
@@ -17,8 +21,11 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   echo "=== $suite on $kernel"
   local log
   log=$(mktemp)
+  # the VM's command: EXECGATE_CASES set for the suite (vm-run passes no environment)
   BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$kernel" --timeout 900 "$@" \
-    --add "$here" --add "$build/tests/eg-probe" -- sh "$here/$suite" "$build/tests/eg-probe" | tee "$log"
+    --add "$here" --add "$build/tests/eg-probe" -- \
+    sh -c 'export EXECGATE_CASES="$1"; shift; exec sh "$@"' sh "${EXECGATE_CASES:-}" \
+    "$here/$suite" "$build/tests/eg-probe" | tee "$log"
   local rc=${PIPESTATUS[0]}
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
@@ -34,27 +41,54 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   [ "$rc" = 0 ] || [ "${f%% failed*}" != 0 ] || { echo "FAIL $suite on $kernel: exit $rc"; total_fail=$((total_fail + 1)); }
 }
 
-read -r -a default_suites <<<"${EXECGATE_SUITES:-gate tamper lifecycle clock upgrade audit no_lsm}"
+# EXECGATE_CASES on the host: which suites have a selected case (lib.sh names a case by
+# a line `case_NAME() {` and matches the patterns the same way)
+cases_spec=${EXECGATE_CASES:-}
+read -r -a case_patterns <<<"${cases_spec//,/ }"
+declare -A pattern_used=()
+selects() { # selects SUITE: EXECGATE_CASES is empty or matches a case of SUITE
+  [ ${#case_patterns[@]} -gt 0 ] || return 0
+  local c p found=1
+  for c in $(sed -n 's/^case_\([A-Za-z0-9_]*\)() *{.*/\1/p' "$here/${1}_suite.sh" 2>/dev/null); do
+    for p in "${case_patterns[@]}"; do
+      # shellcheck disable=SC2053 # p is a pattern
+      if [[ $c == $p ]]; then pattern_used[$p]=1; found=0; fi
+    done
+  done
+  return $found
+}
+
+read -r -a default_suites <<<"${EXECGATE_SUITES:-exec bypass tamper launcher lifecycle clock upgrade audit observability no_lsm}"
+plan=() # KERNEL:SUITE, in order
 for spec in "${kernels[@]}"; do
   k=${spec%%:*}
   suites=("${default_suites[@]}")
   [ "$k" = "$spec" ] || IFS=, read -r -a suites <<<"${spec#*:}"
   for s in "${suites[@]}"; do
-    case $s in
-      no_lsm) run_suite "$k" no_lsm_suite.sh --append-cmdline "lsm=capability,yama" ;;
-      gate) # an NVMe disk, for the io_uring passthrough case
-        nvme_img=$(mktemp)
-        truncate -s 1M "$nvme_img"
-        EXECGATE_VM_QEMU_ARGS="${EXECGATE_VM_QEMU_ARGS:-} -drive file=$nvme_img,format=raw,if=none,id=egnvme -device nvme,serial=execgate,drive=egnvme" \
-          run_suite "$k" gate_suite.sh
-        rm -f "$nvme_img" ;;
-      tamper) # a test suite as a workload under the default posture: the daemon's unit tests
-        run_suite "$k" tamper_suite.sh --add "$build/tests/execgate_daemon_tests" ;;
-      upgrade) # the daemon built with fault points
-        run_suite "$k" upgrade_suite.sh --add "$build/tests/execgated-faults" ;;
-      *) run_suite "$k" "${s}_suite.sh" ;;
-    esac
+    [ -f "$here/${s}_suite.sh" ] || { echo "$(basename "$0"): no suite $s (tests/e2e/${s}_suite.sh)" >&2; exit 2; }
+    if selects "$s"; then plan+=("$k:$s"); else echo "--- $s on $k: not run (EXECGATE_CASES selects none of its cases)"; fi
   done
+done
+for p in "${case_patterns[@]}"; do
+  [ -n "${pattern_used[$p]:-}" ] || { echo "$(basename "$0"): EXECGATE_CASES: '$p' matches no case of the suites to run" >&2; exit 2; }
+done
+
+for ks in "${plan[@]}"; do
+  k=${ks%%:*} s=${ks#*:}
+  case $s in
+    no_lsm) run_suite "$k" no_lsm_suite.sh --append-cmdline "lsm=capability,yama" ;;
+    bypass) # an NVMe disk, for the io_uring passthrough case
+      nvme_img=$(mktemp)
+      truncate -s 1M "$nvme_img"
+      EXECGATE_VM_QEMU_ARGS="${EXECGATE_VM_QEMU_ARGS:-} -drive file=$nvme_img,format=raw,if=none,id=egnvme -device nvme,serial=execgate,drive=egnvme" \
+        run_suite "$k" bypass_suite.sh
+      rm -f "$nvme_img" ;;
+    tamper) # a test suite as a workload under the default posture: the daemon's unit tests
+      run_suite "$k" tamper_suite.sh --add "$build/tests/execgate_daemon_tests" ;;
+    upgrade) # the daemon built with fault points
+      run_suite "$k" upgrade_suite.sh --add "$build/tests/execgated-faults" ;;
+    *) run_suite "$k" "${s}_suite.sh" ;;
+  esac
 done
 echo "e2e: $total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

@@ -4,35 +4,41 @@
 # A daemon whose install fails half way, and a daemon of another kernel ABI, each over the
 # pins of a running gate: each refuses, says why, and leaves the old gate enforcing with
 # every pinned link the old one. A good daemon then takes over without a gap.
+# Each case: lib.sh, "cases" (EXECGATE_CASES picks some).
 # Ends with "N passed, M failed".
 E2E=$(cd "$(dirname "$0")" && pwd)
 PROBE=$1
-PROBE_DIR=$(dirname "$PROBE")
 # shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 PIN=/sys/fs/bpf/execgate
 FAULTS=$PROBE_DIR/execgated-faults
 
-mkdir -p $W /opt/up/ticketed /opt/up/plain
-execgate keygen -o $W/ops >/dev/null
-for n in ticketed plain; do cp /bin/busybox /opt/up/$n/true; done
-chmod 755 /opt/up/*/true
-{
-  echo 'name = "upgrade"'
-  policy_head
-  printf '[audit]\npath = "%s"\n' "$AUDIT"
-} >$W/p.toml
-start_daemon $W/p.toml || { summary; exit 1; }
-ticket up /opt/up/ticketed/true --ttl 1h
+always setup
 
 # in_scope, not gated: these run while no daemon is up
 denied() { out=$(in_scope $PROBE exec "$1" 2>&1); contains "$out" "EXEC_ERRNO=EPERM"; }
 runs() { in_scope $PROBE exec "$1" >/dev/null 2>&1; }
-check "the ticketed file runs" runs /opt/up/ticketed/true
-check "an unticketed file is denied" denied /opt/up/plain/true
-stop_daemon
-links0=$($PROBE link-ids $PIN)
-check "the stopped daemon left its links pinned" [ "$(echo "$links0" | grep -c '^link_')" -gt 40 ]
+
+# the first daemon: a ticket installed, then stopped; its pinned links (links0) are the
+# gate the other cases must leave enforcing
+case_setup() {
+  mkdir -p $W /opt/up/ticketed /opt/up/plain
+  execgate keygen -o $W/ops >/dev/null
+  for n in ticketed plain; do cp /bin/busybox /opt/up/$n/true; done
+  chmod 755 /opt/up/*/true
+  {
+    echo 'name = "upgrade"'
+    policy_head
+    printf '[audit]\npath = "%s"\n' "$AUDIT"
+  } >$W/p.toml
+  start_daemon $W/p.toml || abort "cannot start the daemon"
+  ticket up /opt/up/ticketed/true --ttl 1h
+  check "the ticketed file runs" runs /opt/up/ticketed/true
+  check "an unticketed file is denied" denied /opt/up/plain/true
+  stop_daemon
+  links0=$($PROBE link-ids $PIN)
+  check "the stopped daemon left its links pinned" [ "$(echo "$links0" | grep -c '^link_')" -gt 40 ]
+}
 
 # old_gate_holds WHAT: the pinned links are the very ones of the first daemon, and enforce
 old_gate_holds() {
@@ -41,29 +47,37 @@ old_gate_holds() {
   check "  ... and runs the ticketed one" runs /opt/up/ticketed/true
 }
 
-# --- an install that fails at its last program: all or nothing ---
-out=$(EXECGATE_FAULT_ATTACH=last timeout 120 $FAULTS --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
-echo "  execgated-faults (attach fails): $out" | head -3
-check "a daemon whose last program cannot attach exits non-zero" [ "$rc" != 0 ]
-check "  ... saying which program" contains "$out" "cannot attach eg_"
-old_gate_holds "failed attach"
+# an install that fails at its last program: all or nothing
+case_failed_attach() {
+  out=$(EXECGATE_FAULT_ATTACH=last timeout 120 $FAULTS --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
+  echo "  execgated-faults (attach fails): $out" | head -3
+  check "a daemon whose last program cannot attach exits non-zero" [ "$rc" != 0 ]
+  check "  ... saying which program" contains "$out" "cannot attach eg_"
+  old_gate_holds "failed attach"
+}
 
-# --- a daemon of the next kernel ABI: refuses, naming both and what to run ---
-out=$(EXECGATE_FAULT_ABI_BUMP=1 timeout 120 $FAULTS --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
-echo "  execgated-faults (next ABI): $out" | head -3
-check "a daemon of another kernel ABI over the pins exits non-zero" [ "$rc" != 0 ]
-check "  ... naming the pinned ABI and its own" contains "$out" "kernel ABI"
-check "  ... and what to run" contains "$out" "execgated --uninstall"
-old_gate_holds "other ABI"
-check "the pin directory names its ABI" sh -c "ls $PIN | grep -q '^abi-[0-9]*$'"
+# a daemon of the next kernel ABI: refuses, naming both and what to run
+case_abi_bump() {
+  out=$(EXECGATE_FAULT_ABI_BUMP=1 timeout 120 $FAULTS --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
+  echo "  execgated-faults (next ABI): $out" | head -3
+  check "a daemon of another kernel ABI over the pins exits non-zero" [ "$rc" != 0 ]
+  check "  ... naming the pinned ABI and its own" contains "$out" "kernel ABI"
+  check "  ... and what to run" contains "$out" "execgated --uninstall"
+  old_gate_holds "other ABI"
+  check "the pin directory names its ABI" sh -c "ls $PIN | grep -q '^abi-[0-9]*$'"
+}
 
-# --- the good daemon takes over: every link replaced, none left behind ---
-start_daemon $W/p.toml || { summary; exit 1; }
-echo "$links0" >$W/links0
-$PROBE link-ids $PIN >$W/links1
-check "a good daemon pins the same programs" [ "$(cut -d' ' -f1 $W/links0)" = "$(cut -d' ' -f1 $W/links1)" ]
-check "  ... every link a new one" sh -c "! grep -qxF -f $W/links0 $W/links1"
-check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
-check "  ... ticketed runs" runs /opt/up/ticketed/true
-stop_daemon
-summary
+# the good daemon takes over: every link replaced, none left behind (last: it replaces
+# the pins the cases above check)
+case_takeover() {
+  start_daemon $W/p.toml || abort "cannot start the daemon"
+  echo "$links0" >$W/links0
+  $PROBE link-ids $PIN >$W/links1
+  check "a good daemon pins the same programs" [ "$(cut -d' ' -f1 $W/links0)" = "$(cut -d' ' -f1 $W/links1)" ]
+  check "  ... every link a new one" sh -c "! grep -qxF -f $W/links0 $W/links1"
+  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
+  check "  ... ticketed runs" runs /opt/up/ticketed/true
+  stop_daemon
+}
+
+run_cases

@@ -1,4 +1,4 @@
-#include "ticket_rank.h"
+#include "ticket/ticket_rank.h"
 
 #include <gtest/gtest.h>
 

@@ -154,3 +154,43 @@ TEST(Policy, HostScopeKeepsEveryPrivilegeUnlessNamed) {
   EXPECT_EQ(p.scope_capabilities, 0u);
   EXPECT_EQ(p.scope_allow, 0u);
 }
+
+// The [metrics] table: defaults (include/execgate/defaults.h), values, and errors that name
+// the file, line, field and what was expected.
+const std::string kHostScope = "[scope]\nhost = true\n";
+
+TEST(PolicyMetrics, DefaultsAreDefinedOnce) {
+  const Policy p = parse_policy(kHostScope, "p.toml");
+  EXPECT_EQ(p.metrics.textfile, kDefaultMetricsTextfile);
+  EXPECT_EQ(p.metrics.textfile, "/run/execgate/metrics.prom");
+  EXPECT_EQ(p.metrics.interval, kDefaultMetricsIntervalSeconds);
+  EXPECT_EQ(p.metrics.interval, 15);
+}
+
+TEST(PolicyMetrics, TextfileAndInterval) {
+  Policy p = parse_policy(kHostScope + "[metrics]\ntextfile = \"/var/lib/prometheus/node-exporter/execgate.prom\"\n"
+                                   "interval = \"1m\"\n",
+                          "p.toml");
+  EXPECT_EQ(p.metrics.textfile, "/var/lib/prometheus/node-exporter/execgate.prom");
+  EXPECT_EQ(p.metrics.interval, 60);
+  p = parse_policy(kHostScope + "[metrics]\ntextfile = \"\"\ninterval = 5\n", "p.toml");
+  EXPECT_EQ(p.metrics.textfile, "");  // no metrics file
+  EXPECT_EQ(p.metrics.interval, 5);
+}
+
+TEST(PolicyMetrics, ErrorsNameFileLineFieldAndWhatWasExpected) {
+  EXPECT_EQ(error_of(kHostScope + "[metrics]\ntextfile = \"metrics.prom\"\n"),
+            "p.toml:4: [metrics] textfile: expected an absolute path of a .prom file (node_exporter's textfile "
+            "collector reads *.prom), or \"\" for no metrics file, got \"metrics.prom\"");
+  EXPECT_NE(error_of(kHostScope + "[metrics]\ntextfile = \"/run/execgate/metrics.txt\"\n").find("p.toml:4: [metrics] textfile: expected an absolute path of a .prom file"),
+            std::string::npos);
+  EXPECT_EQ(error_of(kHostScope + "[metrics]\ntextfile = 1\n"), "p.toml:4: [metrics] textfile: expected a string");
+  EXPECT_EQ(error_of(kHostScope + "[metrics]\n\ninterval = \"2h\"\n"),
+            "p.toml:5: [metrics] interval: expected a duration from 1s to 60m, got 7200 s");
+  EXPECT_NE(error_of(kHostScope + "[metrics]\ninterval = 0\n").find("p.toml:4: [metrics] interval: expected a duration"),
+            std::string::npos);
+  EXPECT_NE(error_of(kHostScope + "[metrics]\ninterval = \"soon\"\n").find("p.toml:4: [metrics] interval: invalid duration 'soon'"),
+            std::string::npos);
+  EXPECT_EQ(error_of(kHostScope + "[metrics]\nport = 9100\n"), "p.toml:4: [metrics] port: unknown key");
+  EXPECT_EQ(error_of("metrics = 1\n" + kHostScope), "p.toml:1: metrics: expected a table [metrics]");
+}

@@ -162,6 +162,28 @@ std::string format_audit_time(std::int64_t unix_seconds, long nanoseconds) {
   return buf;
 }
 
+std::optional<std::int64_t> parse_audit_time(std::string_view time) {
+  // YYYY-MM-DDTHH:MM:SS, then any fraction, then Z
+  if (time.size() < 20 || time.back() != 'Z' || time[4] != '-' || time[7] != '-' || time[10] != 'T' ||
+      time[13] != ':' || time[16] != ':')
+    return std::nullopt;
+  int f[6] = {};
+  const std::size_t at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+  for (int i = 0; i < 6; ++i) {
+    const char* b = time.data() + at[i];
+    auto r = std::from_chars(b, b + len[i], f[i]);
+    if (r.ec != std::errc() || r.ptr != b + len[i]) return std::nullopt;
+  }
+  struct tm tm {};
+  tm.tm_year = f[0] - 1900;
+  tm.tm_mon = f[1] - 1;
+  tm.tm_mday = f[2];
+  tm.tm_hour = f[3];
+  tm.tm_min = f[4];
+  tm.tm_sec = f[5];
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
 bool parse_audit_line(std::string_view line, nlohmann::json* record, std::string* why) {
   nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {

@@ -5,6 +5,8 @@
 #include "execgate/defaults.h"
 
 #include <CLI/CLI.hpp>
+
+#include "common/text.h"
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -20,16 +22,18 @@ struct Cli {
   std::function<int()> action;
 };
 
-// Text safe for a terminal: control characters, DEL and '\\' become \xNN, one line.
-std::string printable(std::string_view s);
-// "2026-11-26T06:30:00Z" (or the raw number if out of range).
-std::string iso_time(std::int64_t unix_seconds);
+// Terminal-safe text, readable times (common/text.h).
+using execgate::iso_time;
+using execgate::printable;
 
 // keygen, issue, inspect, verify, revoke (offline ticket verbs)
 void add_ticket_verbs(CLI::App& app, Cli& cli);
-// submit, tickets, status, fileinfo, run (talk to the daemon), policy check
+// submit, tickets, status, fileinfo, run (talk to the daemon), policy check (and simulate)
 void add_daemon_verbs(CLI::App& app, Cli& cli);
 // audit verify, audit tail
 void add_audit_verbs(CLI::App& app, Cli& cli);
+// suggest; and `policy simulate` under the policy verb (rollout_verbs.cpp)
+void add_rollout_verbs(CLI::App& app, Cli& cli);
+void add_policy_simulate(CLI::App& policy, Cli& cli);
 
 }  // namespace execgate::cli

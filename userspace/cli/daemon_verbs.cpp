@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -69,11 +70,32 @@ std::string uses_text(const json& t) {
   return std::to_string(t["uses_left"].get<std::int64_t>()) + "/" + std::to_string(t.value("max_uses", 0));
 }
 
-// ---- tickets ----
+// tickets --hits: the uses of each ticket since SINCE, least used first (to prune unused ones)
+void print_hits(const json& tickets) {
+  std::vector<json> sorted(tickets.begin(), tickets.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const json& a, const json& b) {
+    return a.value("hits", std::uint64_t{0}) < b.value("hits", std::uint64_t{0});
+  });
+  std::cout << std::left << std::setw(34) << "ID" << std::setw(10) << "HITS" << std::setw(22) << "SINCE" << std::setw(22)
+            << "EXPIRES" << "SUBJECTS\n";
+  for (const auto& t : sorted) {
+    std::string subjects;
+    for (const auto& s : t["subjects"]) subjects += (subjects.empty() ? "" : ", ") + printable(s.value("path", ""));
+    const json& since = t.contains("hits_since") ? t["hits_since"] : json();
+    std::cout << std::setw(34) << t.value("id", "") << std::setw(10) << t.value("hits", std::uint64_t{0})
+              << std::setw(22) << (since.is_number() ? iso_time(since.get<std::int64_t>()) : std::string("-"))
+              << std::setw(22) << iso_time(t.value("not_after", 0)) << subjects << "\n";
+  }
+  std::cout << "hits: execs and executable mappings the kernel allowed through the ticket since SINCE\n";
+}
+
+// ---- tickets [--hits] ----
 void add_tickets(CLI::App& app, Cli& cli) {
   auto* sub = app.add_subcommand("tickets", "list installed tickets");
-  sub->callback([&cli] {
-    cli.action = [&cli] {
+  auto hits = std::make_shared<bool>(false);
+  sub->add_flag("--hits", *hits, "uses per ticket since its install, least used first (to prune unused ones)");
+  sub->callback([&cli, hits] {
+    cli.action = [&cli, hits] {
       json r = daemon_call(cli.socket, {{"op", "tickets"}});
       if (cli.json) {
         std::cout << json{{"tickets", r["tickets"]}}.dump() << "\n";
@@ -81,6 +103,10 @@ void add_tickets(CLI::App& app, Cli& cli) {
       }
       if (r["tickets"].empty()) {
         std::cout << "no tickets installed\n";
+        return 0;
+      }
+      if (*hits) {
+        print_hits(r["tickets"]);
         return 0;
       }
       std::cout << std::left << std::setw(34) << "ID" << std::setw(22) << "EXPIRES" << std::setw(11) << "USES LEFT"
@@ -147,6 +173,14 @@ void add_status(CLI::App& app, Cli& cli) {
                 << "          append-only: "
                 << (a.value("append_only", false) ? "yes" : "NO (" + a.value("append_only_detail", "") + ")") << "\n";
       if (a.value("failed", false)) std::cout << "          FAILED: " << a.value("error", "") << "\n";
+      if (s.contains("metrics")) {
+        const json& m = s["metrics"];
+        const std::string file = m.value("textfile", "");
+        std::cout << "metrics:  " << (file.empty() ? std::string("no textfile") : printable(file))
+                  << (m.value("textfile_error", "").empty() ? "" : " NOT WRITTEN: " + printable(m.value("textfile_error", "")))
+                  << ", audit lag max " << m["audit_lag"].value("max_seconds", 0.0) << " s, "
+                  << m.value("tickets_expiring_1h", 0) << " ticket(s) expiring within 1 h\n";
+      }
       return 0;
     };
   });
@@ -234,6 +268,7 @@ void add_policy(CLI::App& app, Cli& cli) {
       return 0;
     };
   });
+  add_policy_simulate(*pol, cli);
 }
 
 }  // namespace

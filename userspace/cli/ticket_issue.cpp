@@ -26,16 +26,6 @@ struct IssueOpts {
   bool have_initiator = false;
 };
 
-constexpr const char* kMachineIdFile = "/etc/machine-id";
-
-std::string read_machine_id() {
-  std::string s = read_file(kMachineIdFile, 4096);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  if (!is_lower_hex(s, 32))
-    throw Error(ErrorKind::validation, std::string(kMachineIdFile) + ": expected 32 lower-case hex digits");
-  return s;
-}
-
 // --not-before: "now", unix seconds ("1767225600"), or "+DURATION" from now ("+15m").
 std::int64_t parse_not_before(const std::string& t, std::int64_t now) {
   if (t == "now") return now;

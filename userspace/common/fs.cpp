@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <filesystem>
 #include <random>
 
+#include "common/encoding.h"
 #include "execgate/error.h"
 
 namespace execgate {
@@ -40,6 +42,13 @@ std::string read_file(const std::string& path, std::size_t max_bytes) {
       throw Error(ErrorKind::validation, path + ": file grew past the limit of " + std::to_string(max_bytes) + " bytes");
   }
   return out;
+}
+
+std::string read_machine_id(const std::string& path) {
+  std::string s = read_file(path, 4096);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  if (!is_lower_hex(s, 32)) throw Error(ErrorKind::validation, path + ": expected 32 lower-case hex digits");
+  return s;
 }
 
 void write_all(int fd, std::string_view data, const std::string& path) {

@@ -41,6 +41,10 @@ std::string read_file(const std::string& path, std::size_t max_bytes);
 // Writes all of data to fd (retrying short writes and EINTR); IoError names path.
 void write_all(int fd, std::string_view data, const std::string& path);
 
+// This host's machine-id (32 lower-case hex, trailing whitespace dropped); Error naming the
+// file when it is anything else.
+std::string read_machine_id(const std::string& path = "/etc/machine-id");
+
 // Writes data to path atomically: temp file in the same directory, fsync, rename,
 // fsync of the directory. The result has the given mode. Throws IoError.
 void write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);

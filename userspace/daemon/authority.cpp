@@ -10,13 +10,6 @@ std::string envelope_digest(const std::string& envelope_json) {
   return hex_encode(d);
 }
 
-std::string read_machine_id(const std::string& path) {
-  std::string s = read_file(path, 4096);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  if (!is_lower_hex(s, 32)) throw Error(ErrorKind::validation, path + ": expected 32 lower-case hex digits");
-  return s;
-}
-
 std::vector<TrustedIssuer> Authority::load_issuers(const Policy& policy) {
   std::vector<TrustedIssuer> out;
   for (const auto& ip : policy.issuers) {
@@ -33,29 +26,6 @@ const TrustedIssuer* Authority::issuer_for(const std::string& key_id) const {
   for (const auto& i : issuers_)
     if (i.key.key_id() == key_id) return &i;
   return nullptr;
-}
-
-std::optional<Refusal> Authority::check_ticket(const TicketBody& t, const TrustedIssuer& issuer) const {
-  bool host_ok = false;
-  for (const auto& h : t.hosts) {
-    if (h == machine_id_) host_ok = true;
-    if (h == "*") {
-      if (!issuer.policy.allow_any_host)
-        return Refusal{RefusalReason::wrong_host, "hosts has \"*\" but issuer \"" + issuer.policy.name + "\" does not allow_any_host"};
-      host_ok = true;
-    }
-  }
-  if (!host_ok) return Refusal{RefusalReason::wrong_host, "hosts does not include this machine-id " + machine_id_};
-  if (issuer.policy.max_ttl > 0 && t.not_after - t.not_before > issuer.policy.max_ttl)
-    return Refusal{RefusalReason::ttl_too_long, "validity " + std::to_string(t.not_after - t.not_before) + " s exceeds issuer \"" +
-                                       issuer.policy.name + "\" max_ttl " + std::to_string(issuer.policy.max_ttl) + " s"};
-  // A ticket that is not valid yet is installed: the kernel denies it (not_yet_valid)
-  // until not_before. One that has already expired is refused.
-  if (clock_.now() >= t.not_after)
-    return Refusal{RefusalReason::expired, "ticket " + t.id + " expired at " + std::to_string(t.not_after)};
-  for (const auto& s : t.subjects)
-    if (!s.path) return Refusal{RefusalReason::malformed, "subject " + hex_encode(s.sha256) + " has no path: the daemon installs tickets by path"};
-  return std::nullopt;
 }
 
 Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot& state) const {
@@ -95,7 +65,7 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
     j.already_installed = true;
     return j;
   }
-  j.refusal = check_ticket(t, *j.issuer);
+  j.refusal = admit_ticket(t, j.issuer->policy, machine_id_, clock_.now());
   return j;
 }
 

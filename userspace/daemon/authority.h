@@ -10,6 +10,7 @@
 #include "execgate/clock.h"
 #include "execgate/policy.h"
 #include "execgate/ticket.h"
+#include "common/fs.h"
 #include "state_store.h"
 #include "ticket/refusal.h"
 
@@ -43,7 +44,6 @@ class Authority {
   const std::vector<TrustedIssuer>& issuers() const { return issuers_; }
 
  private:
-  std::optional<Refusal> check_ticket(const TicketBody& t, const TrustedIssuer& issuer) const;
   std::vector<TrustedIssuer> issuers_;
   std::string machine_id_;
   const Clock& clock_;
@@ -51,7 +51,5 @@ class Authority {
 
 // sha256 hex of an envelope's bytes: identifies "the same content".
 std::string envelope_digest(const std::string& envelope_json);
-// /etc/machine-id (32 lower-case hex) or Error naming the file.
-std::string read_machine_id(const std::string& path = "/etc/machine-id");
 
 }  // namespace execgate

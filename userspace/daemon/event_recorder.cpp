@@ -1,5 +1,7 @@
 #include "event_recorder.h"
 
+#include <time.h>
+
 #include <cstring>
 
 #include "common/encoding.h"
@@ -9,7 +11,16 @@ using nlohmann::json;
 
 namespace {
 std::string id_hex(const std::uint8_t* id) { return hex_encode(std::span<const std::uint8_t>(id, EG_ID_LEN)); }
+
+std::uint64_t boot_clock_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 }  // namespace
+
+EventRecorder::EventRecorder(AuditSink audit, BootClock boot_ns)
+    : audit_(std::move(audit)), boot_ns_(boot_ns ? std::move(boot_ns) : BootClock(boot_clock_ns)) {}
 
 void EventRecorder::record(const eg_event& ev) {
   json r;
@@ -43,7 +54,42 @@ void EventRecorder::record(const eg_event& ev) {
     r["arg"] = ev.arg;
   }
   r["kernel_time_ns"] = boot_ns_to_wall_ns(ev.ts_boot_ns);
+  DecisionKey key{r["event"], r["verdict"], r["reason"]};
+  // a use of the ticket: what the kernel let run (or map executable) because of it
+  const bool hit = ev.has_ticket && ev.verdict == EG_VERDICT_ALLOW && ev.reason == EG_R_TICKET && key.event == "exec";
+  const std::string ticket = hit ? id_hex(ev.ticket) : std::string();
   audit_(std::move(r));
+  const std::uint64_t appended = boot_ns_();
+  std::lock_guard lk(counts_mu_);
+  ++counts_.decisions[key];
+  counts_.audit_lag.observe(appended > ev.ts_boot_ns ? static_cast<double>(appended - ev.ts_boot_ns) / 1e9 : 0.0);
+  if (hit)
+    if (auto it = hits_.find(ticket); it != hits_.end()) ++it->second.count;  // installed ones only
+}
+
+EventRecorder::Counts EventRecorder::counts() const {
+  std::lock_guard lk(counts_mu_);
+  return counts_;
+}
+
+void EventRecorder::seed_hits(std::map<std::string, TicketHits> hits) {
+  std::lock_guard lk(counts_mu_);
+  hits_ = std::move(hits);
+}
+
+void EventRecorder::reset_hits(const std::string& id, std::int64_t since) {
+  std::lock_guard lk(counts_mu_);
+  hits_[id] = TicketHits{0, since};
+}
+
+void EventRecorder::retain_hits(const std::set<std::string>& ids) {
+  std::lock_guard lk(counts_mu_);
+  std::erase_if(hits_, [&](const auto& kv) { return !ids.count(kv.first); });
+}
+
+std::map<std::string, TicketHits> EventRecorder::hits() const {
+  std::lock_guard lk(counts_mu_);
+  return hits_;
 }
 
 std::set<std::string> EventRecorder::take_last_uses() {

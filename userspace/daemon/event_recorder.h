@@ -13,13 +13,16 @@
 
 #include "gate/gate.h"
 #include "execgate/policy.h"
+#include "metrics.h"
 
 namespace execgate {
 
 class EventRecorder {
  public:
   using AuditSink = std::function<void(nlohmann::json)>;
-  explicit EventRecorder(AuditSink audit) : audit_(std::move(audit)) {}
+  // CLOCK_BOOTTIME in ns, the kernel's event clock (the audit lag is measured on it).
+  using BootClock = std::function<std::uint64_t()>;
+  explicit EventRecorder(AuditSink audit, BootClock boot_ns = nullptr);
 
   // One kernel event -> one `exec` or `access` record. An exec that took a ticket's last
   // use is remembered for take_last_uses().
@@ -32,10 +35,30 @@ class EventRecorder {
   void set_ticket_paths(std::map<InodeKey, std::string> paths);
   void set_baseline_paths(std::map<InodeKey, std::string> paths);
 
+  // What the recorder counted since it was made: decisions by event, verdict and reason,
+  // and the audit lag (kernel decision to audit append).
+  struct Counts {
+    std::map<DecisionKey, std::uint64_t> decisions;
+    LagHistogram audit_lag;
+  };
+  Counts counts() const;
+
+  // Uses per installed ticket: seeded at start from the audit log; a ticket installed
+  // counts from 0 (reset_hits before its kernel entries go in); tickets no longer
+  // installed are dropped (retain_hits). Only tickets in the map are counted.
+  void seed_hits(std::map<std::string, TicketHits> hits);
+  void reset_hits(const std::string& id, std::int64_t since);
+  void retain_hits(const std::set<std::string>& ids);
+  std::map<std::string, TicketHits> hits() const;
+
  private:
   std::string known_path(const InodeKey& key) const;
 
   AuditSink audit_;
+  BootClock boot_ns_;
+  mutable std::mutex counts_mu_;
+  Counts counts_;
+  std::map<std::string, TicketHits> hits_;
   mutable std::mutex paths_mu_;
   std::map<InodeKey, std::string> ticket_paths_, baseline_paths_;
   std::mutex last_use_mu_;

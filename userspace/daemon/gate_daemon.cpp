@@ -26,7 +26,11 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& a
   // task-storage allocation per ticketed exec); a parent image started before that is not
   // known and its children are denied `lineage` (fail closed).
   book_.on_lineage_change = [this] { applier_.configure(policy_, book_.tracks_lineage()); };
-  book_.on_subjects_change = [this] { recorder_.set_ticket_paths(book_.subject_paths()); };
+  book_.on_install = [this](const std::string& id) { recorder_.reset_hits(id, clock_.now()); };
+  book_.on_subjects_change = [this] {
+    recorder_.set_ticket_paths(book_.subject_paths());
+    recorder_.retain_hits(book_.installed_ids());
+  };
 }
 
 void GateDaemon::start() {
@@ -39,12 +43,14 @@ void GateDaemon::start() {
   StateSnapshot state = store_.load();
   // A state directory that lacks what the audit log records (a tombstone, a spent record)
   // was rewound: refuse to start rather than install a revoked or used-up ticket again.
-  if (auto rewound = rewound_state(state, audited_state(policy_.audit.path), store_))
+  const AuditedState audited = audited_state(policy_.audit.path);
+  if (auto rewound = rewound_state(state, audited, store_))
     throw Error(ErrorKind::validation, "state directory " + paths_.state_dir + " was rewound: " + *rewound +
                                            "; restore the state directory that goes with the audit log (the "
                                            "pinned gate keeps enforcing meanwhile)");
   book_.load(std::move(state), *authority_);
   recorder_.set_ticket_paths(book_.subject_paths());
+  recorder_.seed_hits(hits_at_start(book_.state(), audited));
   applier_.configure(policy_, book_.tracks_lineage());
 }
 
@@ -101,15 +107,56 @@ void GateDaemon::reload(Policy policy) {
 }
 
 json GateDaemon::tickets_json() const {
+  const auto hits = recorder_.hits();
   std::lock_guard lk(mu_);
-  return book_.tickets_json();
+  json tickets = book_.tickets_json();
+  for (auto& t : tickets) {
+    const auto it = hits.find(t["id"].get<std::string>());
+    t["hits"] = it == hits.end() ? 0 : it->second.count;
+    t["hits_since"] = it == hits.end() ? json(nullptr) : json(it->second.since);
+  }
+  return tickets;
+}
+
+MetricsSnapshot GateDaemon::metrics_snapshot() const {
+  MetricsSnapshot s;
+  s.version = EXECGATE_VERSION;
+  const GateCounters c = gate_.counters();
+  s.ringbuf_drops = c.ringbuf_drops;
+  s.kernel_events = c.events;
+  s.exec_clock_source = gate_.exec_clock().calibrated ? "jiffies" : "clocksource";
+  s.audit_failed = audit_.status().failed;
+  EventRecorder::Counts counts = recorder_.counts();
+  s.decisions = std::move(counts.decisions);
+  s.audit_lag = counts.audit_lag;
+  std::lock_guard lk(mu_);
+  s.now = clock_.now();
+  s.start_time = started_at_;
+  s.mode = to_string(policy_.mode);
+  s.tickets_installed = book_.size();
+  s.tickets_expiring = book_.expiring_within(kTicketsExpiringWithin);
+  return s;
+}
+
+MetricsPolicy GateDaemon::metrics_policy() const {
+  std::lock_guard lk(mu_);
+  return policy_.metrics;
+}
+
+void GateDaemon::set_metrics_file_status(const std::string& path, const std::string& error) {
+  std::lock_guard lk(mu_);
+  metrics_path_ = path;
+  metrics_error_ = error;
 }
 
 json GateDaemon::status_json() const {
   GateCounters c = gate_.counters();
   AuditStatus as = audit_.status();
   const ExecClock clock = gate_.exec_clock();
+  json metrics = metrics_json(metrics_snapshot());
   std::lock_guard lk(mu_);
+  metrics["textfile"] = metrics_path_;
+  metrics["textfile_error"] = metrics_error_;
   return {
       {"daemon", {{"pid", ::getpid()}, {"started_at", started_at_}, {"policy", policy_.name}, {"config", paths_.config},
                   {"state_dir", paths_.state_dir}, {"machine_id", machine_id_}}},
@@ -134,6 +181,7 @@ json GateDaemon::status_json() const {
                  {"append_only", as.append_only}, {"append_only_detail", as.append_only_detail},
                  {"signing", !as.key_id.empty()}, {"key_id", as.key_id}, {"required", policy_.audit.required},
                  {"failed", as.failed}, {"error", as.error}}},
+      {"metrics", metrics},
   };
 }
 

@@ -17,6 +17,7 @@
 #include "execgate/audit.h"
 #include "gate/gate.h"
 #include "execgate/policy.h"
+#include "metrics.h"
 #include "policy_applier.h"
 #include "state_store.h"
 #include "ticket_book.h"
@@ -50,6 +51,12 @@ class GateDaemon {
 
   const Policy& policy() const { return policy_; }
 
+  // Metrics (docs/metrics.md): what the metrics thread renders, and where and how often
+  // (the policy's [metrics], which a SIGHUP may change); how its last write went.
+  MetricsSnapshot metrics_snapshot() const;
+  MetricsPolicy metrics_policy() const;
+  void set_metrics_file_status(const std::string& path, const std::string& error);
+
  private:
   mutable std::mutex mu_;
   Policy policy_;
@@ -65,6 +72,7 @@ class GateDaemon {
   TicketBook book_;
   std::atomic<std::uint64_t> drops_reported_{0};
   std::int64_t started_at_ = 0;
+  std::string metrics_path_, metrics_error_;  // the metrics thread's last write (under mu_)
 };
 
 }  // namespace execgate

@@ -24,6 +24,7 @@
 #include "gate/gate.h"
 #include "execgate/policy.h"
 #include "gate_daemon.h"
+#include "metrics.h"
 #include "service.h"
 #include "spool.h"
 
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     std::atomic<bool> stop_events{false};
+    MetricsTextfile metrics_file;  // written by the metrics thread, removed at a clean stop
     // The daemon's threads stop and are joined on every way out of this scope, an
     // exception included (a joinable std::thread destroyed would end the process).
     std::vector<std::thread> threads;
@@ -186,6 +188,31 @@ int main(int argc, char** argv) {
       }
     });
 
+    // The metrics textfile (docs/metrics.md) on its own timer: rewritten atomically every
+    // [metrics] interval (a SIGHUP may change both); a failed write is logged when it
+    // starts and when it ends, retried, and never stops the daemon.
+    threads.emplace_back([&] {
+      std::string last_error;
+      while (!stop_events.load()) {
+        const MetricsPolicy mp = daemon.metrics_policy();
+        std::string error;
+        try {
+          metrics_file.write(mp.textfile, render_openmetrics(daemon.metrics_snapshot()));
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        if (error != last_error)
+          service::log(error.empty() ? service::Priority::notice : service::Priority::warning,
+                       error.empty() ? "metrics: " + mp.textfile + " written again" : "metrics not written: " + error);
+        last_error = error;
+        daemon.set_metrics_file_status(mp.textfile, error);
+        const auto written = std::chrono::steady_clock::now();
+        while (!stop_events.load() &&
+               std::chrono::steady_clock::now() < written + std::chrono::seconds(daemon.metrics_policy().interval))
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+
     int ticks = 0;
     server.serve(g_stop, 100, [&] {
       pollfd p{spool.fd(), POLLIN, 0};
@@ -207,6 +234,7 @@ int main(int argc, char** argv) {
     service::notify("STOPPING=1\nSTATUS=stopping: the pinned gate keeps enforcing");
     stop_events = true;
     for (auto& t : threads) t.join();
+    metrics_file.remove();  // stale numbers are not scraped as current ones
     audit->append({{"event", "daemon_stop"}, {"reason", "signal"}, {"detail", "the pinned gate keeps enforcing"}});
     audit->close();
     return 0;

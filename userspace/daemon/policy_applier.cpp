@@ -2,6 +2,7 @@
 
 #include <glob.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -54,7 +55,20 @@ void PolicyApplier::adopt_running_scopes(const std::vector<CgroupRef>& wanted) {
 }
 
 void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& scopes, bool track_lineage) {
-  scopes_ = assign_scope_slots(scopes_, scopes);
+  std::vector<CgroupRef> slots = assign_scope_slots(scopes_, scopes);
+  // Only tasks started after the scopes were set can be launchers (bpf/lib/scope.h
+  // is_launcher): a cgroup newly gated has no launchers, whatever ran in it before.
+  const auto ids = [](const std::vector<CgroupRef>& v) {
+    std::vector<std::uint64_t> out;
+    for (const auto& c : v) out.push_back(c.id);
+    return out;
+  };
+  if (posture_since_ns_ == 0 || ids(slots) != ids(scopes_)) {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);  // the clock of task_struct.start_time
+    posture_since_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
+  }
+  scopes_ = std::move(slots);
   gate_.set_loaders(find_loaders());
   ReservedNames reserved;
   gate_.set_protected(protected_inodes(policy, reserved));
@@ -85,6 +99,7 @@ eg_config PolicyApplier::kernel_config(const Policy& policy, bool track_lineage)
   cfg.daemon_tgid = static_cast<__u32>(::getpid());  // its read opens seal tickets
   cfg.caps_allowed = default_scope_capabilities() | policy.scope_capabilities;
   cfg.allow = policy.scope_allow;
+  cfg.posture_since_ns = posture_since_ns_;
   static_assert(static_cast<std::uint32_t>(ScopeAllow::mount) == EG_ALLOW_MOUNT &&
                 static_cast<std::uint32_t>(ScopeAllow::userns) == EG_ALLOW_USERNS &&
                 static_cast<std::uint32_t>(ScopeAllow::module_request) == EG_ALLOW_MODULE_REQUEST);
@@ -94,7 +109,7 @@ eg_config PolicyApplier::kernel_config(const Policy& policy, bool track_lineage)
 }
 
 // What the scope may not touch (protected_set.h): the daemon's state, its audit log's
-// directory, its policy's directory and its socket's (nothing written, created, linked,
+// directory, its policy's directory, its socket's and its metrics file's (nothing written, created, linked,
 // removed or renamed there; the spool inbox stays open: whatever arrives there is verified
 // anyway), every ancestor of them, execgated and its libraries, the loader's cache, the
 // kernel's helper programs; the names of helpers and of the loader's preload list that do
@@ -107,6 +122,8 @@ ProtectedSet PolicyApplier::protected_inodes(const Policy& policy, ReservedNames
   protect_path(set, fs::path(policy.audit.path).parent_path().string(), dir);
   if (!paths_.config.empty()) protect_path(set, fs::absolute(paths_.config).parent_path().string(), dir);
   protect_path(set, fs::path(paths_.socket).parent_path().string(), dir);  // no impostor socket
+  // no forged metrics: the textfile's directory is one of the daemon's (docs/metrics.md)
+  if (!policy.metrics.textfile.empty()) protect_path(set, fs::path(policy.metrics.textfile).parent_path().string(), dir);
   for (const auto& f : own_mapped_files()) protect_path(set, f, EG_PROT_CONTENT);
   for (const auto& f : kernel_helper_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
   for (const auto& f : loader_config_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);

@@ -1,5 +1,6 @@
 #include "state_history.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -19,6 +20,16 @@ bool state_event(const std::string& line) {
   return false;
 }
 
+// An exec the kernel allowed through a ticket: the ticket's id, else "".
+std::string_view ticket_hit(std::string_view line) {
+  for (std::string_view member : {R"("event":"exec")", R"("verdict":"allow")", R"("reason":"ticket")"})
+    if (line.find(member) == std::string_view::npos) return {};
+  constexpr std::string_view kTicket = R"("ticket":")";
+  const auto at = line.find(kTicket);
+  if (at == std::string_view::npos || line.size() < at + kTicket.size() + 32) return {};
+  return line.substr(at + kTicket.size(), 32);
+}
+
 }  // namespace
 
 AuditedState audited_state(const std::string& log_path) {
@@ -27,6 +38,15 @@ AuditedState audited_state(const std::string& log_path) {
   for (const auto& file : audit_log_files(log_path)) {
     std::istringstream in(read_file(file, std::size_t{1} << 32));
     for (std::string line; std::getline(in, line);) {
+      if (out.first_time == 0) {
+        json r = json::parse(line, nullptr, false);
+        if (r.is_object() && r.contains("time") && r["time"].is_string())
+          out.first_time = parse_audit_time(r["time"].get<std::string>()).value_or(0);
+      }
+      if (auto id = ticket_hit(line); !id.empty()) {
+        ++out.hits[std::string(id)].count;  // installed_at stays 0 when its install is in a pruned file
+        continue;
+      }
       if (!state_event(line)) continue;
       json r = json::parse(line, nullptr, false);
       if (!r.is_object() || !r.contains("ticket") || !r["ticket"].is_string() || !r.contains("seq")) continue;
@@ -35,6 +55,9 @@ AuditedState audited_state(const std::string& log_path) {
       const std::string reason = r.value("reason", "");
       const std::uint64_t seq = r["seq"].is_number_unsigned() ? r["seq"].get<std::uint64_t>() : 0;
       if (event == "ticket_installed") {
+        out.hits[id] = AuditedHits{0, r.contains("time") && r["time"].is_string()
+                                          ? parse_audit_time(r["time"].get<std::string>()).value_or(0)
+                                          : 0};
         if (r.contains("max_uses") && r["max_uses"].is_number() && r["max_uses"].get<std::int64_t>() > 0)
           limited.insert(id);
       } else if (event == "ticket_revoked" && reason == "revoked") {
@@ -59,6 +82,16 @@ std::optional<std::string> rewound_state(const StateSnapshot& state, const Audit
       return store.spent_path(id) + " is missing: the audit log records the ticket as spent (seq " +
              std::to_string(seq) + ")";
   return std::nullopt;
+}
+
+std::map<std::string, TicketHits> hits_at_start(const StateSnapshot& state, const AuditedState& audited) {
+  std::map<std::string, TicketHits> out;
+  for (const auto& [id, rec] : state.installed) {
+    const auto it = audited.hits.find(id);
+    const AuditedHits h = it == audited.hits.end() ? AuditedHits{} : it->second;
+    out[id] = TicketHits{h.count, h.installed_at ? h.installed_at : std::max(rec.installed_at, audited.first_time)};
+  }
+  return out;
 }
 
 }  // namespace execgate

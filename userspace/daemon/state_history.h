@@ -10,23 +10,41 @@
 #include <optional>
 #include <string>
 
+#include "metrics.h"
 #include "state_store.h"
 
 namespace execgate {
 
+// A ticket's uses as the audit log records them (`tickets --hits`).
+struct AuditedHits {
+  std::uint64_t count = 0;        // allowed `exec` records naming it (reason ticket) after installed_at
+  std::int64_t installed_at = 0;  // time of its last ticket_installed record; 0: not in the log (pruned)
+};
+
 struct AuditedState {
   std::map<std::string, std::uint64_t> revoked;  // ticket id -> seq of its ticket_revoked record
   std::map<std::string, std::uint64_t> spent;    // ticket id -> seq of the record that spent it
+  std::map<std::string, AuditedHits> hits;       // ticket id -> its uses
+  std::int64_t first_time = 0;                   // the oldest record's time (unix seconds); 0: empty log
 };
 
 // Reads every file of the audit log at LOG_PATH (rotated ones too; files pruned by
 // retention are simply absent). Records that cannot be parsed are skipped: the chain's
-// integrity is `execgate audit verify`'s, this only collects what the daemon recorded.
+// integrity is `execgate audit verify`'s, this only collects what the daemon recorded:
+// the state changes, and the uses of each ticket (a substring test per exec record: the
+// log's canonical form puts each member exactly one way, and no string value can hold an
+// unescaped quote).
 AuditedState audited_state(const std::string& log_path);
 
 // The first state file the audit log says must exist and does not (tombstones/<id>.json,
 // spent/<id>.json), with why; nullopt when the state agrees with the log.
 std::optional<std::string> rewound_state(const StateSnapshot& state, const AuditedState& audited,
                                          const StateStore& store);
+
+// The uses of each installed ticket at start: counted in the log after its last
+// ticket_installed record (since = that record's time), or over the whole log when that
+// record is in a file retention removed (since = the later of the state record's
+// installed_at and the log's first record).
+std::map<std::string, TicketHits> hits_at_start(const StateSnapshot& state, const AuditedState& audited);
 
 }  // namespace execgate

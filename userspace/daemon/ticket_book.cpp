@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "common/encoding.h"
-#include "ticket_rank.h"
+#include "ticket/ticket_rank.h"
 
 namespace execgate {
 using nlohmann::json;
@@ -156,6 +156,7 @@ void TicketBook::sync_entry(const InodeKey& key) {
 }
 
 void TicketBook::put(const std::string& id, InstalledTicket inst) {
+  on_install(id);
   InstalledRecord rec{inst.envelope, inst.body.max_uses ? std::optional<std::int64_t>(inst.body.max_uses) : std::nullopt,
                       clock_.now()};
   store_.put_installed(id, rec);  // durable first: a crash re-installs on start
@@ -301,6 +302,20 @@ bool TicketBook::tracks_lineage() const {
   for (const auto& [id, inst] : installed_)
     if (inst.body.parent) return true;
   return false;
+}
+
+std::set<std::string> TicketBook::installed_ids() const {
+  std::set<std::string> ids;
+  for (const auto& [id, inst] : installed_) ids.insert(id);
+  return ids;
+}
+
+std::size_t TicketBook::expiring_within(std::int64_t within) const {
+  const std::int64_t now = clock_.now();
+  std::size_t n = 0;
+  for (const auto& [id, inst] : installed_)
+    if (inst.body.not_after > now && inst.body.not_after <= now + within) ++n;
+  return n;
 }
 
 std::map<InodeKey, std::string> TicketBook::subject_paths() const {

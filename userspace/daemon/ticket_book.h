@@ -73,10 +73,15 @@ class TicketBook {
   bool tracks_lineage() const;  // some installed ticket names a parent
   const StateSnapshot& state() const { return state_; }
   std::size_t size() const { return installed_.size(); }
+  std::set<std::string> installed_ids() const;
+  // Installed tickets whose not_after lies in (now, now + within].
+  std::size_t expiring_within(std::int64_t within) const;
   // (dev, ino) -> path of every subject installed
   std::map<InodeKey, std::string> subject_paths() const;
   nlohmann::json tickets_json() const;
 
+  // Called when a ticket is installed (not at start-up), before its kernel entries go in.
+  std::function<void(const std::string&)> on_install = [](const std::string&) {};
   // Called when lineage tracking must change (a ticket naming a parent came or went).
   std::function<void()> on_lineage_change = [] {};
   // Called when the set of installed subjects changes: before a new ticket's entries go in

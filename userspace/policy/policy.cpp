@@ -260,6 +260,26 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
     r.reject_unknown();
   }
 
+  if (const toml::table* m = top.table("metrics")) {
+    TableReader r(*m, "metrics", source);
+    if (auto v = r.string("textfile")) {
+      // node_exporter's textfile collector reads only *.prom files of its directory
+      if (!v->empty() && (v->front() != '/' || !v->ends_with(".prom") || v->ends_with("/.prom")))
+        r.fail(*m->get("textfile"), "textfile",
+               "expected an absolute path of a .prom file (node_exporter's textfile collector reads *.prom), or \"\" "
+               "for no metrics file, got \"" + *v + "\"");
+      p.metrics.textfile = *v;
+    }
+    if (auto v = r.duration("interval")) {
+      if (*v > kMaxMetricsIntervalSeconds)
+        r.fail(*m->get("interval"), "interval",
+               "expected a duration from 1s to " + std::to_string(kMaxMetricsIntervalSeconds / 60) + "m, got " +
+                   std::to_string(*v) + " s");
+      p.metrics.interval = *v;
+    }
+    r.reject_unknown();
+  }
+
   if (const toml::table* c = top.table("control")) {
     TableReader r(*c, "control", source);
     p.control_group = r.string("group").value_or("");

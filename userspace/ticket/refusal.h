@@ -3,8 +3,13 @@
 // by the sealing of a ticket's files (userspace/gate/sealing.cpp).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "execgate/policy.h"
+#include "execgate/ticket.h"
 
 namespace execgate {
 
@@ -42,5 +47,12 @@ struct Refusal {
   std::string detail;
   std::string name() const { return to_string(reason); }
 };
+
+// What a ticket whose signature verified under `issuer` must also meet to be installed on
+// the host `machine_id` at `now` (docs/daemon.md "Submissions"): the host (wrong_host),
+// the issuer's max_ttl (ttl_too_long), not expired (expired), a path for every subject
+// (malformed). The daemon's authority and `policy simulate` judge with it.
+std::optional<Refusal> admit_ticket(const TicketBody& t, const IssuerPolicy& issuer, const std::string& machine_id,
+                                    std::int64_t now);
 
 }  // namespace execgate

@@ -1,10 +1,9 @@
-// Terminal-safe text and time formatting shared by every verb.
+// Terminal-safe text and time formatting (common/text.h).
+#include "common/text.h"
+
 #include <ctime>
-#include <string>
 
-#include "cli.h"
-
-namespace execgate::cli {
+namespace execgate {
 
 std::string printable(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -31,4 +30,4 @@ std::string iso_time(std::int64_t t) {
   return buf;
 }
 
-}  // namespace execgate::cli
+}  // namespace execgate

@@ -1,6 +1,6 @@
 // Which ticket the kernel holds for an inode that several installed tickets cover: the
-// one rule used at start, at install, when a ticket goes and when one becomes valid
-// (docs/daemon.md, "Two tickets for one file").
+// one rule the daemon uses at start, at install, when a ticket goes and when one becomes
+// valid (docs/daemon.md, "Two tickets for one file"), and `policy simulate` with it.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,194 @@
+#!/bin/sh
+# The exec decision on the real kernel: what a ticket lets run and what it binds (validity,
+# uid, uses, lineage, the interpreter of a script), the gate without its daemon, restarts,
+# monitor mode, scopes by cgroup level and the baseline. Runs INSIDE the VM
+# (scripts/vm-run.sh) as root:
+#   exec_suite.sh PROBE
+# Each case (lib.sh, "cases"; EXECGATE_CASES picks some) checks the kernel's errno and its
+# own audit records. Ends with "N passed, M failed".
+E2E=$(cd "$(dirname "$0")" && pwd)
+PROBE=$1
+# shellcheck source=tests/e2e/lib.sh
+. "$E2E/lib.sh"
+
+always setup audit_verifies
+
+# the cases' files, then lib.sh open_setup: keys, policies, the daemon, /opt/app/true
+# ticketed (T_TRUE)
+case_setup() {
+  mkdir -p $W /opt/app
+  # busybox copies named after applets; each case gets its own inode
+  for n in plain echo cat sleep; do cp /bin/busybox /opt/app/$n; done
+  for d in mu cp1 script; do mkdir -p /opt/$d; cp /bin/busybox /opt/$d/true; cp /bin/busybox /opt/$d/echo; done
+  chmod 755 /opt/app/* /opt/*/*
+  open_setup exec
+}
+
+case_unticketed() {
+  out=$(gated $PROBE exec /opt/app/plain 2>&1)
+  check "unticketed exec in scope fails with EPERM" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited deny no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' '/opt/app/plain'
+}
+
+case_ticketed() {
+  out=$(gated $PROBE exec /opt/app/true 2>&1); rc=$?
+  check "ticketed exec runs" [ "$rc" = 0 -a -z "$out" ]
+  check "  ... audited allow with the ticket id" audit_has '"verdict":"allow"' "\"ticket\":\"$T_TRUE\""
+  check "execgate run runs a ticketed command" gated /opt/app/true
+  check "same content at another inode is not covered" sh -c "execgate run -- $PROBE exec /opt/cp1/echo | grep -q EXEC_ERRNO=EPERM"
+}
+
+# expired: the kernel alone denies (daemon stopped)
+case_expired() {
+  ticket echo /opt/app/echo --ttl 2s
+  T_ECHO=$TID
+  kill -STOP $DPID
+  sleep 3
+  out=$(in_scope $PROBE exec /opt/app/echo x 2>&1)
+  kill -CONT $DPID
+  check "expired ticket denied by the kernel without the daemon" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited expired" audit_has '"reason":"expired"' "\"ticket\":\"$T_ECHO\""
+  check "  ... daemon records ticket_expired" audit_has '"event":"ticket_expired"' "$T_ECHO"
+}
+
+case_not_yet_valid() {
+  ticket cat /opt/app/cat --ttl 1h --not-before +1h
+  out=$(gated $PROBE exec /opt/app/cat /dev/null 2>&1)
+  check "not-yet-valid ticket denied" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited not_yet_valid" audit_has '"reason":"not_yet_valid"' "\"ticket\":\"$TID\""
+}
+
+case_uid_mismatch() {
+  ticket sleep /opt/app/sleep --ttl 1h --uid 4242
+  out=$(gated $PROBE exec /opt/app/sleep 0 2>&1)
+  check "uid mismatch denied" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited uid_mismatch" audit_has '"reason":"uid_mismatch"' "\"ticket\":\"$TID\""
+}
+
+case_max_uses() {
+  ticket mu /opt/mu/true --ttl 1h --max-uses 2
+  T_MU=$TID
+  gated $PROBE exec /opt/mu/true >/dev/null 2>&1; r1=$?
+  gated $PROBE exec /opt/mu/true >/dev/null 2>&1; r2=$?
+  out=$(gated $PROBE exec /opt/mu/true 2>&1)
+  check "max_uses=2: two execs run" [ "$r1" = 0 -a "$r2" = 0 ]
+  check "max_uses=2: the third is denied" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited exhausted" audit_has '"reason":"exhausted"' "\"ticket\":\"$T_MU\""
+}
+
+# lineage: a child ticket runs only from its parent ticket's image
+case_lineage() {
+  mkdir -p /opt/lin; cp $PROBE /opt/lin/launcher; cp /bin/busybox /opt/lin/true; chmod 755 /opt/lin/*
+  ticket lparent /opt/lin/launcher --ttl 1h
+  T_LP=$TID
+  ticket lchild /opt/lin/true --ttl 1h --parent $T_LP
+  T_LC=$TID
+  out=$(gated $PROBE exec /opt/lin/true 2>&1)
+  check "lineage: child ticket from a process without the parent ticket is denied" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited lineage" audit_has '"reason":"lineage"' "\"ticket\":\"$T_LC\""
+  out=$(gated /opt/lin/launcher exec /opt/lin/true 2>&1); rc=$?
+  check "lineage: the parent ticket's image may exec the child" [ "$rc" = 0 -a -z "$out" ]
+  check "  ... audited allow with the lineage" audit_has '"verdict":"allow"' "\"ticket\":\"$T_LC\"" "\"lineage\":[\"$T_LP\"]"
+}
+
+case_outside_scope() {
+  out=$($PROBE exec /opt/cp1/echo outside 2>&1)
+  check "process outside the scope is unaffected" [ "$out" = "outside" ]
+}
+
+# a ticket for a script does not cover its interpreter
+case_script_interpreter() {
+  mv /opt/script/true /opt/script/sh
+  printf '#!/opt/script/sh\necho script-ran\n' >/opt/script/run.sh; chmod 755 /opt/script/run.sh
+  ticket script /opt/script/run.sh --ttl 1h
+  out=$(gated $PROBE exec /opt/script/run.sh 2>&1)
+  check "bypass: ticketed script with an unticketed interpreter" contains "$out" "EXEC_ERRNO=EPERM"
+}
+
+# SIGKILL the daemon: the pinned gate keeps enforcing; restarted, it reuses the pins and
+# records what the kernel decided meanwhile
+case_daemon_killed() {
+  kill -KILL $DPID; wait $DPID 2>/dev/null
+  out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
+  check "daemon SIGKILLed: unticketed exec still EPERM" contains "$out" "EXEC_ERRNO=EPERM"
+  out=$(in_scope $PROBE exec /opt/app/true 2>&1); rc=$?
+  check "daemon SIGKILLed: ticketed exec still runs" [ "$rc" = 0 ]
+  start_daemon $W/enforce.toml || abort "cannot restart the daemon"
+  check "restarted daemon reuses the pins" audit_has '"event":"daemon_start"' '"reason":"reused_pins"'
+  check "restarted daemon still lists the ticket" sh -c "execgate tickets | grep -q $T_TRUE"
+  out=$(gated $PROBE exec /opt/app/true 2>&1); rc=$?
+  check "ticket installed before the restart still runs" [ "$rc" = 0 ]
+  check "kernel events lost while the daemon was down are audited after restart" audit_has '"reason":"no_ticket"' '/opt/cp1/echo'
+}
+
+# monitor mode: denies nothing, still records
+case_monitor_mode() {
+  stop_daemon
+  start_daemon $W/monitor.toml || abort "cannot start the daemon in monitor mode"
+  out=$(gated $PROBE exec /opt/cp1/echo monitored 2>&1)
+  check "monitor mode lets an unticketed exec run" [ "$out" = "monitored" ]
+  check "  ... and records monitor_deny" audit_has '"verdict":"monitor_deny"' '"reason":"no_ticket"' '/opt/cp1/echo'
+  stop_daemon
+  start_daemon $W/enforce.toml || abort "cannot start the daemon in enforce mode"
+  out=$(gated $PROBE exec /opt/cp1/echo 2>&1)
+  check "back to enforce: denied again" contains "$out" "EXEC_ERRNO=EPERM"
+}
+
+# scope by level: a nested scope cgroup gates its own subtree, nothing around it; a scope
+# change on SIGHUP takes effect at once
+scope_has() { contains "$(status_field cgroups)" "\"$1\""; }
+scope_lacks() { _sc=$(status_field cgroups) && [ -n "$_sc" ] && ! contains "$_sc" "\"$1\""; }
+case_nested_scope() {
+  cp $W/enforce.toml $W/enforce.toml.orig
+  sed 's|^cgroups = \["/gated"\]|cgroups = ["/gated", "/deep/a/b"]|' $W/enforce.toml.orig >$W/enforce.toml
+  kill -HUP $DPID
+  check "SIGHUP: the nested scope /deep/a/b is active" poll scope_has /deep/a/b
+  mkdir -p /sys/fs/cgroup/deep/a/b/c /sys/fs/cgroup/deep/a/bb
+  out=$(in_cg /deep/a/b/c $PROBE exec /opt/cp1/echo 2>&1)
+  check "nested scope: a child cgroup of /deep/a/b is gated" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited no_ticket" audit_has '"reason":"no_ticket"' '/opt/cp1/echo' '"verdict":"deny"'
+  out=$(in_cg /deep/a/b $PROBE exec /opt/cp1/echo 2>&1)
+  check "nested scope: /deep/a/b itself is gated" contains "$out" "EXEC_ERRNO=EPERM"
+  out=$(in_cg /deep/a $PROBE exec /opt/cp1/echo above 2>&1)
+  check "nested scope: its parent /deep/a is not" [ "$out" = "above" ]
+  out=$(in_cg /deep/a/bb $PROBE exec /opt/cp1/echo sibling 2>&1)
+  check "nested scope: a sibling named /deep/a/bb is not" [ "$out" = "sibling" ]
+  # The kernel reaches a scope's cgroup by walking up from the task's own, up to 4 levels,
+  # and asks the kernel's ancestor helper beyond: both sides of that line, in and out.
+  mkdir -p /sys/fs/cgroup/deep/a/b/c/d/e/f/g/h /sys/fs/cgroup/deep/a/bb/c/d/e/f/g
+  for cg in /deep/a/b/c/d/e/f /deep/a/b/c/d/e/f/g /deep/a/b/c/d/e/f/g/h; do
+    out=$(in_cg $cg $PROBE exec /opt/cp1/echo 2>&1)
+    check "nested scope: $cg ($(echo ${cg#/deep/a/b} | tr -cd / | wc -c) levels below it) is gated" contains "$out" "EXEC_ERRNO=EPERM"
+  done
+  out=$(in_cg /deep/a/bb/c/d/e/f/g $PROBE exec /opt/cp1/echo deep-sibling 2>&1)
+  check "nested scope: /deep/a/bb/c/d/e/f/g (below the sibling) is not" [ "$out" = "deep-sibling" ]
+  cp $W/enforce.toml.orig $W/enforce.toml
+  kill -HUP $DPID
+  poll scope_lacks /deep/a/b
+  out=$(in_cg /deep/a/b/c $PROBE exec /opt/cp1/echo released 2>&1)
+  check "SIGHUP without /deep/a/b: its subtree is released at once" [ "$out" = "released" ]
+  out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
+  check "  ... while /gated stays gated" contains "$out" "EXEC_ERRNO=EPERM"
+}
+
+# the baseline pins only files no one but root can write: a group-writable file in a
+# baseline directory (its group could rewrite it, even through a shared writable mapping
+# made before the pin) is not pinned, and runs once it is root's alone again
+case_baseline_writable() {
+  mkdir -p $PROBE_DIR/egw && cp /bin/busybox $PROBE_DIR/egw/true && chmod 0775 $PROBE_DIR/egw/true
+  kill -HUP $DPID
+  check "SIGHUP: a group-writable file in a baseline directory is refused (status)" poll status_is refused_files=1
+  out=$(gated $PROBE exec $PROBE_DIR/egw/true 2>&1)
+  check "  ... and does not run in the scope" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited no_ticket" audit_has '"reason":"no_ticket"' 'egw/true'
+  chmod 0755 $PROBE_DIR/egw/true
+  kill -HUP $DPID
+  check "SIGHUP: root's alone again, it is pinned" poll status_is refused_files=0
+  check "  ... and runs" sh -c "$(command -v execgate) run -- $PROBE exec $PROBE_DIR/egw/true"
+  rm -rf $PROBE_DIR/egw
+}
+
+# the audit log of the whole run verifies
+case_audit_verifies() { log_verifies; }
+
+run_cases

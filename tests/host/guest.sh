@@ -1,0 +1,255 @@
+#!/bin/bash
+# The systemd host suite, inside the Debian 12 system of scripts/host-image.sh (as
+# /payload/run; tests/host/systemd_host_test.sh puts it there with the two packages). Runs as
+# root from vm-payload.service once the system is up; exits 100 to be rebooted and run again.
+# Its progress and its counts survive the reboot in /var/lib/egtest.
+#   boot 1: install the package, enforce with a ci.slice scope, a job in ci.slice denied from
+#           its first exec, a ticketed one runs; the default posture against a package build
+#           and a sandboxed service; reboot
+#   boot 2: denied from boot (the jobs are enabled units), boot-to-enforcing time; upgrade to
+#           the newer package during an exec loop in ci.slice: nothing unticketed ran; stop:
+#           still enforced; purge: pins and state gone, the gate with them
+# Ends with "N passed, M failed".
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
+export DEBIAN_FRONTEND=noninteractive
+P=/payload
+S=/var/lib/egtest
+mkdir -p $S
+PASS=$(cat $S/pass 2>/dev/null || echo 0)
+FAIL=$(cat $S/fail 2>/dev/null || echo 0)
+AUDIT=/var/log/execgate/audit.jsonl
+PINS=/sys/fs/bpf/execgate
+save() { echo "$PASS" >$S/pass; echo "$FAIL" >$S/fail; }
+pass() { PASS=$((PASS + 1)); echo "PASS $1"; save; }
+fail() { FAIL=$((FAIL + 1)); echo "FAIL $1${2:+: $2}"; save; }
+check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "$*"; fi; }
+summary() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" = 0 ]; }
+poll() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+# audit_after MARK PATTERN...: a record after line MARK of the audit log has every pattern
+audit_after() {
+  local m=$1 lines; shift
+  lines=$(tail -n +$((m + 1)) $AUDIT 2>/dev/null)
+  for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
+  [ -n "$lines" ]
+}
+no_audit_after() { ! audit_after "$@"; }
+audit_since() { poll audit_after "$@" || { echo "  no audit record after line $1 with: ${*:2}"; return 1; }; }
+mark() { wc -l <$AUDIT 2>/dev/null || echo 0; }
+json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" | head -1; }
+unit_prop() { systemctl show -P "$2" "$1"; }
+# job_denied UNIT: the unit's main process never ran: exec failed (status 203/EXEC, EPERM)
+job_denied() { [ "$(unit_prop "$1" ExecMainStatus)" = 203 ] && [ "$(unit_prop "$1" Result)" = exit-code ]; }
+job_ran() { [ "$(unit_prop "$1" ExecMainStatus)" = 0 ] && [ "$(unit_prop "$1" Result)" = success ]; }
+phase=$(cat $S/phase 2>/dev/null || echo 1)
+echo "=== boot $phase ($(uname -r), systemd $(systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p'))"
+
+write_policy() { # MODE
+  cat >/etc/execgate/policy.toml <<EOT
+name = "ci-runner"
+mode = "$1"
+[scope]
+cgroups = ["/ci.slice"]
+[baseline]
+trust = "none"
+paths = ["/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/bin", "/sbin", "/lib", "/lib64"]
+[[issuer]]
+name = "ops"
+pubkey = "/etc/execgate/ops.pub"
+max_ttl = "30d"
+[audit]
+path = "$AUDIT"
+signing_key = "/etc/execgate/audit.key"
+EOT
+}
+
+boot1() {
+  local deb m
+  deb=$(echo $P/release/execgate_*_amd64.deb)
+  echo "--- install $deb"
+  check "apt install ./${deb##*/}" apt-get install -y -q "$deb" </dev/null
+  check "execgated enabled by the package" [ "$(systemctl is-enabled execgated)" = enabled ]
+  check "execgated active (Type=notify: ready)" [ "$(systemctl is-active execgated)" = active ]
+  check "installed policy is monitor mode" grep -q '^mode = "monitor"' /etc/execgate/policy.toml
+  check "status answers: attached, monitor" sh -c 'execgate --json status | grep -q "\"attached\":true" && execgate --json status | grep -q "\"mode\":\"monitor\""'
+  check "the pins are there" [ -d $PINS ]
+
+  echo "--- the default posture under a real workload (monitor: recorded, not refused)"
+  posture_workload
+
+  echo "--- enforce with a ci.slice scope"
+  execgate keygen -o /etc/execgate/ops >/dev/null
+  execgate keygen -o /etc/execgate/audit >/dev/null
+  write_policy enforce
+  check "policy check" execgate policy check /etc/execgate/policy.toml
+  mkdir -p /opt/job
+  cp /usr/bin/true /opt/job/unticketed
+  cp /usr/bin/true /opt/job/ticketed
+  chmod 755 /opt/job/*
+  execgate issue --key /etc/execgate/ops.key --binary /opt/job/ticketed --this-host --ttl 30d -o /etc/execgate/job.ticket >/dev/null
+  check "systemctl reload applies it" systemctl reload execgated
+  check "status: enforce" poll sh -c 'execgate --json status | grep -q "\"mode\":\"enforce\""'
+  check "submit the job's ticket" execgate submit /etc/execgate/job.ticket
+  cat >/etc/systemd/system/egjob-denied.service <<'EOT'
+[Unit]
+Description=a ci.slice job running an unticketed binary
+[Service]
+Type=oneshot
+Slice=ci.slice
+ExecStart=/opt/job/unticketed
+[Install]
+WantedBy=multi-user.target
+EOT
+  sed -e 's/an unticketed binary/a ticketed binary/' -e 's#/opt/job/unticketed#/opt/job/ticketed#' \
+    /etc/systemd/system/egjob-denied.service >/etc/systemd/system/egjob-ticketed.service
+  systemctl daemon-reload
+  systemctl enable egjob-denied.service egjob-ticketed.service 2>/dev/null
+  m=$(mark)
+  systemctl start egjob-denied.service 2>/dev/null
+  check "a ci.slice service running an unticketed binary: denied at its first exec (203/EXEC)" job_denied egjob-denied.service
+  check "  ... audited deny no_ticket for /opt/job/unticketed" audit_since "$m" '"verdict":"deny"' '"reason":"no_ticket"' '/opt/job/unticketed'
+  systemctl start egjob-ticketed.service
+  check "a ci.slice service running a ticketed binary runs" job_ran egjob-ticketed.service
+  check "  ... audited allow ticket" audit_since "$m" '"verdict":"allow"' '/opt/job/ticketed'
+  echo "--- the posture in enforce mode: systemd's setup of a sandboxed service passes, its workload is judged"
+  m=$(mark)
+  rm -f /var/lib/private/egsandboxed/ran
+  check "a sandboxed service in ci.slice still starts (its launcher's mounts and capabilities pass)" systemctl start egsandboxed.service
+  check "  ... and did its work" [ -s /var/lib/private/egsandboxed/ran ]
+  sleep 1
+  check "  ... with nothing refused" no_audit_after "$m" '"verdict":"deny"'
+  cat >/etc/systemd/system/egmount.service <<'EOT'
+[Unit]
+Description=a sandboxed service in ci.slice whose workload tries to mount
+[Service]
+Type=oneshot
+Slice=ci.slice
+PrivateTmp=yes
+ExecStart=/bin/mount -t tmpfs none /mnt
+EOT
+  systemctl daemon-reload
+  m=$(mark)
+  check "its workload's mount is refused (the service fails)" sh -c '! systemctl start egmount.service 2>/dev/null'
+  check "  ... audited deny privilege" audit_since "$m" '"verdict":"deny"' '"reason":"privilege"' '"comm":"mount"'
+  mark >$S/mark1
+  echo 2 >$S/phase
+  echo "--- reboot"
+  exit 100
+}
+
+# The default posture (docs/gate.md "Privilege posture") while the policy is in monitor
+# mode: everything runs, and no decision but exec ones may be recorded for the workloads
+# (a posture refusal would be a non-exec monitor_deny).
+posture_workload() {
+  local m b
+  m=$(mark)
+  b=/home/execgate-test/hello
+  mkdir -p $b/debian
+  cat >$b/hello.c <<'EOT'
+#include <stdio.h>
+int main(void) { puts("hello"); return 0; }
+EOT
+  printf 'all: hello\nhello: hello.c\n\t$(CC) $(CFLAGS) -o $@ $<\ncheck: hello\n\t./hello\ninstall: hello\n\tinstall -D hello $(DESTDIR)/usr/bin/hello\n' >$b/Makefile
+  printf 'Source: hello\nSection: misc\nPriority: optional\nMaintainer: t <t@example.org>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: hello\nArchitecture: any\nDepends: ${shlibs:Depends}, ${misc:Depends}\nDescription: hello\n hello\n' >$b/debian/control
+  printf 'hello (1.0) unstable; urgency=low\n\n  * t\n\n -- t <t@example.org>  Thu, 01 Jan 2026 00:00:00 +0000\n' >$b/debian/changelog
+  printf '#!/usr/bin/make -f\n%%:\n\tdh $@\n' >$b/debian/rules
+  chmod 755 $b/debian/rules
+  chown -R execgate-test: /home/execgate-test
+  check "a package build (dpkg-buildpackage, uid 1000) in ci.slice succeeds" \
+    systemd-run --quiet --wait --pipe --slice=ci.slice --uid=execgate-test -p WorkingDirectory=$b \
+      dpkg-buildpackage -b -us -uc
+  check "  ... its package installs" apt-get install -y -q /home/execgate-test/hello_1.0_*.deb
+  cat >/etc/systemd/system/egsandboxed.service <<'EOT'
+[Unit]
+Description=a sandboxed service in ci.slice (systemd sets up its namespaces in the scope)
+[Service]
+Type=oneshot
+Slice=ci.slice
+DynamicUser=yes
+PrivateTmp=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateDevices=yes
+StateDirectory=egsandboxed
+ExecStart=/bin/sh -c 'echo ok >/var/lib/egsandboxed/ran && echo x >/tmp/x && cat /tmp/x && hello'
+EOT
+  systemctl daemon-reload
+  check "a sandboxed service (DynamicUser, PrivateTmp, ProtectSystem) in ci.slice runs" systemctl start egsandboxed.service
+  check "  ... and did its work" [ -s /var/lib/private/egsandboxed/ran ]
+  sleep 1
+  if audit_after "$m" '"verdict":"monitor_deny"' '"event":"access"'; then
+    fail "the default posture would refuse nothing of the package build and the service" \
+      "$(tail -n +$((m + 1)) $AUDIT | grep -F '"verdict":"monitor_deny"' | grep -F '"event":"access"' | head -5)"
+  else
+    pass "the default posture would refuse nothing of the package build and the service"
+  fi
+}
+
+boot2() {
+  local m1 ready started pid0 n0 n1
+  m1=$(cat $S/mark1)
+  ready=$(unit_prop execgated ActiveEnterTimestampMonotonic)
+  echo "boot-to-enforcing: $(awk -v u="$ready" 'BEGIN { printf "%.1f", u / 1e6 }') s from the kernel's start to execgated's READY (TCG)"
+  check "execgated ready after boot (Type=notify)" [ "${ready:-0}" -gt 0 ]
+  check "status after reboot: attached, enforce" sh -c 'execgate --json status | grep -q "\"attached\":true" && execgate --json status | grep -q "\"mode\":\"enforce\""'
+  started=$(unit_prop egjob-denied.service InactiveExitTimestampMonotonic)
+  check "the ci.slice jobs started after the gate was ready" [ "${started:-0}" -gt "$ready" ]
+  check "from boot: the unticketed job was denied at its first exec" job_denied egjob-denied.service
+  check "  ... audited deny no_ticket" audit_since "$m1" '"verdict":"deny"' '"reason":"no_ticket"' '/opt/job/unticketed'
+  check "from boot: the ticketed job ran (its ticket restored from the state)" job_ran egjob-ticketed.service
+
+  echo "--- metrics: the node_exporter textfile (docs/metrics.md)"
+  local prom=/run/execgate/metrics.prom
+  # rewritten every 15 s: the boot's denial is in it by the next write
+  for _ in $(seq 40); do grep -q 'verdict="deny",reason="no_ticket"' $prom 2>/dev/null && break; sleep 0.5; done
+  check "the metrics file ends with # EOF" [ "$(tail -n 1 $prom 2>/dev/null)" = "# EOF" ]
+  check "  ... mode enforce" grep -qx 'execgate_mode{mode="enforce"} 1' $prom
+  check "  ... the boot's denial counted" grep -q '^execgate_decisions_total{event="exec",verdict="deny",reason="no_ticket"} [1-9]' $prom
+  check "  ... one ticket installed" grep -qx 'execgate_tickets_installed 1' $prom
+  check "  ... audit lag histogram" grep -q '^execgate_audit_lag_seconds_bucket{le="+Inf"} [1-9]' $prom
+
+  echo "--- upgrade during an exec loop in ci.slice"
+  rm -f $S/stop $S/ran $S/tfail $S/count
+  systemd-run --quiet --unit=egloop --slice=ci.slice /bin/sh -c \
+    'n=0; while [ ! -e /var/lib/egtest/stop ]; do /opt/job/unticketed 2>/dev/null && echo x >>/var/lib/egtest/ran; /opt/job/ticketed || echo x >>/var/lib/egtest/tfail; n=$((n + 1)); echo $n >/var/lib/egtest/count; done'
+  poll test -s $S/count
+  sleep 2
+  n0=$(cat $S/count)
+  pid0=$(unit_prop execgated MainPID)
+  deb=$(echo $P/upgrade/execgate_*_amd64.deb)
+  check "apt install ./${deb##*/} (upgrade)" apt-get install -y -q "$deb" </dev/null
+  check "  ... the newer version is installed" [ "$(dpkg-query -W -f '${Version}' execgate)" = "$(dpkg-deb -f "$deb" Version)" ]
+  check "  ... execgated was restarted and is ready" sh -c "[ \"\$(systemctl show -P MainPID execgated)\" != $pid0 ] && systemctl is-active -q execgated"
+  sleep 2
+  touch $S/stop
+  poll sh -c '! systemctl is-active -q egloop'
+  n1=$(cat $S/count)
+  echo "  exec loop: $((n1 - n0)) rounds during and after the upgrade, $n1 in all"
+  check "  ... the loop ran through the upgrade" [ "$n1" -gt "$n0" ]
+  check "  ... no unticketed exec ran, at any moment" [ ! -s $S/ran ]
+  check "  ... no ticketed exec failed" [ ! -s $S/tfail ]
+
+  echo "--- systemctl stop: still enforced"
+  systemctl stop execgated
+  check "execgated stopped" sh -c '! systemctl is-active -q execgated'
+  check "  ... the pins stay" [ -d $PINS ]
+  systemctl start egjob-denied.service 2>/dev/null
+  check "  ... the unticketed job is still denied" job_denied egjob-denied.service
+  systemctl start egjob-ticketed.service
+  check "  ... the ticketed one still runs" job_ran egjob-ticketed.service
+
+  echo "--- purge"
+  check "apt-get purge execgate (non-interactive)" apt-get purge -y -q execgate </dev/null
+  check "  ... the pins are gone" [ ! -e $PINS ]
+  check "  ... the state is gone" [ ! -e /var/lib/execgate ]
+  check "  ... the audit log stays" [ -s $AUDIT ]
+  systemctl start egjob-denied.service 2>/dev/null
+  check "  ... and the gate with them: the unticketed job runs" job_ran egjob-denied.service
+}
+
+case $phase in
+  1) boot1 ;;
+  2) boot2 ;;
+  *) echo "unknown phase $phase"; exit 1 ;;
+esac
+summary
