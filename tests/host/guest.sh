@@ -38,6 +38,8 @@ audit_since() { poll audit_after "$@" || { echo "  no audit record after line $1
 mark() { wc -l <$AUDIT 2>/dev/null || echo 0; }
 json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" | head -1; }
 unit_prop() { systemctl show -P "$2" "$1"; }
+# journal_has PRIORITY TEXT: execgated's journal has a message with TEXT at that priority
+journal_has() { journalctl -u execgated -o json --no-pager | grep -F "\"PRIORITY\":\"$1\"" | grep -qF -- "$2"; }
 # job_denied UNIT: the unit's main process never ran: exec failed (status 203/EXEC, EPERM)
 job_denied() { [ "$(unit_prop "$1" ExecMainStatus)" = 203 ] && [ "$(unit_prop "$1" Result)" = exit-code ]; }
 job_ran() { [ "$(unit_prop "$1" ExecMainStatus)" = 0 ] && [ "$(unit_prop "$1" Result)" = success ]; }
@@ -90,6 +92,17 @@ boot1() {
   check "systemctl reload applies it" systemctl reload execgated
   check "status: enforce" poll sh -c 'execgate --json status | grep -q "\"mode\":\"enforce\""'
   check "submit the job's ticket" execgate submit /etc/execgate/job.ticket
+
+  echo "--- journald priorities; a bad policy at reload is refused, the old one kept"
+  cp /etc/execgate/policy.toml $S/good.toml
+  echo 'mode = "sometimes"' >>/etc/execgate/policy.toml
+  systemctl reload execgated
+  check "  ... the refusal logged at err (3)" poll journal_has 3 'reload refused'
+  check "  ... still enforcing" sh -c 'execgate --json status | grep -q "\"mode\":\"enforce\""'
+  cp $S/good.toml /etc/execgate/policy.toml
+  check "  ... the earlier reload logged at notice (5)" journal_has 5 'policy reloaded'
+  check "  ... the ready line at info (6)" journal_has 6 'ready ('
+
   cat >/etc/systemd/system/egjob-denied.service <<'EOT'
 [Unit]
 Description=a ci.slice job running an unticketed binary
