@@ -217,15 +217,20 @@ run_B() {
   run_cfg "$1" B
   daemon_after "$1" B 0
 }
+# scope_run_checks ROUND CFG [WHY]: after a run in the scope (C, D): every exec of it in the
+# audit log, its unticketed exec denied, no ring-buffer drop (WHY is added to that message)
+scope_run_checks() {
+  WANT_S=$((WANT_S + RUN_S)); WANT_D=$((WANT_D + RUN_D)); WANT_DENY=$((WANT_DENY + 1))
+  wait_drained || broken "round $1 $2: exec records missing after 30 s (static $(recs "$TID_S")/$WANT_S, dynamic $(recs "$TID_D")/$WANT_D)"
+  daemon_after "$1" "$2" $((RUN_S + RUN_D))
+  grep -q '^deny denied 1' /tmp/peer/out || broken "round $1 $2: the unticketed exec was not denied in the scope"
+  [ "$(drops)" = 0 ] || broken "round $1 $2: ring-buffer drops $(drops)${3:+ ($3)}"
+}
 run_C() {
   gate_on || return
   daemon_before
   run_cfg "$1" C --cgroup $CG
-  WANT_S=$((WANT_S + RUN_S)); WANT_D=$((WANT_D + RUN_D)); WANT_DENY=$((WANT_DENY + 1))
-  wait_drained || broken "round $1 C: exec records missing after 30 s (static $(recs "$TID_S")/$WANT_S, dynamic $(recs "$TID_D")/$WANT_D)"
-  daemon_after "$1" C $((RUN_S + RUN_D))
-  grep -q '^deny denied 1' /tmp/peer/out || broken "round $1 C: the unticketed exec was not denied in the scope"
-  [ "$(drops)" = 0 ] || broken "round $1 C: ring-buffer drops $(drops)"
+  scope_run_checks "$1" C
 }
 run_D() {
   gate_on || return
@@ -233,11 +238,7 @@ run_D() {
   kill -STOP "$DPID"
   run_cfg "$1" D --cgroup $CG
   kill -CONT "$DPID"
-  WANT_S=$((WANT_S + RUN_S)); WANT_D=$((WANT_D + RUN_D)); WANT_DENY=$((WANT_DENY + 1))
-  wait_drained || broken "round $1 D: exec records missing after 30 s (static $(recs "$TID_S")/$WANT_S, dynamic $(recs "$TID_D")/$WANT_D)"
-  daemon_after "$1" D $((RUN_S + RUN_D))
-  grep -q '^deny denied 1' /tmp/peer/out || broken "round $1 D: the unticketed exec was not denied in the scope"
-  [ "$(drops)" = 0 ] || broken "round $1 D: ring-buffer drops $(drops) (nothing may be lost with the reader stopped)"
+  scope_run_checks "$1" D "nothing may be lost with the reader stopped"
 }
 run_E() {
   [ $FAPO = 1 ] || return 0
