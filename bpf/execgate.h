@@ -33,7 +33,8 @@ struct eg_name_key {
 #define EG_PROT_DIR 1     /* a directory of the daemon's: nothing written, created, linked, removed or renamed in it */
 #define EG_PROT_NAME 2    /* the inode itself is not renamed, unlinked or removed (ancestors of the above, helpers) */
 #define EG_PROT_CONTENT 4 /* a file the gate or the kernel runs or trusts (execgated, its libraries, usermode helpers, issuer keys): not written or truncated */
-#define EG_PROT_SECRET 8  /* not opened at all from the scope (the audit signing key) */
+#define EG_PROT_SECRET 8  /* not opened at all from the scope (the audit signing key, the state key) */
+#define EG_PROT_LAUNCHER 16 /* a launcher program: a launcher that execs it stays a launcher until its next exec (systemd-executor) */
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
  * (major << 20 | minor), NOT userspace st_dev; see kernel_dev() in userspace/gate/devnum_clock.cpp. */
@@ -129,6 +130,12 @@ struct eg_config {
 #define EG_PENDING_NONE 0
 #define EG_PENDING_UNTICKETED 1
 #define EG_PENDING_TICKETED 2
+#define EG_PENDING_LAUNCHER (1u << 8) /* or'ed in: a launcher is about to run a launcher program */
+
+/* eg_task_state.workload */
+#define EG_TASK_UNMARKED 0
+#define EG_TASK_WORKLOAD 1        /* forked in the scope by its workload, or exec'd past a launcher program: never a launcher */
+#define EG_TASK_LAUNCHER_IMAGE 2  /* a launcher running a launcher program: a launcher until its next exec */
 struct eg_task_state {
 	__u8 ticket[EG_ID_LEN];
 	__u8 parent_ticket[EG_ID_LEN]; /* the parent image's ticket at exec time */
@@ -136,9 +143,9 @@ struct eg_task_state {
 	struct eg_inode_key image;     /* the image, when its ticket has per-exec conditions */
 	struct eg_inode_key pending_key; /* the inode the exec in progress was decided for */
 	__u32 has_ticket;
-	__u32 pending_state;           /* EG_PENDING_* */
+	__u32 pending_state;           /* EG_PENDING_*, EG_PENDING_LAUNCHER or'ed in */
 	__u32 pending_per_exec;        /* the pending ticket has per-exec conditions */
-	__u32 workload;                /* forked in the scope by its workload: never a launcher */
+	__u32 workload;                /* EG_TASK_*: workload (never a launcher), or a launcher's launcher program */
 };
 
 /* Verdicts, reasons and hooks: each list gives, once, every code's constant, value and the

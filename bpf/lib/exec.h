@@ -37,6 +37,46 @@ static __always_inline struct eg_task_state *lineage_state(const struct eg_confi
 	return cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
 }
 
+/* bprm_check_security, the exec allowed: a launcher (by its fork, not yet exec'd) about to
+ * run one of the launcher programs (EG_PROT_LAUNCHER) is noted as pending, with the file. Only
+ * launcher_exec_commit, for the exec that commits this very file, acts on it: a failed
+ * exec leaves nothing behind, and whatever else records a pending image in this pass (the
+ * lineage, before this) rewrites pending_state, clearing the note. If the note cannot be
+ * stored, the task becomes workload at its exec (fail closed). */
+static __always_inline void launcher_exec_note(const struct eg_config *cfg, struct task_struct *task,
+					       struct inode *image)
+{
+	if (!(prot_flags(image) & EG_PROT_LAUNCHER))
+		return;
+	struct eg_task_state *st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
+	/* only a launcher by its fork: a launcher program's own exec ends it, whatever it runs */
+	if (!is_launcher(cfg, task, st) || (st && st->workload == EG_TASK_LAUNCHER_IMAGE))
+		return;
+	if (!st)
+		st = bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return;
+	struct eg_inode_key k = inode_key(image);
+	if (st->pending_key.dev != k.dev || st->pending_key.ino != k.ino) {
+		st->pending_state = EG_PENDING_NONE; /* what another exec left pending is not this one's */
+		st->pending_key = k;
+	}
+	st->pending_state |= EG_PENDING_LAUNCHER;
+}
+
+/* bprm_committing_creds (the kernel has counted the exec: self_exec_id no longer tells a
+ * launcher): the note, if it is for this very file, keeps the task a launcher while it
+ * runs the launcher program; any other exec of a launcher program's task makes it
+ * workload. */
+static __always_inline void launcher_exec_commit(struct eg_task_state *st, struct eg_inode_key image)
+{
+	bool same = st->pending_key.dev == image.dev && st->pending_key.ino == image.ino;
+	if ((st->pending_state & EG_PENDING_LAUNCHER) && same)
+		st->workload = EG_TASK_LAUNCHER_IMAGE;
+	else if (st->workload == EG_TASK_LAUNCHER_IMAGE)
+		st->workload = EG_TASK_WORKLOAD;
+}
+
 /* bprm_check_security: the exec decision for the file (the script, then its interpreter),
  * audited, and recorded as the task's pending image and ticket. */
 static __always_inline int exec_decide(struct linux_binprm *bprm)
@@ -88,6 +128,7 @@ static __always_inline int exec_decide(struct linux_binprm *bprm)
 			self->pending_key = inode_key(inode);
 			copy_id(self->pending, d.ticket);
 		}
+		launcher_exec_note(cfg, task, inode);
 	}
 	return rc;
 }
@@ -104,8 +145,9 @@ static __always_inline int exec_commit(struct linux_binprm *bprm)
 	if (!st)
 		return 0;
 	struct eg_inode_key k = inode_key(bprm->file->f_inode);
-	bool ticketed = st->pending_state == EG_PENDING_TICKETED && st->pending_key.dev == k.dev &&
-			st->pending_key.ino == k.ino;
+	launcher_exec_commit(st, k);
+	bool ticketed = (st->pending_state & ~EG_PENDING_LAUNCHER) == EG_PENDING_TICKETED &&
+			st->pending_key.dev == k.dev && st->pending_key.ino == k.ino;
 	if (st->has_ticket)
 		copy_id(st->parent_ticket, st->ticket);
 	st->has_ticket = ticketed;
@@ -155,7 +197,7 @@ static __always_inline int task_alloc_rule(struct task_struct *task, unsigned lo
 	if (lineage)
 		__builtin_memcpy(child, parent, sizeof(*child));
 	if (workload)
-		child->workload = 1;
+		child->workload = EG_TASK_WORKLOAD;
 	return 0;
 }
 

@@ -94,7 +94,9 @@ static __always_inline bool task_in_scope(const struct eg_config *cfg, struct ta
  * since: it still runs its launcher's code, e.g. systemd setting up a service's namespaces,
  * mounts and credentials in the service's cgroup before the exec. The privilege posture
  * does not judge it (everything else does, and so does its exec); from its exec on, it and
- * every task it forks are the workload. Tasks older than the scopes, and every task forked
+ * every task it forks are the workload, unless it exec'd one of the policy's launcher
+ * programs (systemd 255's systemd-executor, which does that setup after its exec): then
+ * it stays a launcher until its next exec. Tasks older than the scopes, and every task forked
  * in the scope by a workload task (eg_task_state.workload, set at task_alloc), are not
  * launchers. The workload cannot make one: it can neither ptrace nor write the memory of a
  * task (refused in the scope), nor move a task into the scope (cgroupfs is closed to it).
@@ -102,11 +104,14 @@ static __always_inline bool task_in_scope(const struct eg_config *cfg, struct ta
 static __always_inline bool is_launcher(const struct eg_config *cfg, struct task_struct *task,
 					const struct eg_task_state *st)
 {
-	if (task->self_exec_id != task->parent_exec_id || task->start_time < cfg->posture_since_ns)
+	if (task->start_time < cfg->posture_since_ns)
 		return false;
 	if (!st)
 		st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
-	return !st || !st->workload;
+	/* a launcher that exec'd a launcher program (lib/exec.h launcher_exec_commit) */
+	if (st && st->workload == EG_TASK_LAUNCHER_IMAGE)
+		return true;
+	return task->self_exec_id == task->parent_exec_id && (!st || st->workload == EG_TASK_UNMARKED);
 }
 
 /* The current task is in the scope and is its workload (not a launcher): what the

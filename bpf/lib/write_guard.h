@@ -24,8 +24,8 @@
 
 /* A write to a ticketed file (from any process) or to a pinned baseline file (from the
  * scope: outside it, package upgrades must go on): denied `write_protected`, audited. */
-static __always_inline int deny_protected_write(const struct eg_config *cfg, struct dentry *dentry,
-						struct inode *inode, __u32 hook)
+static __always_inline int deny_protected_write_scoped(const struct eg_config *cfg, struct dentry *dentry,
+						       struct inode *inode, __u32 hook, int in_scope)
 {
 	struct eg_inode_key key = inode_key(inode);
 	struct decision d = {.reason = EG_R_WRITE_PROTECTED};
@@ -33,7 +33,7 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 	if (t) {
 		d.has_ticket = 1;
 		copy_id(d.ticket, t->id);
-	} else if (!current_in_scope(cfg)) {
+	} else if (!(in_scope < 0 ? current_in_scope(cfg) : in_scope)) {
 		return 0;
 	} else if (prot_flags(inode) & EG_PROT_CONTENT) {
 		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_HELPER_WRITE);
@@ -43,6 +43,13 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 		return 0;
 	}
 	return decide_file_event(cfg, dentry, inode, hook, &d, NULL);
+}
+
+/* The same, the scope test made only when the file has no ticket. */
+static __always_inline int deny_protected_write(const struct eg_config *cfg, struct dentry *dentry,
+						struct inode *inode, __u32 hook)
+{
+	return deny_protected_write_scoped(cfg, dentry, inode, hook, -1);
 }
 
 /* Files the scope may not write, whether it opens them for writing (file_open) or writes
@@ -102,7 +109,9 @@ static __always_inline void probe_writers(const struct eg_config *cfg, struct fi
 }
 
 /* file_open: a read open probes sealing writers and keeps the scope from secrets; a write
- * open is judged by scope_write_target, then deny_protected_write. */
+ * open from the scope is judged by scope_write_target, then any by deny_protected_write.
+ * The scope test comes first: out of the scope (most write opens on a host) the file is
+ * not classified at all (docs/cost.md). */
 static __always_inline int file_open_rule(struct file *file)
 {
 	struct eg_config *cfg = get_config();
@@ -114,12 +123,14 @@ static __always_inline int file_open_rule(struct file *file)
 			return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
 		return 0;
 	}
-	__u32 hook;
-	__u8 reason = scope_write_target(file, &hook);
-	if (reason && current_in_scope(cfg) && !launcher_cgroup_write(cfg, hook))
-		return deny_simple(reason, hook);
-
-	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE);
+	const int in_scope = current_in_scope(cfg);
+	if (in_scope) {
+		__u32 hook;
+		__u8 reason = scope_write_target(file, &hook);
+		if (reason && !launcher_cgroup_write(cfg, hook))
+			return deny_simple(reason, hook);
+	}
+	return deny_protected_write_scoped(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE, in_scope);
 }
 
 /* Removing DENTRY from DIR (unlink, rmdir, the target of a rename) from the scope: not in

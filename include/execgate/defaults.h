@@ -15,5 +15,9 @@ inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/execgate";
 inline constexpr const char* kDefaultMetricsTextfile = "/run/execgate/metrics.prom";
 inline constexpr long long kDefaultMetricsIntervalSeconds = 15;
 inline constexpr long long kMaxMetricsIntervalSeconds = 3600;
+// Launcher programs (policy [scope] launchers; docs/gate.md "Privilege posture"): a
+// launcher that execs one stays a launcher until its next exec. systemd 255 and later set
+// a service up in systemd-executor, after its exec in the service's cgroup.
+inline constexpr const char* kDefaultLauncherPrograms[] = {"/usr/lib/systemd/systemd-executor"};
 
 }  // namespace execgate

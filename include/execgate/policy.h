@@ -61,6 +61,9 @@ struct Policy {
   // with host = true every capability unless the policy names them.
   std::uint64_t scope_capabilities = 0;
   std::uint32_t scope_allow = 0;  // [scope] allow: ScopeAllow bits
+  // [scope] launchers: programs a launcher stays a launcher through (absolute paths;
+  // default kDefaultLauncherPrograms, [] for none)
+  std::vector<std::string> scope_launchers;
   BaselineTrust trust = BaselineTrust::none;
   std::vector<std::string> baseline_paths;
   std::vector<IssuerPolicy> issuers;

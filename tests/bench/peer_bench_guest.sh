@@ -73,7 +73,7 @@ ticket static /opt/bench/true --ttl 3h || { echo "BROKEN cannot ticket the stati
 TID_S=$TID
 ticket dynamic /opt/bench/dyntrue --ttl 3h || { echo "BROKEN cannot ticket the dynamic binary"; exit 1; }
 TID_D=$TID
-echo "INFO execgate: tickets $TID_S (static) $TID_D (dynamic); $(execgate status | sed -n 's/^baseline: *//p')"
+echo "INFO execgate: tickets $TID_S (static) $TID_D (dynamic); baseline $(status_field pinned_files) files pinned, $(status_field refused_files) refused, trust $(status_field trust)"
 GATE=1
 
 # ring-buffer wakeups: a kprobe on bpf_ringbuf_notify (the irq_work that wakes the reader)
@@ -162,7 +162,7 @@ wait_drained() { # up to 30 s
   while [ $i -lt 100 ]; do drained && return 0; sleep 0.3; i=$((i + 1)); done
   return 1
 }
-drops() { execgate status | sed -n 's/.*audit drops \([0-9]*\).*/\1/p'; }
+drops() { status_field audit_drops; }
 
 gate_off() {
   [ $GATE = 1 ] || return 0

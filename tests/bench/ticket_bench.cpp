@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_times.h"
 #include "execgate/dsse.h"
 #include "common/encoding.h"
 #include "execgate/ticket.h"
@@ -83,33 +84,15 @@ void BM_RawEd25519Verify(benchmark::State& state) {
 }
 BENCHMARK(BM_RawEd25519Verify);
 
-// Keeps the per-iteration real time of each benchmark to print the ratio at the end.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs)
-      if (r.run_type == Run::RT_Iteration && r.iterations > 0)
-        ns_per_op[r.run_name.function_name] = r.GetAdjustedCPUTime();  // CPU time: robust to a busy machine
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> ns_per_op;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (sodium_init() < 0) return 1;
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  auto v = reporter.ns_per_op.find("BM_VerifyDocument");
-  auto r = reporter.ns_per_op.find("BM_RawEd25519Verify");
-  if (v != reporter.ns_per_op.end() && r != reporter.ns_per_op.end() && v->second > 0) {
-    const double ratio = r->second / v->second;  // throughput(verify_document) / throughput(raw)
-    std::printf("tickets verified/s: verify_document %.0f, raw Ed25519 %.0f\n", 1e9 / v->second, 1e9 / r->second);
-    std::printf("ratio verify_document/raw = %.3f (target >= 0.8)\n", ratio);
+  execgate::bench::TimesReporter reporter;
+  if (!execgate::bench::run_benchmarks(argc, argv, reporter)) return 1;
+  const double verify = reporter.ns("BM_VerifyDocument"), raw = reporter.ns("BM_RawEd25519Verify");
+  if (verify > 0 && raw > 0) {
+    std::printf("tickets verified/s: verify_document %.0f, raw Ed25519 %.0f\n", 1e9 / verify, 1e9 / raw);
+    std::printf("ratio verify_document/raw = %.3f (target >= 0.8)\n", raw / verify);  // throughput ratio
   }
-  benchmark::Shutdown();
   return 0;
 }

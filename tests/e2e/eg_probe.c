@@ -806,6 +806,42 @@ int main(int argc, char **argv)
 		       (unsigned long long)ns, jited);
 		return 0;
 	}
+	if ((!strcmp(verb, "map-fill") || !strcmp(verb, "map-drain")) && argc == 4) {
+		/* map-fill|map-drain PINNED_MAP N: adds (removes) N entries whose keys name no
+		 * file (device 0xeeeeeeee, inode 1..N) and whose values are zero, to measure the
+		 * gate's lookups in a full map (tests/bench/vm_exec_cost.sh MAPS=...) */
+		int map = obj_get(argv[2]);
+		struct bpf_map_info mi;
+		if (map < 0 || obj_info(map, &mi, sizeof mi) != 0)
+			return report("MAPFILL", 0, errno);
+		long n = atol(argv[3]);
+		if (mi.key_size < 16 || mi.key_size > 64 || mi.value_size > 4096 || n < 0)
+			return report("MAPFILL", 0, EINVAL);
+		unsigned char key[64], *value = calloc(1, mi.value_size ? mi.value_size : 1);
+		const int fill = !strcmp(verb, "map-fill");
+		long done = 0;
+		for (long i = 1; i <= n && value; i++) {
+			memset(key, 0, sizeof key);
+			uint64_t dev = 0xeeeeeeeeULL, ino = (uint64_t)i;
+			memcpy(key, &dev, 8);
+			memcpy(key + 8, &ino, 8);
+			union bpf_attr a;
+			memset(&a, 0, sizeof a);
+			a.map_fd = (uint32_t)map;
+			a.key = (uint64_t)(uintptr_t)key;
+			if (fill) {
+				a.value = (uint64_t)(uintptr_t)value;
+				a.flags = BPF_ANY;
+			}
+			if (sys_bpf(fill ? BPF_MAP_UPDATE_ELEM : BPF_MAP_DELETE_ELEM, &a) == 0)
+				done++;
+			else if (fill)
+				break;
+		}
+		free(value);
+		printf("MAPFILL %s n=%ld of %ld\n", fill ? "filled" : "drained", done, n);
+		return done == n ? 0 : 1;
+	}
 	fprintf(stderr, "eg-probe: unknown verb or arguments: %s\n", verb);
 	return 2;
 }

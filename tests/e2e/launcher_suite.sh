@@ -20,17 +20,20 @@ always setup
 case_setup() {
   # (its output in a directory of its own: $W is an ancestor of the state directory, closed
   # to writes from the scope)
-  mkdir -p $W/out /mnt/l1 /mnt/l2 /mnt/l3 /mnt/w1 /mnt/w2 /mnt/old
+  mkdir -p $W/out /mnt/l1 /mnt/l2 /mnt/l3 /mnt/l4 /mnt/l5 /mnt/l6 /mnt/l7 /mnt/w1 /mnt/w2 /mnt/w3 /mnt/w4 /mnt/old
   execgate keygen -o $W/ops >/dev/null
+  # a launcher program (as systemd-executor is by default): a copy of the probe, ticketed
+  mkdir -p /opt/lp && cp "$PROBE" /opt/lp/executor && chmod 755 /opt/lp/executor
   {
     echo 'name = "launcher"'
-    policy_head
+    policy_head | sed '/^cgroups = /a launchers = ["/opt/lp/executor"]'
     printf '[audit]\npath = "%s"\n' "$AUDIT"
   } >$W/p.toml
   mkdir -p $CG
   $PROBE fork wait-file $W/go join $CG mount-tmpfs /mnt/old >$W/out/old.out 2>&1 &
   sleep 0.2
   start_daemon $W/p.toml || abort "cannot start the daemon"
+  ticket lp /opt/lp/executor --ttl 1h || abort "cannot ticket the launcher program"
 }
 
 no_denial_in_case() { ! audit_after "$CASE_MARK" '"verdict":"deny"'; }
@@ -85,6 +88,35 @@ case_launcher_after_exec() {
   check "bypass: a launcher's mount after its exec (it is the workload now)" contains "$out" "MOUNT_ERRNO=EPERM"
   check "  ... audited privilege (mount, access)" audit_has '"event":"access"' '"reason":"privilege"' '"hook":"mount"'
   cleanup_mounts /mnt/l3
+}
+
+# launcher programs ([scope] launchers; systemd 255's systemd-executor): a launcher that
+# execs one stays a launcher until its next exec; the workload cannot become one by
+# running it
+case_launcher_program_mounts() {
+  out=$($PROBE fork join $CG exec /opt/lp/executor mount-tmpfs /mnt/l4 2>&1)
+  check "a launcher that execs a launcher program mounts after that exec" contains "$out" "MOUNT_OK"
+  check "  ... nothing refused" no_denial_in_case
+  out=$($PROBE fork join $CG exec /opt/lp/executor fork mount-tmpfs /mnt/l5 2>&1)
+  check "  ... and so does the launcher program's own child" contains "$out" "MOUNT_OK"
+  cleanup_mounts /mnt/l4 /mnt/l5
+}
+
+case_launcher_program_then_exec() {
+  out=$($PROBE fork join $CG exec /opt/lp/executor exec "$PROBE" mount-tmpfs /mnt/l6 2>&1)
+  check "bypass: a mount after the launcher program's exec of the service (it is the workload now)" contains "$out" "MOUNT_ERRNO=EPERM"
+  check "  ... audited privilege (mount, access)" audit_has '"event":"access"' '"reason":"privilege"' '"hook":"mount"'
+  out=$($PROBE fork join $CG exec /opt/lp/executor exec /opt/lp/executor mount-tmpfs /mnt/l7 2>&1)
+  check "bypass: a launcher program run again by its own exec (workload after the first)" contains "$out" "MOUNT_ERRNO=EPERM"
+  cleanup_mounts /mnt/l6 /mnt/l7
+}
+
+case_workload_runs_launcher_program() {
+  outside_then_inside "the workload execs the launcher program, which mounts" MOUNT privilege mount exec /opt/lp/executor mount-tmpfs /mnt/w3
+  cleanup_mounts /mnt/w3
+  outside_then_inside "a workload's fork execs the launcher program, which mounts" MOUNT privilege mount fork exec /opt/lp/executor mount-tmpfs /mnt/w4
+  cleanup_mounts /mnt/w4
+  refused "rewrite the launcher program (protected like a helper, ticketed or not)" OPEN gate_tamper helper_write open-write /opt/lp/executor
 }
 
 case_workload_fork() {

@@ -288,6 +288,76 @@ case_state_rewound() {
   start_daemon $W/enforce.toml || abort "cannot restart the daemon"
 }
 
+# plant_record NAME FILE [SEAL]: root outside the scope writes installed/<id>.json by hand
+# for a ticket of a trusted issuer that was never submitted (the log never saw it); sets
+# PL_ID and PL_REC
+plant_record() {
+  cp /bin/busybox "$2" && chmod 755 "$2"
+  issue_ops "$1" "$2" --ttl 1h
+  PL_ID=$(execgate --json inspect "$W/$1.ticket" | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+  PL_REC=$W/state/installed/$PL_ID.json
+  _pl_env=$(tr -d '\n' <"$W/$1.ticket" | sed 's/\\/\\\\/g; s/"/\\"/g')
+  printf '{"envelope":"%s","installed_at":%s,"uses_left":null%s}\n' "$_pl_env" "$(date +%s)" \
+    "${3:+,\"seal\":\"$3\"}" >"$PL_REC"
+}
+
+# root outside plants records the daemon never wrote (docs/daemon.md "The seal"): one
+# unsealed, one with a seal copied from a real record, and a real record with one field
+# changed; each refused at start-up by name (planted), removed, its file not run. The
+# control: the same ticket submitted runs.
+case_state_sealed() {
+  check "installed records carry the seal" grep -q '"seal":"[0-9a-f]\{64\}"' "$W/state/installed/$T_TRUE.json"
+  seal=$(sed -n 's/.*"seal":"\([0-9a-f]\{64\}\)".*/\1/p' "$W/state/installed/$T_TRUE.json")
+  cp /bin/busybox /opt/tm/edited && chmod 755 /opt/tm/edited
+  ticket edited /opt/tm/edited --ttl 1h --max-uses 2
+  T_ED=$TID
+  ED_REC=$W/state/installed/$T_ED.json
+  plant_record planted /opt/tm/planted
+  P1=$PL_ID P1_REC=$PL_REC
+  plant_record copied /opt/tm/copied "$seal"
+  P2=$PL_ID P2_REC=$PL_REC
+  stop_daemon
+  sed -i 's/"uses_left":[0-9]*/"uses_left":9/' "$ED_REC" # more uses than the ticket has
+  start_daemon $W/enforce.toml || abort "cannot restart the daemon"
+  check "a planted unsealed record (a valid ticket never submitted) is refused at start-up, by name" \
+    audit_has '"event":"ticket_refused"' '"reason":"planted"' "$P1" "$P1_REC" "has no state seal"
+  check "a planted record with another record's seal is refused" \
+    audit_has '"event":"ticket_refused"' '"reason":"planted"' "$P2" "does not verify"
+  check "the daemon's own record with a field changed (uses_left) is refused" \
+    audit_has '"event":"ticket_refused"' '"reason":"planted"' "$T_ED" "$ED_REC"
+  for r in "$P1_REC" "$P2_REC" "$ED_REC"; do check "  ... ${r##*/} removed" [ ! -e "$r" ]; done
+  for f in planted copied edited; do
+    out=$(gated $PROBE exec /opt/tm/$f 2>&1)
+    check "  ... /opt/tm/$f does not run" contains "$out" "EXEC_ERRNO=EPERM"
+  done
+  check "  ... the daemon's own record stays (T_TRUE runs)" gated /opt/tm/true
+  execgate submit $W/planted.ticket >/dev/null
+  out=$(gated $PROBE exec /opt/tm/planted 2>&1) # busybox named planted: runs, knows no such applet
+  check "control: the planted ticket submitted runs" contains "$out" "applet not found"
+}
+
+# the seal's key: closed to the scope; a state directory with another key, or none, than
+# the one the log names is refused at start-up by name, and no key is made up
+case_state_key() {
+  refused "read the state directory's seal key" OPEN gate_tamper state_write open-read $W/state/state.key
+  stop_daemon
+  cp -a $W/state/state.key $W/state.key.kept
+  printf '%064d\n' 0 >$W/state/state.key
+  out=$(execgated --config $W/enforce.toml --state-dir $W/state 2>&1); rc=$?
+  check "another state key than the log names: refused at start-up" [ "$rc" != 0 ]
+  check "  ... naming the file and the log's record" contains "$out" "state.key is state key"
+  rm $W/state/state.key
+  out=$(execgated --config $W/enforce.toml --state-dir $W/state 2>&1); rc=$?
+  check "no state key where the log names one (a state directory emptied or swapped): refused" [ "$rc" != 0 ]
+  check "  ... naming the missing file" contains "$out" "state.key is missing"
+  check "  ... and no key is made up" [ ! -e $W/state/state.key ]
+  out=$(in_scope $PROBE exec /opt/tm/unticketed 2>&1)
+  check "  ... the gate kept enforcing meanwhile" contains "$out" "EXEC_ERRNO=EPERM"
+  cp -a $W/state.key.kept $W/state/state.key
+  start_daemon $W/enforce.toml || abort "cannot restart the daemon"
+  check "the directory's own key: the daemon starts, naming it" audit_has '"event":"daemon_start"' '"state_key":"'
+}
+
 # the audit log destroyed: inode flags, then truncation
 case_audit_log_flags() {
   : >$W/scratch

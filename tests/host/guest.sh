@@ -8,7 +8,8 @@
 #           and a sandboxed service; reboot
 #   boot 2: denied from boot (the jobs are enabled units), boot-to-enforcing time; upgrade to
 #           the newer package during an exec loop in ci.slice: nothing unticketed ran; stop:
-#           still enforced; purge: pins and state gone, the gate with them
+#           still enforced; purge: pins and state gone, the gate with them; installed
+#           again on the kept log
 # Ends with "N passed, M failed".
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
@@ -258,6 +259,17 @@ boot2() {
   check "  ... the audit log stays" [ -s $AUDIT ]
   systemctl start egjob-denied.service 2>/dev/null
   check "  ... and the gate with them: the unticketed job runs" job_ran egjob-denied.service
+  check "  ... it leaves the state-reset marker beside the log" [ -s /var/log/execgate/state-reset ]
+
+  echo "--- install again after the purge (the kept log names the old state key)"
+  local deb m
+  m=$(wc -l <$AUDIT)
+  deb=$(echo $P/release/execgate_*_amd64.deb)
+  check "apt install ./${deb##*/} again" apt-get install -y -q "$deb" </dev/null
+  check "  ... execgated starts with a new state directory" [ "$(systemctl is-active execgated)" = active ]
+  check "  ... the purge is recorded (state_reset) and the marker removed" \
+    sh -c "tail -n +$((m + 1)) $AUDIT | grep -q '\"event\":\"state_reset\"' && [ ! -e /var/log/execgate/state-reset ]"
+  check "  ... daemon_start names the new state key" audit_after "$m" '"event":"daemon_start"' '"state_key":"'
 }
 
 case $phase in

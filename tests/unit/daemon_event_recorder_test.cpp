@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "event_recorder.h"
+#include "kernel_event.h"
 
 using namespace execgate;
 
@@ -28,10 +29,10 @@ struct EventRecorderTest : ::testing::Test {
 }  // namespace
 
 TEST_F(EventRecorderTest, CodeDecisionsAreExecRecordsOthersAccess) {
-  recorder.record(event(EG_HOOK_EXEC, EG_VERDICT_DENY, EG_R_NO_TICKET));
-  recorder.record(event(EG_HOOK_MMAP_EXEC, EG_VERDICT_DENY, EG_R_LOADER_BYPASS));
-  recorder.record(event(EG_HOOK_PTRACE, EG_VERDICT_DENY, EG_R_PTRACE));
-  recorder.record(event(EG_HOOK_DEVICE_COMMAND, EG_VERDICT_MONITOR_DENY, EG_R_GATE_TAMPER));
+  recorder.record(test::decoded(event(EG_HOOK_EXEC, EG_VERDICT_DENY, EG_R_NO_TICKET)));
+  recorder.record(test::decoded(event(EG_HOOK_MMAP_EXEC, EG_VERDICT_DENY, EG_R_LOADER_BYPASS)));
+  recorder.record(test::decoded(event(EG_HOOK_PTRACE, EG_VERDICT_DENY, EG_R_PTRACE)));
+  recorder.record(test::decoded(event(EG_HOOK_DEVICE_COMMAND, EG_VERDICT_MONITOR_DENY, EG_R_GATE_TAMPER)));
   ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0]["event"], "exec");
   EXPECT_EQ(records[1]["event"], "exec");
@@ -48,7 +49,7 @@ TEST_F(EventRecorderTest, TheLastUseIsRecordedAndHandedOnOnce) {
   e.has_ticket = 1;
   std::memset(e.ticket, 0xab, sizeof e.ticket);
   e.arg = EG_ARG_LAST_USE;
-  recorder.record(e);
+  recorder.record(test::decoded(e));
   EXPECT_EQ(records.at(0)["last_use"], true);
   EXPECT_FALSE(records.at(0).contains("arg"));
   const auto ids = recorder.take_last_uses();
@@ -59,20 +60,20 @@ TEST_F(EventRecorderTest, TheLastUseIsRecordedAndHandedOnOnce) {
 
 TEST_F(EventRecorderTest, AllowedExecsAreNamedByThePathsTheDaemonKnows) {
   recorder.set_ticket_paths({{InodeKey{(8u << 20) | 1, 4242}, "/opt/app/run"}});
-  recorder.record(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET));
+  recorder.record(test::decoded(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET)));
   EXPECT_EQ(records.at(0)["path"], "/opt/app/run");
   recorder.set_ticket_paths({});
-  recorder.record(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET));
+  recorder.record(test::decoded(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET)));
   EXPECT_TRUE(records.at(1)["path"].is_null());
 }
 
 TEST_F(EventRecorderTest, WhatTheHookRefusedIsNamed) {
   eg_event cap = event(EG_HOOK_CAPABLE, EG_VERDICT_DENY, EG_R_PRIVILEGE);
   cap.arg = 21;  // CAP_SYS_ADMIN
-  recorder.record(cap);
+  recorder.record(test::decoded(cap));
   EXPECT_EQ(records.at(0)["capability"], "CAP_SYS_ADMIN");
   eg_event sig = event(EG_HOOK_OTHER_TASK, EG_VERDICT_DENY, EG_R_SCOPE_ESCAPE);
   sig.arg = 9;
-  recorder.record(sig);
+  recorder.record(test::decoded(sig));
   EXPECT_EQ(records.at(1)["arg"], 9);
 }

@@ -10,6 +10,7 @@
 #include "audit_test_util.h"
 #include "common/fs.h"
 #include "event_recorder.h"
+#include "kernel_event.h"
 #include "metrics.h"
 #include "state_history.h"
 
@@ -189,9 +190,9 @@ struct CountingRecorderTest : ::testing::Test {
 
 TEST_F(CountingRecorderTest, DecisionsAndAuditLagAreCounted) {
   boot_now = 5'000'000'000;
-  recorder.record(exec(EG_VERDICT_ALLOW, EG_R_BASELINE, 0, 4'999'000'000));     // 1 ms late
-  recorder.record(exec(EG_VERDICT_MONITOR_DENY, EG_R_NO_TICKET, 0, 3'000'000'000));  // 2 s late
-  recorder.record(exec(EG_VERDICT_ALLOW, EG_R_BASELINE, 0, 6'000'000'000));     // from the future: 0
+  recorder.record(test::decoded(exec(EG_VERDICT_ALLOW, EG_R_BASELINE, 0, 4'999'000'000)));     // 1 ms late
+  recorder.record(test::decoded(exec(EG_VERDICT_MONITOR_DENY, EG_R_NO_TICKET, 0, 3'000'000'000)));  // 2 s late
+  recorder.record(test::decoded(exec(EG_VERDICT_ALLOW, EG_R_BASELINE, 0, 6'000'000'000)));     // from the future: 0
   const auto c = recorder.counts();
   EXPECT_EQ(c.decisions.at(DecisionKey{"exec", "allow", "baseline"}), 2u);
   EXPECT_EQ(c.decisions.at(DecisionKey{"exec", "monitor_deny", "no_ticket"}), 1u);
@@ -203,16 +204,16 @@ TEST_F(CountingRecorderTest, DecisionsAndAuditLagAreCounted) {
 TEST_F(CountingRecorderTest, HitsCountTheAllowedExecsOfInstalledTickets) {
   const std::string a(32, 'a'), b(32, 'b');
   recorder.seed_hits({{a, TicketHits{7, 100}}});
-  recorder.record(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xaa, 0));
-  recorder.record(exec(EG_VERDICT_MONITOR_DENY, EG_R_EXPIRED, 0xaa, 0));  // named, not allowed: no use
-  recorder.record(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xbb, 0));          // not installed: not counted
+  recorder.record(test::decoded(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xaa, 0)));
+  recorder.record(test::decoded(exec(EG_VERDICT_MONITOR_DENY, EG_R_EXPIRED, 0xaa, 0)));  // named, not allowed: no use
+  recorder.record(test::decoded(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xbb, 0)));          // not installed: not counted
   EXPECT_EQ(recorder.hits().at(a).count, 8u);
   EXPECT_EQ(recorder.hits().count(b), 0u);
   recorder.reset_hits(b, 200);  // installed now
-  recorder.record(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xbb, 0));
+  recorder.record(test::decoded(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xbb, 0)));
   eg_event mapping = exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xbb, 0);
   mapping.hook = EG_HOOK_MMAP_EXEC;  // an executable mapping of it is a use too
-  recorder.record(mapping);
+  recorder.record(test::decoded(mapping));
   EXPECT_EQ(recorder.hits().at(b).count, 2u);
   EXPECT_EQ(recorder.hits().at(b).since, 200);
   recorder.retain_hits({b});  // a uninstalled

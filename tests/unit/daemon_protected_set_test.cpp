@@ -35,36 +35,36 @@ class ProtectedSetTest : public ::testing::Test {
 
 TEST_F(ProtectedSetTest, FollowsEverySymlinkToTheFileAndProtectsEachStep) {
   ProtectedSet set;
-  protect_path(set, (root_ / "sbin/modprobe").string(), EG_PROT_CONTENT);
-  EXPECT_EQ(set.at(key(root_ / "usr/bin/kmod")), EG_PROT_CONTENT | EG_PROT_NAME);
-  EXPECT_EQ(set.at(key(root_ / "sbin")), EG_PROT_NAME);                // the link itself
-  EXPECT_EQ(set.at(key(root_ / "usr/sbin/modprobe")), EG_PROT_NAME);   // the second link
-  EXPECT_EQ(set.at(key(root_ / "usr/sbin")), EG_PROT_NAME);            // where the first points
-  EXPECT_EQ(set.at(key(root_ / "usr/bin")), EG_PROT_NAME);             // where the second points
-  EXPECT_EQ(set.at(key(root_)), EG_PROT_NAME);                         // every ancestor
-  EXPECT_EQ(set.at(key("/")), EG_PROT_NAME);
+  protect_path(set, (root_ / "sbin/modprobe").string(), protect::content);
+  EXPECT_EQ(set.at(key(root_ / "usr/bin/kmod")), protect::content | protect::name);
+  EXPECT_EQ(set.at(key(root_ / "sbin")), protect::name);                // the link itself
+  EXPECT_EQ(set.at(key(root_ / "usr/sbin/modprobe")), protect::name);   // the second link
+  EXPECT_EQ(set.at(key(root_ / "usr/sbin")), protect::name);            // where the first points
+  EXPECT_EQ(set.at(key(root_ / "usr/bin")), protect::name);             // where the second points
+  EXPECT_EQ(set.at(key(root_)), protect::name);                         // every ancestor
+  EXPECT_EQ(set.at(key("/")), protect::name);
 }
 
 TEST_F(ProtectedSetTest, DirectoryFlagsOnTheLeafOnly) {
   ProtectedSet set;
   fs::create_directories(root_ / "var/lib/execgate");
-  protect_path(set, (root_ / "var/lib/execgate").string(), EG_PROT_DIR | EG_PROT_NAME);
-  EXPECT_EQ(set.at(key(root_ / "var/lib/execgate")), EG_PROT_DIR | EG_PROT_NAME);
-  EXPECT_EQ(set.at(key(root_ / "var/lib")), EG_PROT_NAME);
-  EXPECT_EQ(set.at(key(root_ / "var")), EG_PROT_NAME);
+  protect_path(set, (root_ / "var/lib/execgate").string(), protect::dir | protect::name);
+  EXPECT_EQ(set.at(key(root_ / "var/lib/execgate")), protect::dir | protect::name);
+  EXPECT_EQ(set.at(key(root_ / "var/lib")), protect::name);
+  EXPECT_EQ(set.at(key(root_ / "var")), protect::name);
 }
 
 TEST_F(ProtectedSetTest, MissingPathProtectsItsExistingAncestorsAndReservesItsName) {
   ProtectedSet set;
   ReservedNames reserved;
-  protect_path(set, (root_ / "sbin/request-key").string(), EG_PROT_CONTENT, &reserved);
-  EXPECT_EQ(set.at(key(root_ / "usr/sbin")), EG_PROT_NAME);
-  EXPECT_EQ(set.at(key(root_)), EG_PROT_NAME);
+  protect_path(set, (root_ / "sbin/request-key").string(), protect::content, &reserved);
+  EXPECT_EQ(set.at(key(root_ / "usr/sbin")), protect::name);
+  EXPECT_EQ(set.at(key(root_)), protect::name);
   EXPECT_FALSE(set.count(key(root_ / "usr/bin/kmod")));
   // reserved in the directory the name would be created in: through the /sbin link
   EXPECT_EQ(reserved, (ReservedNames{{key(root_ / "usr/sbin"), "request-key"}}));
   ReservedNames existing;
-  protect_path(set, (root_ / "sbin/modprobe").string(), EG_PROT_CONTENT, &existing);
+  protect_path(set, (root_ / "sbin/modprobe").string(), protect::content, &existing);
   EXPECT_TRUE(existing.empty());  // an existing file is protected by inode, not by name
 }
 
@@ -72,9 +72,9 @@ TEST_F(ProtectedSetTest, SymlinkLoopEnds) {
   fs::create_symlink("b", root_ / "a");
   fs::create_symlink("a", root_ / "b");
   ProtectedSet set;
-  protect_path(set, (root_ / "a").string(), EG_PROT_CONTENT);  // returns; nothing beyond the links
-  EXPECT_EQ(set.at(key(root_ / "a")), EG_PROT_NAME);
-  EXPECT_EQ(set.at(key(root_ / "b")), EG_PROT_NAME);
+  protect_path(set, (root_ / "a").string(), protect::content);  // returns; nothing beyond the links
+  EXPECT_EQ(set.at(key(root_ / "a")), protect::name);
+  EXPECT_EQ(set.at(key(root_ / "b")), protect::name);
 }
 
 TEST(ProtectedSet, OwnMappedFilesIncludeTheExecutableAndLibc) {

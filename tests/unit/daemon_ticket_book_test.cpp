@@ -233,3 +233,20 @@ TEST_F(TicketBookTest, EntriesNothingBacksAreRemovedAtStart) {
   for (const auto& r : audit) unbacked = unbacked || r.value("reason", "") == "unbacked";
   EXPECT_TRUE(unbacked);
 }
+
+TEST_F(TicketBookTest, ARecordThisHostsDaemonDidNotWriteIsRefusedAtStart) {
+  const auto planted = ticket(3600);
+  submit(planted);
+  StateSnapshot s = store->load();
+  s.installed.at(id_of(planted)).unrecognised = "has no state seal";  // state_history.h decides; the book refuses
+  book = make_book();
+  book->load(std::move(s), *authority);
+  EXPECT_EQ(book->size(), 0u);
+  EXPECT_FALSE(kernel.get_ticket(kFile)) << "its kernel entry goes with it";
+  EXPECT_FALSE(fs::exists(store->installed_path(id_of(planted))));
+  ASSERT_TRUE(audited("ticket_refused", "planted", id_of(planted)));
+  for (const auto& r : audit)
+    if (r.value("reason", "") == "planted") {
+      EXPECT_NE(r["detail"].get<std::string>().find(store->installed_path(id_of(planted))), std::string::npos);
+    }
+}

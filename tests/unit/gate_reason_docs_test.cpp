@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gate/gate.h"
+#include "gate/kernel_abi.h"
 
 namespace execgate {
 namespace {

@@ -155,6 +155,18 @@ TEST(Policy, HostScopeKeepsEveryPrivilegeUnlessNamed) {
   EXPECT_EQ(p.scope_allow, 0u);
 }
 
+TEST(Policy, LauncherProgramsDefaultToSystemdsExecutor) {
+  EXPECT_EQ(parse_policy("[scope]\ncgroups = [\"/a\"]\n", "p.toml").scope_launchers,
+            std::vector<std::string>{"/usr/lib/systemd/systemd-executor"});
+  EXPECT_TRUE(parse_policy("[scope]\ncgroups = [\"/a\"]\nlaunchers = []\n", "p.toml").scope_launchers.empty());
+  EXPECT_EQ(parse_policy("[scope]\ncgroups = [\"/a\"]\nlaunchers = [\"/opt/x\"]\n", "p.toml").scope_launchers,
+            std::vector<std::string>{"/opt/x"});
+  const std::string e = error_of("[scope]\ncgroups = [\"/a\"]\nlaunchers = [\"bin/x\"]\n");
+  EXPECT_NE(e.find("p.toml:3"), std::string::npos) << e;
+  EXPECT_NE(e.find("launchers"), std::string::npos) << e;
+  EXPECT_NE(e.find("bin/x"), std::string::npos) << e;
+}
+
 // The [metrics] table: defaults (include/execgate/defaults.h), values, and errors that name
 // the file, line, field and what was expected.
 const std::string kHostScope = "[scope]\nhost = true\n";

@@ -13,10 +13,10 @@ namespace execgate {
 namespace {
 constexpr std::string_view kHashKey = ",\"hash\":\"";
 // The brief's events, then execgate's own: "access" (a kernel decision on an operation
-// other than running code) and "policy_reload" (docs/audit.md).
-constexpr std::array<std::string_view, 11> kEvents = {
-    "exec",       "ticket_installed", "ticket_refused", "ticket_expired", "ticket_revoked", "gap",
-    "checkpoint", "daemon_start",     "daemon_stop",    "access",         "policy_reload"};
+// other than running code), "policy_reload" and "state_reset" (docs/audit.md).
+constexpr std::array<std::string_view, 12> kEvents = {
+    "exec",         "ticket_installed", "ticket_refused", "ticket_expired", "ticket_revoked", "gap",
+    "checkpoint",   "daemon_start",     "daemon_stop",    "access",         "policy_reload",  "state_reset"};
 }  // namespace
 
 bool is_audit_event(std::string_view event) noexcept {

@@ -10,8 +10,6 @@ namespace execgate {
 using nlohmann::json;
 
 namespace {
-std::string id_hex(const std::uint8_t* id) { return hex_encode(std::span<const std::uint8_t>(id, EG_ID_LEN)); }
-
 std::uint64_t boot_clock_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -22,47 +20,43 @@ std::uint64_t boot_clock_ns() {
 EventRecorder::EventRecorder(AuditSink audit, BootClock boot_ns)
     : audit_(std::move(audit)), boot_ns_(boot_ns ? std::move(boot_ns) : BootClock(boot_clock_ns)) {}
 
-void EventRecorder::record(const eg_event& ev) {
+void EventRecorder::record(const GateEvent& ev) {
   json r;
-  r["event"] = event_name(ev.hook);
-  r["hook"] = hook_name(ev.hook);
-  r["verdict"] = verdict_name(ev.verdict);
-  r["reason"] = reason_name(ev.reason);
+  r["event"] = ev.event;
+  r["hook"] = ev.hook;
+  r["verdict"] = ev.verdict;
+  r["reason"] = ev.reason;
   r["pid"] = ev.pid;
   r["ppid"] = ev.ppid;
   r["uid"] = ev.uid;
-  r["comm"] = std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm));
-  std::string path(ev.path, strnlen(ev.path, sizeof ev.path));
-  if (path.empty() && ev.hook == EG_HOOK_EXEC) path = known_path(InodeKey{ev.dev, ev.ino});
+  r["comm"] = ev.comm;
+  std::string path = ev.path;
+  if (path.empty() && ev.hook == "exec") path = known_path(InodeKey{ev.dev, ev.ino});
   r["path"] = path.empty() ? json(nullptr) : json(path);
   r["dev"] = kernel_dev_string(ev.dev);
   r["ino"] = ev.ino;
-  r["ticket"] = ev.has_ticket ? json(id_hex(ev.ticket)) : json(nullptr);
+  r["ticket"] = ev.ticket ? json(hex_id(*ev.ticket)) : json(nullptr);
   json lineage = json::array();
-  if (ev.has_proc_ticket) lineage.push_back(id_hex(ev.proc_ticket));
+  if (ev.proc_ticket) lineage.push_back(hex_id(*ev.proc_ticket));
   r["lineage"] = lineage;
   r["cgroup"] = ev.cgroup_id;
-  if (ev.hook == EG_HOOK_CAPABLE) {
-    r["capability"] = capability_name(static_cast<int>(ev.arg));
-  } else if (ev.hook == EG_HOOK_EXEC) {
-    if (ev.arg & EG_ARG_LAST_USE) {
-      r["last_use"] = true;
-      std::lock_guard lk(last_use_mu_);
-      last_use_.insert(id_hex(ev.ticket));
-    }
-  } else if (ev.arg) {
-    r["arg"] = ev.arg;
+  if (ev.capability) r["capability"] = capability_name(*ev.capability);
+  if (ev.arg) r["arg"] = *ev.arg;
+  if (ev.last_use && ev.ticket) {
+    r["last_use"] = true;
+    std::lock_guard lk(last_use_mu_);
+    last_use_.insert(hex_id(*ev.ticket));
   }
-  r["kernel_time_ns"] = boot_ns_to_wall_ns(ev.ts_boot_ns);
+  r["kernel_time_ns"] = boot_ns_to_wall_ns(ev.boot_ns);
   DecisionKey key{r["event"], r["verdict"], r["reason"]};
   // a use of the ticket: what the kernel let run (or map executable) because of it
-  const bool hit = ev.has_ticket && ev.verdict == EG_VERDICT_ALLOW && ev.reason == EG_R_TICKET && key.event == "exec";
-  const std::string ticket = hit ? id_hex(ev.ticket) : std::string();
+  const bool hit = ev.ticket && ev.verdict == "allow" && ev.reason == "ticket" && ev.event == "exec";
+  const std::string ticket = hit ? hex_id(*ev.ticket) : std::string();
   audit_(std::move(r));
   const std::uint64_t appended = boot_ns_();
   std::lock_guard lk(counts_mu_);
   ++counts_.decisions[key];
-  counts_.audit_lag.observe(appended > ev.ts_boot_ns ? static_cast<double>(appended - ev.ts_boot_ns) / 1e9 : 0.0);
+  counts_.audit_lag.observe(appended > ev.boot_ns ? static_cast<double>(appended - ev.boot_ns) / 1e9 : 0.0);
   if (hit)
     if (auto it = hits_.find(ticket); it != hits_.end()) ++it->second.count;  // installed ones only
 }

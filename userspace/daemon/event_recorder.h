@@ -26,7 +26,7 @@ class EventRecorder {
 
   // One kernel event -> one `exec` or `access` record. An exec that took a ticket's last
   // use is remembered for take_last_uses().
-  void record(const eg_event& ev);
+  void record(const GateEvent& ev);
   // The tickets whose last use was seen since the last call (the control thread spends them).
   std::set<std::string> take_last_uses();
 

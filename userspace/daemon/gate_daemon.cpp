@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <cctype>
+
 #include <variant>
 
+#include "common/fs.h"
+#include "common/text.h"
 #include "state_history.h"
 
 namespace execgate {
@@ -33,24 +37,48 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& a
   };
 }
 
+void GateDaemon::open_state() {
+  std::lock_guard lk(mu_);
+  // The package's purge (or an operator starting over) leaves a marker beside the audit log,
+  // which outlives the state directory: recorded first, so that the log's earlier
+  // revocations, spent tickets and state key no longer bind (docs/daemon.md).
+  const std::string marker = state_reset_marker(policy_.audit.path);
+  if (StateSeal::exists(marker)) {
+    std::string why = read_file(marker, 4096);
+    while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back()))) why.pop_back();
+    audit_.append({{"event", "state_reset"},
+                   {"reason", "operator"},
+                   {"detail", marker + ": " + printable(why) +
+                                  "; the audit log's earlier state records (revocations, spent tickets, the state "
+                                  "key) no longer bind the state directory"}});
+    if (::unlink(marker.c_str()) != 0) throw IoError(marker, errno, "cannot remove the reset marker");
+  }
+  StateSnapshot state = store_.load();
+  audited_ = audited_state(policy_.audit.path);
+  // A state directory that lacks what the audit log records (a tombstone, a spent record)
+  // was rewound: refuse to start rather than install a revoked or used-up ticket again.
+  if (auto rewound = rewound_state(state, audited_, store_))
+    throw Error(ErrorKind::validation, "state directory " + paths_.state_dir + " was rewound: " + *rewound +
+                                           "; restore the state directory that goes with the audit log (the "
+                                           "pinned gate keeps enforcing meanwhile)");
+  seal_.emplace(open_state_seal(store_, audited_, &seal_created_));
+  store_.set_seal(&*seal_);
+  authenticate_installed(state, audited_, store_, *seal_, seal_created_);
+  opened_ = std::move(state);
+}
+
 void GateDaemon::start() {
+  if (!opened_) open_state();
   std::lock_guard lk(mu_);
   started_at_ = clock_.now();
   const auto scopes = PolicyApplier::resolve_scopes(policy_);
   applier_.adopt_running_scopes(scopes);
   applier_.apply(policy_, scopes, book_.tracks_lineage());
   recorder_.set_baseline_paths(applier_.baseline_paths());
-  StateSnapshot state = store_.load();
-  // A state directory that lacks what the audit log records (a tombstone, a spent record)
-  // was rewound: refuse to start rather than install a revoked or used-up ticket again.
-  const AuditedState audited = audited_state(policy_.audit.path);
-  if (auto rewound = rewound_state(state, audited, store_))
-    throw Error(ErrorKind::validation, "state directory " + paths_.state_dir + " was rewound: " + *rewound +
-                                           "; restore the state directory that goes with the audit log (the "
-                                           "pinned gate keeps enforcing meanwhile)");
-  book_.load(std::move(state), *authority_);
+  book_.load(std::move(*opened_), *authority_);
+  opened_.reset();
   recorder_.set_ticket_paths(book_.subject_paths());
-  recorder_.seed_hits(hits_at_start(book_.state(), audited));
+  recorder_.seed_hits(hits_at_start(book_.state(), audited_));
   applier_.configure(policy_, book_.tracks_lineage());
 }
 

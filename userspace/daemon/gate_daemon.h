@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,6 +20,7 @@
 #include "execgate/policy.h"
 #include "metrics.h"
 #include "policy_applier.h"
+#include "state_history.h"
 #include "state_store.h"
 #include "ticket_book.h"
 
@@ -27,6 +29,15 @@ namespace execgate {
 class GateDaemon {
  public:
   GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& audit, const Clock& clock);
+
+  // Reads the state directory and checks it against the audit log: a purge's reset marker
+  // is recorded (state_reset), a rewound directory or one that is not the log's (its seal
+  // key, state_seal.h) throws naming the file, and installed records this host's daemon
+  // did not write are marked for refusal. Before the daemon_start record, which names
+  // state_key_id(). start() calls it when nobody has.
+  void open_state();
+  const std::string& state_key_id() const { return seal_->key_id(); }
+  bool state_key_created() const { return seal_created_; }
 
   // Applies the policy to the kernel (config, scope, baseline, loaders) and reconciles
   // the ticket map with the state directory both ways. Throws on corrupted state, or a
@@ -46,7 +57,7 @@ class GateDaemon {
   // SIGHUP: new policy; tickets whose issuer is gone are uninstalled.
   void reload(Policy policy);
   // The event thread: one kernel event, and the ring buffer's losses.
-  void on_event(const eg_event& ev) { recorder_.record(ev); }
+  void on_event(const GateEvent& ev) { recorder_.record(ev); }
   void note_drops();
 
   const Policy& policy() const { return policy_; }
@@ -65,6 +76,10 @@ class GateDaemon {
   AuditLog& audit_;
   const Clock& clock_;
   StateStore store_;
+  std::optional<StateSeal> seal_;       // open_state()
+  bool seal_created_ = false;
+  std::optional<StateSnapshot> opened_;  // open_state() to start()
+  AuditedState audited_;
   std::string machine_id_;
   std::unique_ptr<Authority> authority_;
   EventRecorder recorder_;

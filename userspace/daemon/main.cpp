@@ -94,8 +94,13 @@ int main(int argc, char** argv) {
 
     SystemClock clock;
     GateDaemon daemon(policy, paths, *gate, *audit, clock);
+    daemon.open_state();  // refuses a state directory that is not the log's, before it is named below
+    if (daemon.state_key_created())
+      service::log(service::Priority::notice, "created the state key " + paths.state_dir + "/state.key (id " +
+                                                  daemon.state_key_id() + ")");
     audit->append({{"event", "daemon_start"},
                    {"reason", reused ? "reused_pins" : "fresh"},
+                   {"state_key", daemon.state_key_id()},
                    {"detail", "policy " + paths.config + ", mode " + to_string(policy.mode)}});
     // The control socket's directory exists before the protected set is computed (a fresh
     // /run has none yet): otherwise it would be protected only from the next SIGHUP.
@@ -131,13 +136,13 @@ int main(int argc, char** argv) {
         service::log(service::Priority::warning, std::string("event thread keeps its priority: ") + std::strerror(errno));
       while (!stop_events.load()) {
         try {
-          gate->poll_events(50, [&](const eg_event& ev) { daemon.on_event(ev); });
+          gate->poll_events(50, [&](const GateEvent& ev) { daemon.on_event(ev); });
           daemon.note_drops();
         } catch (const std::exception& e) {
           service::log(service::Priority::error, std::string("event thread: ") + e.what());
         }
       }
-      gate->poll_events(0, [&](const eg_event& ev) { daemon.on_event(ev); });
+      gate->poll_events(0, [&](const GateEvent& ev) { daemon.on_event(ev); });
     });
 
     ControlOptions copts;

@@ -47,11 +47,7 @@ std::vector<CgroupRef> PolicyApplier::resolve_scopes(const Policy& policy) {
 
 void PolicyApplier::adopt_running_scopes(const std::vector<CgroupRef>& wanted) {
   // a restart over pinned maps keeps the slots the kernel reads now
-  const eg_config running = gate_.config();
-  std::vector<CgroupRef> slots;
-  for (__u32 i = 0; i < running.n_scopes && i < EG_MAX_SCOPES; ++i)
-    slots.push_back(CgroupRef{running.scopes[i].cgroup_id, running.scopes[i].level});
-  scopes_ = assign_scope_slots(slots, wanted);
+  scopes_ = assign_scope_slots(gate_.config().scopes, wanted);
 }
 
 void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& scopes, bool track_lineage) {
@@ -85,26 +81,25 @@ void PolicyApplier::configure(const Policy& policy, bool track_lineage) {
 // while some installed ticket names a parent (tracking costs a task-storage allocation
 // per ticketed exec); a parent image started before that is not known and its children
 // are denied `lineage` (fail closed).
-eg_config PolicyApplier::kernel_config(const Policy& policy, bool track_lineage) const {
-  eg_config cfg{};
-  cfg.mode = policy.mode == GateMode::monitor ? EG_MODE_MONITOR : EG_MODE_ENFORCE;
-  cfg.scope_host = policy.scope_host ? 1 : 0;
-  cfg.trust = policy.trust == BaselineTrust::root_owned ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
-  cfg.audit_required = policy.audit.required ? 1 : 0;
+GateConfig PolicyApplier::kernel_config(const Policy& policy, bool track_lineage) const {
+  GateConfig cfg;
+  cfg.monitor = policy.mode == GateMode::monitor;
+  cfg.scope_host = policy.scope_host;
+  cfg.baseline_root_owned = policy.trust == BaselineTrust::root_owned;
+  cfg.audit_required = policy.audit.required;
   // Wake the reader once about 1/8 of the ring (at most 64 KiB) is pending per CPU;
   // it also drains on a 50 ms timer, and every denial wakes it at once.
-  const std::uint64_t wake_bytes = std::min<std::uint64_t>(64 << 10, (std::uint64_t{policy.audit.ringbuf_kib} << 10) / 8);
-  cfg.wakeup_events = std::max<std::uint64_t>(1, wake_bytes / sizeof(eg_event));
-  cfg.track_lineage = track_lineage ? 1 : 0;
-  cfg.daemon_tgid = static_cast<__u32>(::getpid());  // its read opens seal tickets
+  cfg.wakeup_bytes = std::min<std::uint64_t>(64 << 10, (std::uint64_t{policy.audit.ringbuf_kib} << 10) / 8);
+  cfg.track_lineage = track_lineage;
+  cfg.daemon_tgid = static_cast<std::uint32_t>(::getpid());  // its read opens seal tickets
   cfg.caps_allowed = default_scope_capabilities() | policy.scope_capabilities;
-  cfg.allow = policy.scope_allow;
+  const auto allows = [&](ScopeAllow a) { return (policy.scope_allow & static_cast<std::uint32_t>(a)) != 0; };
+  cfg.allow_mount = allows(ScopeAllow::mount);
+  cfg.allow_userns = allows(ScopeAllow::userns);
+  cfg.allow_module_request = allows(ScopeAllow::module_request);
   cfg.posture_since_ns = posture_since_ns_;
-  static_assert(static_cast<std::uint32_t>(ScopeAllow::mount) == EG_ALLOW_MOUNT &&
-                static_cast<std::uint32_t>(ScopeAllow::userns) == EG_ALLOW_USERNS &&
-                static_cast<std::uint32_t>(ScopeAllow::module_request) == EG_ALLOW_MODULE_REQUEST);
-  static_assert(EG_MAX_SCOPES >= kMaxScopeCgroups);
-  for (const auto& sc : scopes_) cfg.scopes[cfg.n_scopes++] = eg_scope{sc.id, sc.level, 0};  // holes: id 0
+  static_assert(kMaxScopeSlots >= kMaxScopeCgroups);
+  cfg.scopes = scopes_;  // holes: id 0
   return cfg;
 }
 
@@ -116,25 +111,29 @@ eg_config PolicyApplier::kernel_config(const Policy& policy, bool track_lineage)
 // not exist are reserved.
 ProtectedSet PolicyApplier::protected_inodes(const Policy& policy, ReservedNames& reserved) const {
   ProtectedSet set;
-  const std::uint8_t dir = EG_PROT_DIR | EG_PROT_NAME;
+  const std::uint8_t dir = protect::dir | protect::name;
   const fs::path state(paths_.state_dir);
   for (const char* sub : {"", "installed", "tombstones", "spent"}) protect_path(set, (*sub ? state / sub : state).string(), dir);
+  // the seal's key: with it, records could be forged elsewhere and planted (state_seal.h)
+  protect_path(set, (state / "state.key").string(), protect::content | protect::secret);
   protect_path(set, fs::path(policy.audit.path).parent_path().string(), dir);
   if (!paths_.config.empty()) protect_path(set, fs::absolute(paths_.config).parent_path().string(), dir);
   protect_path(set, fs::path(paths_.socket).parent_path().string(), dir);  // no impostor socket
   // no forged metrics: the textfile's directory is one of the daemon's (docs/metrics.md)
   if (!policy.metrics.textfile.empty()) protect_path(set, fs::path(policy.metrics.textfile).parent_path().string(), dir);
-  for (const auto& f : own_mapped_files()) protect_path(set, f, EG_PROT_CONTENT);
-  for (const auto& f : kernel_helper_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
-  for (const auto& f : loader_config_paths()) protect_path(set, f, EG_PROT_CONTENT, &reserved);
+  for (const auto& f : own_mapped_files()) protect_path(set, f, protect::content);
+  for (const auto& f : kernel_helper_paths()) protect_path(set, f, protect::content, &reserved);
+  for (const auto& f : loader_config_paths()) protect_path(set, f, protect::content, &reserved);
+  // launcher programs: not rewritten from the scope, and marked for the posture (docs/gate.md)
+  for (const auto& f : policy.scope_launchers) protect_path(set, f, protect::content | protect::launcher, &reserved);
   // the keys the gate trusts: an issuer key rewritten would be trusted at the next start
   // or SIGHUP; the audit signing key is not even read from the scope
-  for (const auto& is : policy.issuers) protect_path(set, is.pubkey, EG_PROT_CONTENT);
+  for (const auto& is : policy.issuers) protect_path(set, is.pubkey, protect::content);
   if (!policy.audit.signing_key.empty())
-    protect_path(set, policy.audit.signing_key, EG_PROT_CONTENT | EG_PROT_SECRET);
-  if (set.size() > EG_MAX_PROTECTED)
+    protect_path(set, policy.audit.signing_key, protect::content | protect::secret);
+  if (set.size() > kMaxProtectedInodes)
     throw Error(ErrorKind::kernel, "protected inodes: " + std::to_string(set.size()) + " exceed the kernel map's " +
-                                       std::to_string(EG_MAX_PROTECTED));
+                                       std::to_string(kMaxProtectedInodes));
   return set;
 }
 
@@ -163,7 +162,7 @@ void PolicyApplier::pin_baseline(const Policy& policy) {
       return;
     }
     const ResolvedSubject s = subject_of_stat(p.string(), st);
-    gate_.put_baseline(s.key, eg_baseline{s.ctime_sec, s.ctime_nsec, 0});
+    gate_.put_baseline(s.key, BaselineFile{s.ctime_sec, s.ctime_nsec});
     index.emplace(s.key, p.string());
   };
   for (const auto& path : policy.baseline_paths) {

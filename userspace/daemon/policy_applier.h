@@ -42,14 +42,14 @@ class PolicyApplier {
   const DaemonPaths& paths() const { return paths_; }
 
  private:
-  eg_config kernel_config(const Policy& policy, bool track_lineage) const;
+  GateConfig kernel_config(const Policy& policy, bool track_lineage) const;
   ProtectedSet protected_inodes(const Policy& policy, ReservedNames& reserved) const;
   void pin_baseline(const Policy& policy);
 
   Gate& gate_;
   DaemonPaths paths_;
-  std::vector<CgroupRef> scopes_;  // eg_config.scopes[] slots (scope_slots.h); id 0: an empty slot
-  std::uint64_t posture_since_ns_ = 0;  // eg_config.posture_since_ns: when this daemon last set the scopes
+  std::vector<CgroupRef> scopes_;  // GateConfig::scopes slots (scope_slots.h); id 0: an empty slot
+  std::uint64_t posture_since_ns_ = 0;  // GateConfig::posture_since_ns: when this daemon last set the scopes
   std::map<InodeKey, std::string> baseline_paths_;
   std::size_t baseline_refused_ = 0;  // not pinned: writable by a user other than root
 };

@@ -31,7 +31,7 @@ void protect_path_depth(ProtectedSet& set, const fs::path& path, std::uint8_t le
   const fs::path p = path.lexically_normal();
   fs::path cur = "/";
   struct stat st {};
-  if (::lstat("/", &st) == 0) add(set, st, EG_PROT_NAME);
+  if (::lstat("/", &st) == 0) add(set, st, protect::name);
   const fs::path rel = p.relative_path();
   const std::vector<fs::path> parts(rel.begin(), rel.end());
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -42,13 +42,13 @@ void protect_path_depth(ProtectedSet& set, const fs::path& path, std::uint8_t le
       // created, is reserved
       struct stat dir {};
       if (reserved && i + 1 == parts.size() && ::stat(cur.parent_path().c_str(), &dir) == 0 &&
-          parts[i].string().size() < EG_NAME_LEN)
+          parts[i].string().size() <= kMaxReservedName)
         reserved->emplace(InodeKey{kernel_dev(dir.st_dev), dir.st_ino}, parts[i].string());
       return;
     }
     const bool last = i + 1 == parts.size();
     if (S_ISLNK(st.st_mode)) {
-      add(set, st, EG_PROT_NAME);
+      add(set, st, protect::name);
       char buf[4096];
       const ssize_t n = ::readlink(cur.c_str(), buf, sizeof buf - 1);
       if (n <= 0) return;
@@ -59,7 +59,7 @@ void protect_path_depth(ProtectedSet& set, const fs::path& path, std::uint8_t le
       protect_path_depth(set, target, leaf, reserved, depth + 1);
       return;
     }
-    add(set, st, last ? static_cast<std::uint8_t>(leaf | EG_PROT_NAME) : EG_PROT_NAME);
+    add(set, st, last ? static_cast<std::uint8_t>(leaf | protect::name) : protect::name);
   }
 }
 

@@ -1,4 +1,4 @@
-// The inodes the scope may not touch (eg_protected, EG_PROT_* flags): the daemon's own
+// The inodes the scope may not touch (the gate's protect:: flags): the daemon's own
 // directories, every ancestor of them up to /, execgated and the files it maps (a binary
 // or library replaced under it would run at its next start), and the programs the kernel
 // runs by itself (usermode helpers: modprobe, request-key, a core_pattern pipe, ...), each

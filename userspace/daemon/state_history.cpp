@@ -1,12 +1,14 @@
 #include "state_history.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "execgate/audit.h"
 #include "common/fs.h"
+#include "execgate/error.h"
 
 namespace execgate {
 using nlohmann::json;
@@ -15,7 +17,8 @@ namespace {
 
 // The records that change the state: a cheap substring test before any JSON is parsed.
 bool state_event(const std::string& line) {
-  for (const char* event : {"\"event\":\"ticket_installed\"", "\"event\":\"ticket_revoked\"", "\"event\":\"ticket_expired\""})
+  for (const char* event : {"\"event\":\"ticket_installed\"", "\"event\":\"ticket_revoked\"", "\"event\":\"ticket_expired\"",
+                            "\"event\":\"daemon_start\"", "\"event\":\"state_reset\""})
     if (line.find(event) != std::string::npos) return true;
   return false;
 }
@@ -49,12 +52,27 @@ AuditedState audited_state(const std::string& log_path) {
       }
       if (!state_event(line)) continue;
       json r = json::parse(line, nullptr, false);
-      if (!r.is_object() || !r.contains("ticket") || !r["ticket"].is_string() || !r.contains("seq")) continue;
-      const std::string id = r["ticket"];
-      const std::string event = r.value("event", "");
-      const std::string reason = r.value("reason", "");
+      if (!r.is_object() || !r.contains("seq") || !r.contains("event") || !r["event"].is_string()) continue;
+      const std::string event = r["event"];
       const std::uint64_t seq = r["seq"].is_number_unsigned() ? r["seq"].get<std::uint64_t>() : 0;
+      if (event == "state_reset") {  // a purge: what came before no longer binds the state directory
+        const std::int64_t first = out.first_time;
+        out = AuditedState{};
+        limited.clear();
+        out.first_time = r.contains("time") && r["time"].is_string()
+                             ? parse_audit_time(r["time"].get<std::string>()).value_or(first)
+                             : first;
+        continue;
+      }
+      if (event == "daemon_start") {
+        if (r.contains("state_key") && r["state_key"].is_string()) out.state_key = AuditedStateKey{r["state_key"], seq};
+        continue;
+      }
+      if (!r.contains("ticket") || !r["ticket"].is_string()) continue;
+      const std::string id = r["ticket"];
+      const std::string reason = r.value("reason", "");
       if (event == "ticket_installed") {
+        out.installed.insert(id);
         out.hits[id] = AuditedHits{0, r.contains("time") && r["time"].is_string()
                                           ? parse_audit_time(r["time"].get<std::string>()).value_or(0)
                                           : 0};
@@ -82,6 +100,47 @@ std::optional<std::string> rewound_state(const StateSnapshot& state, const Audit
       return store.spent_path(id) + " is missing: the audit log records the ticket as spent (seq " +
              std::to_string(seq) + ")";
   return std::nullopt;
+}
+
+std::string state_reset_marker(const std::string& log_path) {
+  return (std::filesystem::path(audit_live_path(log_path)).parent_path() / "state-reset").string();
+}
+
+StateSeal open_state_seal(const StateStore& store, const AuditedState& audited, bool* created) {
+  const std::string path = store.key_path();
+  *created = false;
+  if (!StateSeal::exists(path)) {
+    if (audited.state_key)
+      throw Error(ErrorKind::validation,
+                  path + " is missing: the audit log's daemon_start record (seq " +
+                      std::to_string(audited.state_key->seq) + ") names state key " + audited.state_key->id +
+                      ": this is not the state directory that goes with the audit log");
+    *created = true;
+    return StateSeal::create(path);
+  }
+  StateSeal seal = StateSeal::load(path);
+  if (audited.state_key && audited.state_key->id != seal.key_id())
+    throw Error(ErrorKind::validation, path + " is state key " + seal.key_id() +
+                                           ", but the audit log's daemon_start record (seq " +
+                                           std::to_string(audited.state_key->seq) + ") names state key " +
+                                           audited.state_key->id +
+                                           ": this is not the state directory that goes with the audit log");
+  return seal;
+}
+
+void authenticate_installed(StateSnapshot& state, const AuditedState& audited, StateStore& store,
+                            const StateSeal& seal, bool created) {
+  for (auto& [id, rec] : state.installed) {
+    if (seal.verifies(id, rec)) continue;
+    if (rec.seal.empty() && created && audited.installed.count(id)) {
+      store.put_installed(id, rec);  // this daemon's own, from before seals: sealed now
+      continue;
+    }
+    rec.unrecognised = rec.seal.empty()
+                           ? std::string("has no state seal") +
+                                 (created ? " and the audit log records no ticket_installed for it" : "")
+                           : "has a seal that does not verify with this host's state key " + seal.key_id();
+  }
 }
 
 std::map<std::string, TicketHits> hits_at_start(const StateSnapshot& state, const AuditedState& audited) {

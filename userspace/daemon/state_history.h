@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "metrics.h"
+#include "state_seal.h"
 #include "state_store.h"
 
 namespace execgate {
@@ -21,10 +23,19 @@ struct AuditedHits {
   std::int64_t installed_at = 0;  // time of its last ticket_installed record; 0: not in the log (pruned)
 };
 
+// A state key the log names: the last daemon_start record's `state_key`.
+struct AuditedStateKey {
+  std::string id;
+  std::uint64_t seq = 0;
+};
+
+// What the log records of the state, after its last state_reset record (a purge).
 struct AuditedState {
   std::map<std::string, std::uint64_t> revoked;  // ticket id -> seq of its ticket_revoked record
   std::map<std::string, std::uint64_t> spent;    // ticket id -> seq of the record that spent it
   std::map<std::string, AuditedHits> hits;       // ticket id -> its uses
+  std::set<std::string> installed;               // ids of every ticket_installed record
+  std::optional<AuditedStateKey> state_key;
   std::int64_t first_time = 0;                   // the oldest record's time (unix seconds); 0: empty log
 };
 
@@ -40,6 +51,24 @@ AuditedState audited_state(const std::string& log_path);
 // spent/<id>.json), with why; nullopt when the state agrees with the log.
 std::optional<std::string> rewound_state(const StateSnapshot& state, const AuditedState& audited,
                                          const StateStore& store);
+
+// The marker the package's purge leaves beside the audit log (its directory outlives the
+// state directory, and the scope cannot create names in it): the next start appends a
+// state_reset record and removes it.
+std::string state_reset_marker(const std::string& log_path);
+
+// The state directory's seal key (<state-dir>/state.key), checked against the key the log
+// names: the same key, or none named and the file absent (first start, or a state
+// directory from before seals: a new key is created, *CREATED set). A missing key the log
+// names, or another key, means the directory was swapped: Error(validation) naming the file.
+StateSeal open_state_seal(const StateStore& store, const AuditedState& audited, bool* created);
+
+// Marks every installed record this host's execgated did not write (`unrecognised`): no
+// seal, or one that does not verify. When the key was CREATED now, an unsealed record is
+// this daemon's own from before seals if the log records its ticket_installed: it is kept
+// and sealed.
+void authenticate_installed(StateSnapshot& state, const AuditedState& audited, StateStore& store,
+                            const StateSeal& seal, bool created);
 
 // The uses of each installed ticket at start: counted in the log after its last
 // ticket_installed record (since = that record's time), or over the whole log when that

@@ -10,6 +10,7 @@
 #include "common/encoding.h"
 #include "execgate/error.h"
 #include "common/fs.h"
+#include "state_seal.h"
 
 namespace execgate {
 namespace fs = std::filesystem;
@@ -36,6 +37,7 @@ std::string StateStore::path(const char* sub, const std::string& id) const {
 void StateStore::put_installed(const std::string& id, const InstalledRecord& rec) {
   json j{{"envelope", rec.envelope}, {"installed_at", rec.installed_at}};
   j["uses_left"] = rec.uses_left ? json(*rec.uses_left) : json(nullptr);
+  if (seal_) j["seal"] = seal_->seal(id, rec);
   write_file_atomic(path(kInstalled, id), j.dump() + "\n", 0600);
 }
 
@@ -87,6 +89,7 @@ StateSnapshot StateStore::load() const {
     r.envelope = j.at("envelope").get<std::string>();
     r.installed_at = j.at("installed_at").get<std::int64_t>();
     if (!j.at("uses_left").is_null()) r.uses_left = j.at("uses_left").get<std::int64_t>();
+    if (j.contains("seal")) r.seal = j.at("seal").get<std::string>();
     s.installed.emplace(id, std::move(r));
   });
   load_dir(dir_, kTombstones, [&](const std::string& id, const json& j) {

@@ -1,6 +1,7 @@
 // The daemon's persistent state under the state dir: installed envelopes, revocation
 // tombstones and the spent set. Every file is written atomically (temp, fsync, rename,
-// fsync dir); a corrupted or unreadable file stops the daemon naming the file.
+// fsync dir); a corrupted or unreadable file stops the daemon naming the file. Installed
+// records carry the host key's seal (state_seal.h) once the daemon has set one.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,13 @@ struct InstalledRecord {
   std::string envelope;                  // the signed envelope exactly as submitted
   std::optional<std::int64_t> uses_left; // last known, for tickets with max_uses
   std::int64_t installed_at = 0;
+  std::string seal;                      // as read: the host key's MAC of the fields above ("" when none)
+  // Set at start-up when the record is not one this host's execgated wrote (no seal, or
+  // one that does not verify): why, for the refusal (state_history.h, authenticate_installed).
+  std::optional<std::string> unrecognised;
 };
+
+class StateSeal;
 
 struct StateSnapshot {
   std::map<std::string, InstalledRecord> installed;  // by ticket id
@@ -26,6 +33,9 @@ class StateStore {
  public:
   explicit StateStore(std::string dir);  // creates the layout (0700)
   const std::string& dir() const { return dir_; }
+  // From now on every installed record written carries SEAL's MAC (nullptr: none).
+  void set_seal(const StateSeal* seal) { seal_ = seal; }
+  std::string key_path() const { return dir_ + "/state.key"; }
 
   StateSnapshot load() const;  // throws Error(validation) naming the bad file
   void put_installed(const std::string& id, const InstalledRecord& rec);
@@ -39,6 +49,7 @@ class StateStore {
  private:
   std::string path(const char* sub, const std::string& id) const;
   std::string dir_;
+  const StateSeal* seal_ = nullptr;
 };
 
 }  // namespace execgate

@@ -38,9 +38,19 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
   const auto installed_records = state_.installed;
   state_.installed.clear();
   installed_.clear();
+  covering_.clear();
   std::set<InodeKey> released;  // entries of tickets spent at start-up
 
   for (const auto& [id, rec] : installed_records) {
+    // A record this host's execgated did not write (state_seal.h): copied from elsewhere or
+    // planted by hand. Never installed; the ticket may be submitted again.
+    if (rec.unrecognised) {
+      store_.remove_installed(id);
+      audit_ticket("ticket_refused", id, to_string(RefusalReason::planted),
+                   {{"detail", "at start-up: " + store_.installed_path(id) + " " + *rec.unrecognised +
+                                   ": not written by this host's execgated; removed, not installed"}});
+      continue;
+    }
     // A record the daemon itself would never have kept: revoked, or spent (a state
     // directory rewound, or a record planted beside the others). Never installed again.
     if (auto why = state_.tombstones.count(id) ? std::optional<std::string>("revoked")
@@ -94,7 +104,7 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
         continue;
       }
     }
-    installed_.emplace(id, std::move(inst));
+    add_installed(id, std::move(inst));
     state_.installed[id] = rec;
   }
 
@@ -107,7 +117,7 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     if (!covered.count(key)) {
       kernel_.delete_ticket(key);
       if (!released.count(key))
-        audit_ticket("ticket_refused", hex_id(value.id), "unbacked",
+        audit_ticket("ticket_refused", hex_id(value.id), to_string(RefusalReason::unbacked),
                      {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
                                      " had no installed ticket behind it: removed"}});
     }
@@ -132,10 +142,13 @@ void TicketBook::sync_entry(const InodeKey& key) {
   const auto now = clock_.now();
   const InstalledTicket* holder = nullptr;
   const ResolvedSubject* subject = nullptr;
-  for (const auto& [id, inst] : installed_)
-    for (const auto& s : inst.subjects)
-      if (s.key == key && (!holder || outranks(rank_of(inst.body), rank_of(holder->body), now)))
-        holder = &inst, subject = &s;
+  if (auto c = covering_.find(key); c != covering_.end())
+    for (const auto& id : c->second) {
+      const InstalledTicket& inst = installed_.at(id);
+      for (const auto& s : inst.subjects)
+        if (s.key == key && (!holder || outranks(rank_of(inst.body), rank_of(holder->body), now)))
+          holder = &inst, subject = &s;
+    }
   const auto cur = kernel_.get_ticket(key);
   const bool cur_sealed = cur && !cur->pending;
   const std::string cur_id = cur ? hex_id(cur->id) : "";
@@ -155,13 +168,28 @@ void TicketBook::sync_entry(const InodeKey& key) {
   if (!cur || *cur != want) kernel_.put_ticket(key, want);
 }
 
+const InstalledTicket& TicketBook::add_installed(const std::string& id, InstalledTicket inst) {
+  if (auto old = installed_.find(id); old != installed_.end()) take_installed(old);
+  for (const auto& s : inst.subjects) covering_[s.key].insert(id);
+  return installed_[id] = std::move(inst);
+}
+
+InstalledTicket TicketBook::take_installed(std::map<std::string, InstalledTicket>::iterator it) {
+  InstalledTicket inst = std::move(it->second);
+  for (const auto& s : inst.subjects)
+    if (auto c = covering_.find(s.key); c != covering_.end() && c->second.erase(it->first) && c->second.empty())
+      covering_.erase(c);
+  installed_.erase(it);
+  return inst;
+}
+
 void TicketBook::put(const std::string& id, InstalledTicket inst) {
   on_install(id);
   InstalledRecord rec{inst.envelope, inst.body.max_uses ? std::optional<std::int64_t>(inst.body.max_uses) : std::nullopt,
                       clock_.now()};
   store_.put_installed(id, rec);  // durable first: a crash re-installs on start
   state_.installed[id] = rec;
-  const InstalledTicket& in = installed_[id] = std::move(inst);
+  const InstalledTicket& in = add_installed(id, std::move(inst));
   if (in.body.parent) on_lineage_change();  // lineage tracking on before the entries
   on_subjects_change();
   for (const auto& s : in.subjects) sync_entry(s.key);
@@ -175,8 +203,7 @@ void TicketBook::uninstall(const std::string& id, const std::string& event, cons
                            const std::string& detail) {
   auto it = installed_.find(id);
   if (it == installed_.end()) return;
-  InstalledTicket inst = std::move(it->second);
-  installed_.erase(it);
+  InstalledTicket inst = take_installed(it);
   state_.installed.erase(id);
   // another installed ticket covering the same inode takes over in place
   for (const auto& s : inst.subjects) sync_entry(s.key);
@@ -240,8 +267,8 @@ std::variant<Judgement, json> TicketBook::judge(const std::string& envelope, con
     }
     return json{{"result", "installed"}, {"id", t.id}, {"already", true}, {"subjects", subjects_json(inst.subjects)}};
   }
-  if (t.uids.size() > EG_MAX_UIDS)
-    return refuse(j, Refusal{RefusalReason::malformed, "uids: at most " + std::to_string(EG_MAX_UIDS) + " uids fit a kernel entry"},
+  if (t.uids.size() > kMaxTicketUids)
+    return refuse(j, Refusal{RefusalReason::malformed, "uids: at most " + std::to_string(kMaxTicketUids) + " uids fit a kernel entry"},
                   source);
   return j;
 }

@@ -99,6 +99,9 @@ class TicketBook {
   void sync_entry(const InodeKey& key);
   void persist_uses(const std::string& id, std::int64_t left);
   std::int64_t kernel_uses_left(const InstalledTicket& inst) const;
+  // installed_ and the index of who covers each inode change together
+  const InstalledTicket& add_installed(const std::string& id, InstalledTicket inst);
+  InstalledTicket take_installed(std::map<std::string, InstalledTicket>::iterator it);
 
   TicketMap& kernel_;
   StateStore& store_;
@@ -107,6 +110,7 @@ class TicketBook {
   AuditSink audit_;
   StateSnapshot state_;                               // tombstones, spent, installed records
   std::map<std::string, InstalledTicket> installed_;  // by ticket id
+  std::map<InodeKey, std::set<std::string>> covering_;  // inode -> ids of the installed tickets naming it
   std::int64_t last_sweep_ = 0;
 };
 

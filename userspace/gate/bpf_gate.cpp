@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "gate/kernel_abi.h"
 #include "execgate.skel.h"
 #include "common/encoding.h"
 #include "common/fs.h"
@@ -27,6 +28,12 @@
 
 namespace execgate {
 namespace fs = std::filesystem;
+
+// gate.h's limits and flags are the kernel's
+static_assert(kTicketIdBytes == EG_ID_LEN && kMaxTicketUids == EG_MAX_UIDS && kMaxScopeSlots == EG_MAX_SCOPES &&
+              kMaxProtectedInodes == EG_MAX_PROTECTED && kMaxReservedName == EG_NAME_LEN - 1);
+static_assert(protect::dir == EG_PROT_DIR && protect::name == EG_PROT_NAME && protect::content == EG_PROT_CONTENT &&
+              protect::secret == EG_PROT_SECRET && protect::launcher == EG_PROT_LAUNCHER);
 
 namespace {
 
@@ -152,11 +159,54 @@ void require_bpf_lsm(const std::string& lsm_file) {
                         "To try the gate on this machine anyway: scripts/vm-run.sh");
 }
 
+namespace {
+
+eg_config to_kernel(const GateConfig& c) {
+  if (c.scopes.size() > EG_MAX_SCOPES)
+    throw Error(ErrorKind::usage, std::to_string(c.scopes.size()) + " scope cgroups: the kernel config holds " +
+                                      std::to_string(EG_MAX_SCOPES));
+  eg_config k{};
+  k.mode = c.monitor ? EG_MODE_MONITOR : EG_MODE_ENFORCE;
+  k.scope_host = c.scope_host ? 1 : 0;
+  k.trust = c.baseline_root_owned ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
+  k.audit_required = c.audit_required ? 1 : 0;
+  k.wakeup_events = std::max<std::uint64_t>(1, c.wakeup_bytes / sizeof(eg_event));
+  k.track_lineage = c.track_lineage ? 1 : 0;
+  for (const auto& sc : c.scopes) k.scopes[k.n_scopes++] = eg_scope{sc.id, sc.level, 0};
+  k.daemon_tgid = c.daemon_tgid;
+  k.allow = (c.allow_mount ? EG_ALLOW_MOUNT : 0u) | (c.allow_userns ? EG_ALLOW_USERNS : 0u) |
+            (c.allow_module_request ? EG_ALLOW_MODULE_REQUEST : 0u);
+  k.caps_allowed = c.caps_allowed;
+  k.posture_since_ns = c.posture_since_ns;
+  return k;
+}
+
+GateConfig from_kernel(const eg_config& k) {
+  GateConfig c;
+  c.monitor = k.mode == EG_MODE_MONITOR;
+  c.scope_host = k.scope_host != 0;
+  c.baseline_root_owned = k.trust == EG_TRUST_ROOT_OWNED;
+  c.audit_required = k.audit_required != 0;
+  c.wakeup_bytes = k.wakeup_events * sizeof(eg_event);
+  c.track_lineage = k.track_lineage != 0;
+  for (__u32 i = 0; i < k.n_scopes && i < EG_MAX_SCOPES; ++i)
+    c.scopes.push_back(CgroupRef{k.scopes[i].cgroup_id, k.scopes[i].level});
+  c.daemon_tgid = k.daemon_tgid;
+  c.allow_mount = k.allow & EG_ALLOW_MOUNT;
+  c.allow_userns = k.allow & EG_ALLOW_USERNS;
+  c.allow_module_request = k.allow & EG_ALLOW_MODULE_REQUEST;
+  c.caps_allowed = k.caps_allowed;
+  c.posture_since_ns = k.posture_since_ns;
+  return c;
+}
+
+}  // namespace
+
 struct Gate::Impl {
   std::unique_ptr<execgate_bpf, SkelDeleter> skel;
   std::vector<UniqueFd> link_fds;
   std::unique_ptr<ring_buffer, RingDeleter> ring;
-  std::function<void(const eg_event&)> const* cb = nullptr;
+  std::function<void(const GateEvent&)> const* cb = nullptr;
   std::string pin_dir;
   StateMapping state;
 
@@ -176,10 +226,9 @@ struct Gate::Impl {
 
   static int on_event(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
-    if (size < sizeof(eg_event) || !self->cb) return 0;
-    eg_event ev;
-    std::memcpy(&ev, data, sizeof ev);
-    (*self->cb)(ev);
+    if (!self->cb) return 0;
+    if (auto ev = decode_gate_event(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(data), size)))
+      (*self->cb)(*ev);
     return 0;
   }
 };
@@ -350,20 +399,20 @@ ExecClock Gate::exec_clock() const {
                    impl_->clock_drift_ms.load(), impl_->max_check_gap_ms.load(), impl_->late_checks.load()};
 }
 
-void Gate::set_config(const eg_config& cfg) {
+void Gate::set_config(const GateConfig& cfg) {
   const __u32 idx = EG_STATE_CONFIG;
   eg_state st{};
-  st.config = cfg;
+  st.config = to_kernel(cfg);
   st.config.abi_magic = EG_ABI_MAGIC;  // the pins' stamp (require_same_abi)
   st.config.abi_version = abi_version();
   check(bpf_map__update_elem(impl_->skel->maps.eg_state, &idx, sizeof idx, &st, sizeof st, BPF_ANY), "config map");
 }
 
-eg_config Gate::config() const {
+GateConfig Gate::config() const {
   const __u32 idx = EG_STATE_CONFIG;
   eg_state st{};
   check(bpf_map__lookup_elem(impl_->skel->maps.eg_state, &idx, sizeof idx, &st, sizeof st, 0), "config map");
-  return st.config;
+  return from_kernel(st.config);
 }
 
 template <typename K>
@@ -424,8 +473,9 @@ void Gate::set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& 
       bpf_map__delete_elem(m, &k, sizeof k, 0);
 }
 
-void Gate::put_baseline(const InodeKey& key, const eg_baseline& value) {
+void Gate::put_baseline(const InodeKey& key, const BaselineFile& file) {
   eg_inode_key k{key.dev, key.ino};
+  const eg_baseline value{file.ctime_sec, file.ctime_nsec, 0};
   check(bpf_map__update_elem(impl_->skel->maps.eg_baseline, &k, sizeof k, &value, sizeof value, BPF_ANY),
         "baseline map (max " + std::to_string(EG_MAX_BASELINE) + " files)");
 }
@@ -532,7 +582,7 @@ GateCounters Gate::counters() const {
                       get(EG_C_EVENTS)};
 }
 
-int Gate::poll_events(int timeout_ms, const std::function<void(const eg_event&)>& cb) {
+int Gate::poll_events(int timeout_ms, const std::function<void(const GateEvent&)>& cb) {
   if (!impl_->ring) {
     impl_->ring.reset(ring_buffer__new(bpf_map__fd(impl_->skel->maps.eg_events), &Impl::on_event, impl_.get(), nullptr));
     if (!impl_->ring) throw Error(ErrorKind::kernel, "cannot open the event ring buffer: " + errstr(errno));

@@ -1,6 +1,8 @@
 // The kernel gate: loads, attaches and pins the BPF-LSM programs and maps, and gives
 // typed access to the maps. One Gate per daemon; every fd, link and ring buffer it
 // holds is released by its destructor. Pinned links keep enforcing after the daemon dies.
+// Everything here speaks C++ values (GateConfig, KernelTicket, BaselineFile, GateEvent):
+// the kernel's layouts (bpf/execgate.h) are bpf_gate.cpp's alone.
 #pragma once
 
 #include "execgate/defaults.h"
@@ -11,17 +13,33 @@
 #include <istream>
 #include <map>
 #include <set>
+#include <span>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <linux/types.h>
-
-#include "execgate.h"  // bpf/: the kernel ABI
 #include "execgate/error.h"
 
 namespace execgate {
+
+// Limits of the kernel's entries and maps (bpf/execgate.h; bpf_gate.cpp asserts that
+// each equals the kernel's).
+inline constexpr std::size_t kTicketIdBytes = 16;         // EG_ID_LEN
+inline constexpr std::size_t kMaxTicketUids = 8;          // EG_MAX_UIDS
+inline constexpr std::size_t kMaxScopeSlots = 16;         // EG_MAX_SCOPES
+inline constexpr std::size_t kMaxProtectedInodes = 1024;  // EG_MAX_PROTECTED
+inline constexpr std::size_t kMaxReservedName = 31;       // EG_NAME_LEN - 1: a reserved name's bytes
+
+// What the scope may not do to a protected inode (the flags of Gate::set_protected;
+// docs/gate.md "Protected names").
+namespace protect {
+inline constexpr std::uint8_t dir = 1;      // the daemon's directories: nothing written, created, linked, removed, renamed in them
+inline constexpr std::uint8_t name = 2;     // the inode is not renamed, unlinked or removed (ancestors, helpers)
+inline constexpr std::uint8_t content = 4;  // a file the gate or the kernel runs or trusts: not written or truncated
+inline constexpr std::uint8_t secret = 8;   // not opened at all (the audit signing key, the state key)
+inline constexpr std::uint8_t launcher = 16;  // a launcher program: a launcher that execs it stays one until its next exec
+}  // namespace protect
 
 
 struct GateOptions {
@@ -77,7 +95,7 @@ class GateUnavailable : public Error {
 void require_bpf_lsm(const std::string& lsm_file = "/sys/kernel/security/lsm");
 
 // A ticket id as the kernel keeps it (16 bytes); hex_id() gives the 32 hex digits.
-using TicketId = std::array<std::uint8_t, EG_ID_LEN>;
+using TicketId = std::array<std::uint8_t, kTicketIdBytes>;
 std::string hex_id(const TicketId& id);
 TicketId ticket_id(const std::string& hex);  // 32 hex digits (anything else: zeros)
 
@@ -90,13 +108,38 @@ struct KernelTicket {
   std::int64_t ctime_sec = 0;                         // the inode's change time when sealed
   std::uint32_t ctime_nsec = 0;
   std::optional<std::int64_t> uses_left;  // max_uses tickets: the kernel's count
-  std::vector<std::uint32_t> uids;        // empty: any uid (at most EG_MAX_UIDS)
+  std::vector<std::uint32_t> uids;        // empty: any uid (at most kMaxTicketUids)
   bool pending = false;                   // being sealed: no exec, no writer (EG_TF_PENDING)
   bool probed = false;                    // kernel-written: the daemon's sealing open was seen
   std::int32_t writers = 0;               // kernel-written: writers at that open
   std::uint32_t generation = 0;           // i_generation at that open
   bool operator==(const KernelTicket&) const = default;
 };
+
+// A baseline file as pinned: its change time when the daemon pinned it.
+struct BaselineFile {
+  std::int64_t ctime_sec = 0;
+  std::uint32_t ctime_nsec = 0;
+};
+
+// One decision of the kernel, read from the ring buffer, in the audit log's words
+// (docs/audit.md): event ("exec" for whether code runs, "access" for any other operation),
+// hook, verdict, reason.
+struct GateEvent {
+  std::uint64_t boot_ns = 0;  // when the kernel decided (CLOCK_BOOTTIME)
+  std::uint64_t dev = 0, ino = 0, cgroup_id = 0;
+  std::uint32_t pid = 0, ppid = 0, uid = 0;
+  std::string event, hook, verdict, reason;
+  std::optional<TicketId> ticket;       // the ticket that decided (allow) or was found (deny)
+  std::optional<TicketId> proc_ticket;  // the ticket of the image that called exec (lineage)
+  std::string comm, path;               // path: "" when the kernel had none to give
+  std::optional<int> capability;        // hook "capable": the capability refused
+  std::optional<std::uint32_t> arg;     // other refusals: what was refused (a signal, an ioctl command, a mode)
+  bool last_use = false;                // an allowed exec that took its ticket's last use
+};
+
+// A ring-buffer record of the kernel decoded (nullopt when it is shorter than one).
+std::optional<GateEvent> decode_gate_event(std::span<const std::uint8_t> bytes);
 
 // The kernel's ticket map, keyed by inode: the port through which the ticket book and the
 // subject resolver reach the kernel (Gate implements it over the pinned BPF map; unit
@@ -109,6 +152,8 @@ class TicketMap {
   virtual std::optional<KernelTicket> get_ticket(const InodeKey& key) const = 0;
   virtual std::vector<std::pair<InodeKey, KernelTicket>> tickets() const = 0;
 };
+
+struct GateConfig;  // below, with the cgroups it names
 
 class Gate : public TicketMap {
  public:
@@ -124,17 +169,17 @@ class Gate : public TicketMap {
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
 
-  // The whole config, scope list included (eg_config.scopes).
-  void set_config(const eg_config& cfg);
-  eg_config config() const;
+  // The whole config, scope slots included (the gate stamps its kernel ABI on it).
+  void set_config(const GateConfig& cfg);
+  GateConfig config() const;
   void set_loaders(const std::vector<InodeKey>& keys);
-  // What the scope may not do to each inode (EG_PROT_* flags): the daemon's directories,
+  // What the scope may not do to each inode (protect:: flags): the daemon's directories,
   // their ancestors, execgated and the kernel's helper programs. Add-then-prune.
   void set_protected(const std::map<InodeKey, std::uint8_t>& entries);
-  // Names the scope may not create: (directory, name) pairs (EG_NAME_LEN - 1 bytes at most).
+  // Names the scope may not create: (directory, name) pairs (kMaxReservedName bytes at most).
   void set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& names);
 
-  void put_baseline(const InodeKey& key, const eg_baseline& value);
+  void put_baseline(const InodeKey& key, const BaselineFile& value);
   // Removes every baseline entry whose key is not in keep (sorted).
   void prune_baseline(const std::vector<InodeKey>& keep);
 
@@ -157,7 +202,7 @@ class Gate : public TicketMap {
 
   // Drains available events into cb; waits up to timeout_ms for a wakeup first.
   // Returns the number consumed. Events submitted without a wakeup are still drained.
-  int poll_events(int timeout_ms, const std::function<void(const eg_event&)>& cb);
+  int poll_events(int timeout_ms, const std::function<void(const GateEvent&)>& cb);
 
  private:
   struct Impl;
@@ -201,5 +246,20 @@ struct CgroupRef {
 // root (a cgroup namespace or a bind mount would give wrong levels) or the path is not
 // a cgroup.
 CgroupRef open_scope_cgroup(const std::string& path);
+
+// What the kernel enforces: the policy as the daemon applies it.
+struct GateConfig {
+  bool monitor = false;              // record refusals, refuse nothing
+  bool scope_host = false;           // every task is in scope
+  bool baseline_root_owned = false;  // the baseline's trust: only files no one but root can write
+  bool audit_required = false;       // deny an exec whose event cannot be reserved
+  std::uint64_t wakeup_bytes = 0;    // wake the reader once this much is pending per CPU (at least one event)
+  bool track_lineage = false;        // record which ticket authorized each task's image
+  std::vector<CgroupRef> scopes;     // the scope cgroups by slot (id 0: an empty slot), at most kMaxScopeSlots
+  std::uint32_t daemon_tgid = 0;     // execgated: its read opens probe pending tickets; the posture never judges it
+  std::uint64_t caps_allowed = 0;    // the scope's capabilities (bit 1 << CAP_*); the rest are refused
+  bool allow_mount = false, allow_userns = false, allow_module_request = false;  // beyond the default posture
+  std::uint64_t posture_since_ns = 0;  // CLOCK_MONOTONIC when the scopes were set (launchers start after it)
+};
 
 }  // namespace execgate

@@ -199,6 +199,12 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
         r.fail(*scope->get("allow"), "allow",
                "unknown operation \"" + a + "\" (expected \"mount\", \"userns\" or \"module_request\")");
     }
+    if (scope->get("launchers")) {
+      p.scope_launchers = r.strings("launchers");
+      for (const auto& l : p.scope_launchers) require_absolute(r, *scope, "launchers", l);
+    } else {
+      p.scope_launchers.assign(std::begin(kDefaultLauncherPrograms), std::end(kDefaultLauncherPrograms));
+    }
     if (p.scope_host && !scope->get("allow"))
       p.scope_allow = static_cast<std::uint32_t>(ScopeAllow::mount) | static_cast<std::uint32_t>(ScopeAllow::userns) |
                       static_cast<std::uint32_t>(ScopeAllow::module_request);

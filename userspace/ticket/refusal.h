@@ -31,7 +31,9 @@ namespace execgate {
   X(stale)             \
   X(open_for_write)    \
   X(unsealed)          \
-  X(digest_mismatch)
+  X(digest_mismatch)   \
+  X(unbacked) /* start-up: a kernel entry no installed ticket backs */ \
+  X(planted)  /* start-up: an installed record this host's execgated did not write */
 #define EG_REFUSAL_ENUM(name) name,
 enum class RefusalReason { EG_REFUSALS(EG_REFUSAL_ENUM) };
 #undef EG_REFUSAL_ENUM
