@@ -37,8 +37,9 @@ static __always_inline struct eg_task_state *lineage_state(const struct eg_confi
 	return cfg->track_lineage ? bpf_task_storage_get(&eg_task_state, task, 0, 0) : NULL;
 }
 
-/* bprm_check_security, the exec allowed: a launcher (by its fork, not yet exec'd) about to
- * run one of the launcher programs (EG_PROT_LAUNCHER) is noted as pending, with the file. Only
+/* bprm_check_security, the exec allowed: a launcher (by its fork, not yet exec'd) whose
+ * parent is PID 1 about to run one of the launcher programs (EG_PROT_LAUNCHER) is noted as
+ * pending, with the file. Only
  * launcher_exec_commit, for the exec that commits this very file, acts on it: a failed
  * exec leaves nothing behind, and whatever else records a pending image in this pass (the
  * lineage, before this) rewrites pending_state, clearing the note. If the note cannot be
@@ -47,6 +48,10 @@ static __always_inline void launcher_exec_note(const struct eg_config *cfg, stru
 					       struct inode *image)
 {
 	if (!(prot_flags(image) & EG_PROT_LAUNCHER))
+		return;
+	/* only a child of PID 1, the service manager: `execgate run`'s child, whose command a
+	 * CI job may name, never runs a launcher program as a launcher */
+	if (BPF_CORE_READ(task, real_parent, tgid) != 1)
 		return;
 	struct eg_task_state *st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
 	/* only a launcher by its fork: a launcher program's own exec ends it, whatever it runs */

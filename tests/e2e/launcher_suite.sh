@@ -20,7 +20,7 @@ always setup
 case_setup() {
   # (its output in a directory of its own: $W is an ancestor of the state directory, closed
   # to writes from the scope)
-  mkdir -p $W/out /mnt/l1 /mnt/l2 /mnt/l3 /mnt/l4 /mnt/l5 /mnt/l6 /mnt/l7 /mnt/w1 /mnt/w2 /mnt/w3 /mnt/w4 /mnt/old
+  mkdir -p $W/out /mnt/l1 /mnt/l2 /mnt/l3 /mnt/l4 /mnt/l5 /mnt/l6 /mnt/l7 /mnt/l8 /mnt/l9 /mnt/w1 /mnt/w2 /mnt/w3 /mnt/w4 /mnt/old
   execgate keygen -o $W/ops >/dev/null
   # a launcher program (as systemd-executor is by default): a copy of the probe, ticketed
   mkdir -p /opt/lp && cp "$PROBE" /opt/lp/executor && chmod 755 /opt/lp/executor
@@ -91,24 +91,34 @@ case_launcher_after_exec() {
 }
 
 # launcher programs ([scope] launchers; systemd 255's systemd-executor): a launcher that
+# PID 1 forked (here: an orphan, reparented to init before it joins the scope) and that
 # execs one stays a launcher until its next exec; the workload cannot become one by
-# running it
+# running it, nor can `execgate run`'s child, whose command a job may name
 case_launcher_program_mounts() {
-  out=$($PROBE fork join $CG exec /opt/lp/executor mount-tmpfs /mnt/l4 2>&1)
-  check "a launcher that execs a launcher program mounts after that exec" contains "$out" "MOUNT_OK"
+  out=$($PROBE orphan join $CG exec /opt/lp/executor mount-tmpfs /mnt/l4 2>&1)
+  check "a launcher (a child of PID 1) that execs a launcher program mounts after that exec" contains "$out" "MOUNT_OK"
   check "  ... nothing refused" no_denial_in_case
-  out=$($PROBE fork join $CG exec /opt/lp/executor fork mount-tmpfs /mnt/l5 2>&1)
+  out=$($PROBE orphan join $CG exec /opt/lp/executor fork mount-tmpfs /mnt/l5 2>&1)
   check "  ... and so does the launcher program's own child" contains "$out" "MOUNT_OK"
   cleanup_mounts /mnt/l4 /mnt/l5
 }
 
 case_launcher_program_then_exec() {
-  out=$($PROBE fork join $CG exec /opt/lp/executor exec "$PROBE" mount-tmpfs /mnt/l6 2>&1)
+  out=$($PROBE orphan join $CG exec /opt/lp/executor exec "$PROBE" mount-tmpfs /mnt/l6 2>&1)
   check "bypass: a mount after the launcher program's exec of the service (it is the workload now)" contains "$out" "MOUNT_ERRNO=EPERM"
   check "  ... audited privilege (mount, access)" audit_has '"event":"access"' '"reason":"privilege"' '"hook":"mount"'
-  out=$($PROBE fork join $CG exec /opt/lp/executor exec /opt/lp/executor mount-tmpfs /mnt/l7 2>&1)
+  out=$($PROBE orphan join $CG exec /opt/lp/executor exec /opt/lp/executor mount-tmpfs /mnt/l7 2>&1)
   check "bypass: a launcher program run again by its own exec (workload after the first)" contains "$out" "MOUNT_ERRNO=EPERM"
   cleanup_mounts /mnt/l6 /mnt/l7
+}
+
+case_launcher_program_not_pid1_child() {
+  out=$($PROBE fork join $CG exec /opt/lp/executor mount-tmpfs /mnt/l8 2>&1)
+  check "bypass: a launcher whose parent is not PID 1 runs the launcher program, which mounts" contains "$out" "MOUNT_ERRNO=EPERM"
+  check "  ... audited privilege (mount, access)" audit_has '"event":"access"' '"reason":"privilege"' '"hook":"mount"'
+  out=$(gated /opt/lp/executor mount-tmpfs /mnt/l9 2>&1)
+  check "bypass: \`execgate run -- LAUNCHER-PROGRAM\` mounts (its child is not PID 1's)" contains "$out" "MOUNT_ERRNO=EPERM"
+  cleanup_mounts /mnt/l8 /mnt/l9
 }
 
 case_workload_runs_launcher_program() {
