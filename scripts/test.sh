@@ -82,7 +82,7 @@ rm -f "$pkglog"
 tests/host/systemd_host_test.sh
 
 step "VM benchmark: exec path cost, as installed and with 10,000 tickets and 200,000 baseline entries (tests/bench/vm_exec_cost.sh)"
-BUILD_DIR=$build MAPS=10000:200000 ROUNDS=6 tests/bench/vm_exec_cost.sh "${kernels[@]}"
+BUILD_DIR=$build MAPS=10000:200000 ROUNDS=4 tests/bench/vm_exec_cost.sh "${kernels[@]}"
 
 step "VM benchmark: the whole cost beside fapolicyd (tests/bench/peer_bench.sh, 3 rounds on bookworm; docs/cost.md has the 11-round runs)"
 BUILD_DIR=$build ROUNDS=${PEER_ROUNDS:-3} STATS_REPS=1 tests/bench/peer_bench.sh bookworm

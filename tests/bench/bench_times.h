@@ -13,6 +13,7 @@ namespace execgate::bench {
 
 class TimesReporter : public benchmark::ConsoleReporter {
  public:
+  TimesReporter() : benchmark::ConsoleReporter(OO_Tabular) {}  // no colour codes: the output lands in logs
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs)
       if (r.run_type == Run::RT_Iteration && r.iterations > 0 && !r.error_occurred) {
