@@ -73,10 +73,9 @@ static __always_inline void launcher_exec_note(const struct eg_config *cfg, stru
  * launcher): the note, if it is for this very file, keeps the task a launcher while it
  * runs the launcher program; any other exec of a launcher program's task makes it
  * workload. */
-static __always_inline void launcher_exec_commit(struct eg_task_state *st, struct eg_inode_key image)
+static __always_inline void launcher_exec_commit(struct eg_task_state *st, bool same_file)
 {
-	bool same = st->pending_key.dev == image.dev && st->pending_key.ino == image.ino;
-	if ((st->pending_state & EG_PENDING_LAUNCHER) && same)
+	if ((st->pending_state & EG_PENDING_LAUNCHER) && same_file)
 		st->workload = EG_TASK_LAUNCHER_IMAGE;
 	else if (st->workload == EG_TASK_LAUNCHER_IMAGE)
 		st->workload = EG_TASK_WORKLOAD;
@@ -150,9 +149,10 @@ static __always_inline int exec_commit(struct linux_binprm *bprm)
 	if (!st)
 		return 0;
 	struct eg_inode_key k = inode_key(bprm->file->f_inode);
-	launcher_exec_commit(st, k);
-	bool ticketed = (st->pending_state & ~EG_PENDING_LAUNCHER) == EG_PENDING_TICKETED &&
-			st->pending_key.dev == k.dev && st->pending_key.ino == k.ino;
+	/* what bprm_check noted pending was for this very file */
+	bool same_file = st->pending_key.dev == k.dev && st->pending_key.ino == k.ino;
+	launcher_exec_commit(st, same_file);
+	bool ticketed = (st->pending_state & ~EG_PENDING_LAUNCHER) == EG_PENDING_TICKETED && same_file;
 	if (st->has_ticket)
 		copy_id(st->parent_ticket, st->ticket);
 	st->has_ticket = ticketed;

@@ -121,7 +121,7 @@ TEST(StateKey, AMissingKeyTheLogNamesIsRefusedByName) {
     EXPECT_NE(std::string(e.what()).find(store.key_path() + " is missing"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("0123456789abcdef"), std::string::npos) << e.what();
   }
-  EXPECT_FALSE(StateSeal::exists(store.key_path())) << "no key made up in its place";
+  EXPECT_FALSE(path_exists(store.key_path())) << "no key made up in its place";
 }
 
 TEST(StateKey, AnotherKeyThanTheLogsIsRefused) {

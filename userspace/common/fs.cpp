@@ -44,9 +44,19 @@ std::string read_file(const std::string& path, std::size_t max_bytes) {
   return out;
 }
 
-std::string read_machine_id(const std::string& path) {
-  std::string s = read_file(path, 4096);
+std::string read_file_trimmed(const std::string& path, std::size_t max_bytes) {
+  std::string s = read_file(path, max_bytes);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string read_machine_id(const std::string& path) {
+  const std::string s = read_file_trimmed(path, 4096);
   if (!is_lower_hex(s, 32)) throw Error(ErrorKind::validation, path + ": expected 32 lower-case hex digits");
   return s;
 }

@@ -37,6 +37,11 @@ class UniqueFd {
 
 // Reads a whole regular file, refusing files larger than max_bytes (Error(validation)).
 std::string read_file(const std::string& path, std::size_t max_bytes);
+// read_file without the trailing whitespace (a one-line file written by a person or `echo`).
+std::string read_file_trimmed(const std::string& path, std::size_t max_bytes);
+
+// True when a name exists at path (lstat: a dangling symlink counts).
+bool path_exists(const std::string& path);
 
 // Writes all of data to fd (retrying short writes and EINTR); IoError names path.
 void write_all(int fd, std::string_view data, const std::string& path);

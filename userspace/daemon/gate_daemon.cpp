@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <cctype>
-
 #include <variant>
 
 #include "common/fs.h"
@@ -43,9 +41,8 @@ void GateDaemon::open_state() {
   // which outlives the state directory: recorded first, so that the log's earlier
   // revocations, spent tickets and state key no longer bind (docs/daemon.md).
   const std::string marker = state_reset_marker(policy_.audit.path);
-  if (StateSeal::exists(marker)) {
-    std::string why = read_file(marker, 4096);
-    while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back()))) why.pop_back();
+  if (path_exists(marker)) {
+    const std::string why = read_file_trimmed(marker, 4096);
     audit_.append({{"event", "state_reset"},
                    {"reason", "operator"},
                    {"detail", marker + ": " + printable(why) +

@@ -109,7 +109,7 @@ std::string state_reset_marker(const std::string& log_path) {
 StateSeal open_state_seal(const StateStore& store, const AuditedState& audited, bool* created) {
   const std::string path = store.key_path();
   *created = false;
-  if (!StateSeal::exists(path)) {
+  if (!path_exists(path)) {
     if (audited.state_key)
       throw Error(ErrorKind::validation,
                   path + " is missing: the audit log's daemon_start record (seq " +

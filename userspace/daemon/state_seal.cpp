@@ -1,7 +1,6 @@
 #include "state_seal.h"
 
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include "common/encoding.h"
 #include "common/fs.h"
@@ -13,11 +12,6 @@ namespace execgate {
 
 StateSeal::StateSeal(const std::array<std::uint8_t, 32>& key) : key_(key) {
   key_id_ = hex_encode(blake2b_256_keyed(key_, "execgate state key id")).substr(0, 16);
-}
-
-bool StateSeal::exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
 }
 
 StateSeal StateSeal::load(const std::string& path) {

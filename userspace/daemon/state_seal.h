@@ -17,11 +17,10 @@ namespace execgate {
 class StateSeal {
  public:
   // Reads the key at PATH; Error(validation) naming the file when it is anything but one
-  // line of 64 lower-case hex digits. nullopt-like use: see exists().
+  // line of 64 lower-case hex digits.
   static StateSeal load(const std::string& path);
   // A new random key written atomically at PATH (0600).
   static StateSeal create(const std::string& path);
-  static bool exists(const std::string& path);
 
   // 16 lower-case hex digits that name the key (not a secret: a hash of it).
   const std::string& key_id() const { return key_id_; }
