@@ -19,7 +19,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-$root/build}
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== %s (at %d min %02d s)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "dependencies"
 scripts/install-deps.sh
@@ -39,6 +39,7 @@ step "benchmarks on this host (they print ratios; none fails on one)"
 "$build/bench/execgate_ticket_bench" 2>&1 | tail -2
 "$build/bench/execgate_audit_bench" 2>&1 | tail -2
 "$build/bench/execgate_ticket_book_bench" 2>&1 | tail -1
+"$build/bench/execgate_event_path_bench" 2>&1 | tail -1
 
 step "offline build: the CLI without the daemon (EXECGATE_DAEMON=OFF: no clang, bpftool, libbpf or BTF)"
 offline=${build}-offline
@@ -86,3 +87,5 @@ BUILD_DIR=$build MAPS=10000:200000 ROUNDS=4 tests/bench/vm_exec_cost.sh "${kerne
 
 step "VM benchmark: the whole cost beside fapolicyd (tests/bench/peer_bench.sh, 3 rounds on bookworm; docs/cost.md has the 11-round runs)"
 BUILD_DIR=$build ROUNDS=${PEER_ROUNDS:-3} STATS_REPS=1 tests/bench/peer_bench.sh bookworm
+
+step "done"

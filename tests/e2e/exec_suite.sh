@@ -105,8 +105,8 @@ case_script_interpreter() {
   check "bypass: ticketed script with an unticketed interpreter" contains "$out" "EXEC_ERRNO=EPERM"
 }
 
-# SIGKILL the daemon: the pinned gate keeps enforcing; restarted, it reuses the pins and
-# records what the kernel decided meanwhile
+# SIGKILL the daemon: the pinned gate keeps enforcing; restarted, it reuses the pins (its
+# own build's programs too) and records what the kernel decided meanwhile
 case_daemon_killed() {
   kill -KILL $DPID; wait $DPID 2>/dev/null
   out=$(in_scope $PROBE exec /opt/cp1/echo 2>&1)
@@ -115,6 +115,7 @@ case_daemon_killed() {
   check "daemon SIGKILLed: ticketed exec still runs" [ "$rc" = 0 ]
   start_daemon $W/enforce.toml || abort "cannot restart the daemon"
   check "restarted daemon reuses the pins" audit_has '"event":"daemon_start"' '"reason":"reused_pins"'
+  check "  ... and keeps its pinned programs (same build: none loaded again)" audit_has '"event":"daemon_start"' '"programs":"kept"'
   check "restarted daemon still lists the ticket" sh -c "execgate tickets | grep -q $T_TRUE"
   out=$(gated $PROBE exec /opt/app/true 2>&1); rc=$?
   check "ticket installed before the restart still runs" [ "$rc" = 0 ]

@@ -19,7 +19,7 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   local kernel=$1 suite=$2
   shift 2
   echo "=== $suite on $kernel"
-  local log
+  local log started=$SECONDS
   log=$(mktemp)
   # the VM's command: EXECGATE_CASES set for the suite (vm-run passes no environment)
   BUILD_DIR=$build "$repo/scripts/vm-run.sh" --kernel "$kernel" --timeout 900 "$@" \
@@ -27,6 +27,7 @@ run_suite() { # KERNEL SUITE [vm-run options...]
     sh -c 'export EXECGATE_CASES="$1"; shift; exec sh "$@"' sh "${EXECGATE_CASES:-}" \
     "$here/$suite" "$build/tests/eg-probe" | tee "$log"
   local rc=${PIPESTATUS[0]}
+  echo "--- $suite on $kernel: $((SECONDS - started)) s"
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
   rm -f "$log"

@@ -3,7 +3,8 @@
 # (execgated-faults beside PROBE: the daemon built with fault points).
 # A daemon whose install fails half way, and a daemon of another kernel ABI, each over the
 # pins of a running gate: each refuses, says why, and leaves the old gate enforcing with
-# every pinned link the old one. A good daemon then takes over without a gap.
+# every pinned link the old one. A good daemon of another build then takes over without a
+# gap; a restart of the same build keeps the pinned programs, unless the set is not whole.
 # Each case: lib.sh, "cases" (EXECGATE_CASES picks some).
 # Ends with "N passed, M failed".
 E2E=$(cd "$(dirname "$0")" && pwd)
@@ -67,16 +68,50 @@ case_abi_bump() {
   check "the pin directory names its ABI" sh -c "ls $PIN | grep -q '^abi-[0-9]*$'"
 }
 
-# the good daemon takes over: every link replaced, none left behind (last: it replaces
-# the pins the cases above check)
+# a good daemon of another build takes over: every link replaced, none left behind
+# (execgated-faults with EXECGATE_FAULT_NEW_BUILD=1 stands for the new version; it
+# replaces the pins the cases above check)
 case_takeover() {
-  start_daemon $W/p.toml || abort "cannot start the daemon"
+  m=$(audit_mark)
+  export EXECGATE_FAULT_NEW_BUILD=1
+  EXECGATED=$FAULTS start_daemon $W/p.toml || abort "cannot start the daemon"
+  unset EXECGATE_FAULT_NEW_BUILD
   echo "$links0" >$W/links0
   $PROBE link-ids $PIN >$W/links1
-  check "a good daemon pins the same programs" [ "$(cut -d' ' -f1 $W/links0)" = "$(cut -d' ' -f1 $W/links1)" ]
+  check "a good daemon of another build pins the same programs" [ "$(cut -d' ' -f1 $W/links0)" = "$(cut -d' ' -f1 $W/links1)" ]
   check "  ... every link a new one" sh -c "! grep -qxF -f $W/links0 $W/links1"
+  check "  ... audited as loaded" audit_since "$m" '"event":"daemon_start"' '"programs":"loaded"'
   check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
   check "  ... ticketed runs" runs /opt/up/ticketed/true
+  stop_daemon
+}
+
+# a restart of the same build keeps the pinned programs: no link changes, nothing is
+# verified again (docs/daemon.md "Restarts")
+needs same_build takeover
+case_same_build() {
+  m=$(audit_mark)
+  start_daemon $W/p.toml || abort "cannot start the daemon"
+  $PROBE link-ids $PIN >$W/links2
+  check "a restart of the same build keeps every pinned link" cmp -s $W/links1 $W/links2
+  check "  ... audited as kept" audit_since "$m" '"event":"daemon_start"' '"programs":"kept"'
+  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
+  check "  ... ticketed runs" runs /opt/up/ticketed/true
+  stop_daemon
+}
+
+# a pinned set that is not whole (a link pin removed by root outside the scope) is loaded
+# again, not kept
+needs link_missing takeover
+case_link_missing() {
+  rm $PIN/link_eg_file_open
+  m=$(audit_mark)
+  start_daemon $W/p.toml || abort "cannot start the daemon"
+  $PROBE link-ids $PIN >$W/links3
+  check "a pinned set with a link missing is loaded again" audit_since "$m" '"event":"daemon_start"' '"programs":"loaded"'
+  check "  ... every program pinned again" [ "$(cut -d' ' -f1 $W/links1)" = "$(cut -d' ' -f1 $W/links3)" ]
+  check "  ... each link a new one" sh -c "! grep -qxF -f $W/links1 $W/links3"
+  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
   stop_daemon
 }
 

@@ -59,12 +59,16 @@ TEST_F(EventRecorderTest, TheLastUseIsRecordedAndHandedOnOnce) {
 }
 
 TEST_F(EventRecorderTest, AllowedExecsAreNamedByThePathsTheDaemonKnows) {
-  recorder.set_ticket_paths({{InodeKey{(8u << 20) | 1, 4242}, "/opt/app/run"}});
+  const InodeKey run{(8u << 20) | 1, 4242};
+  recorder.add_ticket_path(run, "/opt/app/run");
   recorder.record(test::decoded(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET)));
   EXPECT_EQ(records.at(0)["path"], "/opt/app/run");
-  recorder.set_ticket_paths({});
+  recorder.forget_ticket("abababababababababababababababab", {});  // another ticket still covers it
   recorder.record(test::decoded(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET)));
-  EXPECT_TRUE(records.at(1)["path"].is_null());
+  EXPECT_EQ(records.at(1)["path"], "/opt/app/run");
+  recorder.forget_ticket("abababababababababababababababab", {run});
+  recorder.record(test::decoded(event(EG_HOOK_EXEC, EG_VERDICT_ALLOW, EG_R_TICKET)));
+  EXPECT_TRUE(records.at(2)["path"].is_null());
 }
 
 TEST_F(EventRecorderTest, WhatTheHookRefusedIsNamed) {

@@ -216,8 +216,11 @@ TEST_F(CountingRecorderTest, HitsCountTheAllowedExecsOfInstalledTickets) {
   recorder.record(test::decoded(mapping));
   EXPECT_EQ(recorder.hits().at(b).count, 2u);
   EXPECT_EQ(recorder.hits().at(b).since, 200);
-  recorder.retain_hits({b});  // a uninstalled
+  recorder.forget_ticket(a, {});  // a uninstalled
   EXPECT_EQ(recorder.hits().count(a), 0u);
+  recorder.record(test::decoded(exec(EG_VERDICT_ALLOW, EG_R_TICKET, 0xaa, 0)));  // a late event: not counted again
+  EXPECT_EQ(recorder.hits().count(a), 0u);
+  EXPECT_EQ(recorder.hits().at(b).count, 2u);
 }
 
 TEST(TicketHitsFromTheLog, CountedAfterTheLastInstallAndSeededForInstalledTickets) {

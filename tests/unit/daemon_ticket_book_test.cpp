@@ -127,6 +127,28 @@ TEST_F(TicketBookTest, RevokingEitherLeavesTheOtherInForce) {
   EXPECT_FALSE(kernel.get_ticket(kOther)) << "no ticket left: no entry";
 }
 
+// The event recorder's path index follows one ticket at a time: an inode's path is
+// dropped only when no installed ticket covers it any more.
+TEST_F(TicketBookTest, ThePathIndexFollowsEachTicketAndDropsAnInodeWithItsLastTicket) {
+  std::map<InodeKey, std::string> paths;
+  std::vector<std::string> removed;
+  book->on_subject_added = [&](const InodeKey& k, const std::string& p) { paths.emplace(k, p); };
+  book->on_removed = [&](const std::string& id, const std::vector<InodeKey>& uncovered) {
+    removed.push_back(id);
+    for (const auto& k : uncovered) paths.erase(k);
+  };
+  const auto both = ticket(7200, {kFile, kOther}), one = ticket(3600, {kFile});
+  submit(both);
+  submit(one);
+  EXPECT_EQ(paths.size(), 2u);
+  revoke(id_of(both));
+  ASSERT_EQ(removed, std::vector<std::string>{id_of(both)});
+  EXPECT_EQ(paths.count(kOther), 0u) << "only the revoked ticket covered it";
+  EXPECT_EQ(paths.at(kFile), "/opt/f" + std::to_string(kFile.ino)) << "the other ticket still covers it";
+  revoke(id_of(one));
+  EXPECT_TRUE(paths.empty());
+}
+
 TEST_F(TicketBookTest, AtStartTheSameRuleHolds) {
   const auto shorter = ticket(3600), longer = ticket(7200);
   submit(longer);

@@ -76,9 +76,13 @@ void EventRecorder::reset_hits(const std::string& id, std::int64_t since) {
   hits_[id] = TicketHits{0, since};
 }
 
-void EventRecorder::retain_hits(const std::set<std::string>& ids) {
-  std::lock_guard lk(counts_mu_);
-  std::erase_if(hits_, [&](const auto& kv) { return !ids.count(kv.first); });
+void EventRecorder::forget_ticket(const std::string& id, const std::vector<InodeKey>& uncovered) {
+  {
+    std::lock_guard lk(counts_mu_);
+    hits_.erase(id);
+  }
+  std::lock_guard lk(paths_mu_);
+  for (const auto& key : uncovered) ticket_paths_.erase(key);
 }
 
 std::map<std::string, TicketHits> EventRecorder::hits() const {
@@ -93,9 +97,9 @@ std::set<std::string> EventRecorder::take_last_uses() {
   return ids;
 }
 
-void EventRecorder::set_ticket_paths(std::map<InodeKey, std::string> paths) {
+void EventRecorder::add_ticket_path(const InodeKey& key, const std::string& path) {
   std::lock_guard lk(paths_mu_);
-  ticket_paths_ = std::move(paths);
+  ticket_paths_.emplace(key, path);
 }
 
 void EventRecorder::set_baseline_paths(std::map<InodeKey, std::string> paths) {

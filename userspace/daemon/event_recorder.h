@@ -32,7 +32,7 @@ class EventRecorder {
 
   // Paths of the files the daemon installed or pinned, by (dev, ino): the kernel leaves
   // the path out of events it allowed through them.
-  void set_ticket_paths(std::map<InodeKey, std::string> paths);
+  void add_ticket_path(const InodeKey& key, const std::string& path);
   void set_baseline_paths(std::map<InodeKey, std::string> paths);
 
   // What the recorder counted since it was made: decisions by event, verdict and reason,
@@ -44,11 +44,12 @@ class EventRecorder {
   Counts counts() const;
 
   // Uses per installed ticket: seeded at start from the audit log; a ticket installed
-  // counts from 0 (reset_hits before its kernel entries go in); tickets no longer
-  // installed are dropped (retain_hits). Only tickets in the map are counted.
+  // counts from 0 (reset_hits before its kernel entries go in); a ticket no longer
+  // installed is dropped, with the paths of the inodes it alone covered (forget_ticket).
+  // Only tickets in the map are counted.
   void seed_hits(std::map<std::string, TicketHits> hits);
   void reset_hits(const std::string& id, std::int64_t since);
-  void retain_hits(const std::set<std::string>& ids);
+  void forget_ticket(const std::string& id, const std::vector<InodeKey>& uncovered);
   std::map<std::string, TicketHits> hits() const;
 
  private:

@@ -29,9 +29,11 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& a
   // known and its children are denied `lineage` (fail closed).
   book_.on_lineage_change = [this] { applier_.configure(policy_, book_.tracks_lineage()); };
   book_.on_install = [this](const std::string& id) { recorder_.reset_hits(id, clock_.now()); };
-  book_.on_subjects_change = [this] {
-    recorder_.set_ticket_paths(book_.subject_paths());
-    recorder_.retain_hits(book_.installed_ids());
+  book_.on_subject_added = [this](const InodeKey& key, const std::string& path) {
+    recorder_.add_ticket_path(key, path);
+  };
+  book_.on_removed = [this](const std::string& id, const std::vector<InodeKey>& uncovered) {
+    recorder_.forget_ticket(id, uncovered);
   };
 }
 
@@ -74,7 +76,6 @@ void GateDaemon::start() {
   recorder_.set_baseline_paths(applier_.baseline_paths());
   book_.load(std::move(*opened_), *authority_);
   opened_.reset();
-  recorder_.set_ticket_paths(book_.subject_paths());
   recorder_.seed_hits(hits_at_start(book_.state(), audited_));
   applier_.configure(policy_, book_.tracks_lineage());
 }

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
                                                   daemon.state_key_id() + ")");
     audit->append({{"event", "daemon_start"},
                    {"reason", reused ? "reused_pins" : "fresh"},
+                   {"programs", gate->programs_kept() ? "kept" : "loaded"},
                    {"state_key", daemon.state_key_id()},
                    {"detail", "policy " + paths.config + ", mode " + to_string(policy.mode)}});
     // The control socket's directory exists before the protected set is computed (a fresh

@@ -169,16 +169,26 @@ void TicketBook::sync_entry(const InodeKey& key) {
 }
 
 const InstalledTicket& TicketBook::add_installed(const std::string& id, InstalledTicket inst) {
-  if (auto old = installed_.find(id); old != installed_.end()) take_installed(old);
-  for (const auto& s : inst.subjects) covering_[s.key].insert(id);
+  if (auto old = installed_.find(id); old != installed_.end()) {
+    std::vector<InodeKey> uncovered;
+    take_installed(old, uncovered);
+    on_removed(id, uncovered);
+  }
+  for (const auto& s : inst.subjects) {
+    covering_[s.key].insert(id);
+    on_subject_added(s.key, s.path);
+  }
   return installed_[id] = std::move(inst);
 }
 
-InstalledTicket TicketBook::take_installed(std::map<std::string, InstalledTicket>::iterator it) {
+InstalledTicket TicketBook::take_installed(std::map<std::string, InstalledTicket>::iterator it,
+                                           std::vector<InodeKey>& uncovered) {
   InstalledTicket inst = std::move(it->second);
   for (const auto& s : inst.subjects)
-    if (auto c = covering_.find(s.key); c != covering_.end() && c->second.erase(it->first) && c->second.empty())
+    if (auto c = covering_.find(s.key); c != covering_.end() && c->second.erase(it->first) && c->second.empty()) {
       covering_.erase(c);
+      uncovered.push_back(s.key);
+    }
   installed_.erase(it);
   return inst;
 }
@@ -191,7 +201,6 @@ void TicketBook::put(const std::string& id, InstalledTicket inst) {
   state_.installed[id] = rec;
   const InstalledTicket& in = add_installed(id, std::move(inst));
   if (in.body.parent) on_lineage_change();  // lineage tracking on before the entries
-  on_subjects_change();
   for (const auto& s : in.subjects) sync_entry(s.key);
   audit_ticket("ticket_installed", id, "ticket",
                {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
@@ -203,7 +212,8 @@ void TicketBook::uninstall(const std::string& id, const std::string& event, cons
                            const std::string& detail) {
   auto it = installed_.find(id);
   if (it == installed_.end()) return;
-  InstalledTicket inst = take_installed(it);
+  std::vector<InodeKey> uncovered;
+  InstalledTicket inst = take_installed(it, uncovered);
   state_.installed.erase(id);
   // another installed ticket covering the same inode takes over in place
   for (const auto& s : inst.subjects) sync_entry(s.key);
@@ -213,7 +223,7 @@ void TicketBook::uninstall(const std::string& id, const std::string& event, cons
     state_.spent[id] = d;
   }
   store_.remove_installed(id);
-  on_subjects_change();
+  on_removed(id, uncovered);
   if (inst.body.parent) on_lineage_change();
   audit_ticket(event, id, reason, detail.empty() ? json::object() : json{{"detail", detail}});
 }
@@ -331,25 +341,12 @@ bool TicketBook::tracks_lineage() const {
   return false;
 }
 
-std::set<std::string> TicketBook::installed_ids() const {
-  std::set<std::string> ids;
-  for (const auto& [id, inst] : installed_) ids.insert(id);
-  return ids;
-}
-
 std::size_t TicketBook::expiring_within(std::int64_t within) const {
   const std::int64_t now = clock_.now();
   std::size_t n = 0;
   for (const auto& [id, inst] : installed_)
     if (inst.body.not_after > now && inst.body.not_after <= now + within) ++n;
   return n;
-}
-
-std::map<InodeKey, std::string> TicketBook::subject_paths() const {
-  std::map<InodeKey, std::string> index;
-  for (const auto& [id, inst] : installed_)
-    for (const auto& sub : inst.subjects) index.emplace(sub.key, sub.path);
-  return index;
 }
 
 json TicketBook::tickets_json() const {

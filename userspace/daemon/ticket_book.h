@@ -73,20 +73,25 @@ class TicketBook {
   bool tracks_lineage() const;  // some installed ticket names a parent
   const StateSnapshot& state() const { return state_; }
   std::size_t size() const { return installed_.size(); }
-  std::set<std::string> installed_ids() const;
   // Installed tickets whose not_after lies in (now, now + within].
   std::size_t expiring_within(std::int64_t within) const;
   // (dev, ino) -> path of every subject installed
-  std::map<InodeKey, std::string> subject_paths() const;
   nlohmann::json tickets_json() const;
 
   // Called when a ticket is installed (not at start-up), before its kernel entries go in.
   std::function<void(const std::string&)> on_install = [](const std::string&) {};
   // Called when lineage tracking must change (a ticket naming a parent came or went).
   std::function<void()> on_lineage_change = [] {};
-  // Called when the set of installed subjects changes: before a new ticket's entries go in
-  // (exec events may follow at once), after a ticket's entries went.
-  std::function<void()> on_subjects_change = [] {};
+  // The event recorder's index of ticketed paths and its hit counts follow these, one
+  // ticket at a time (never a walk over every installed ticket):
+  // each subject of a ticket installed or loaded at start, before its kernel entries go in
+  // (exec events may follow at once);
+  std::function<void(const InodeKey&, const std::string&)> on_subject_added = [](const InodeKey&,
+                                                                                 const std::string&) {};
+  // a ticket no longer installed, after its entries went: its id, and the inodes that no
+  // installed ticket covers any more.
+  std::function<void(const std::string&, const std::vector<InodeKey>&)> on_removed =
+      [](const std::string&, const std::vector<InodeKey>&) {};
 
  private:
   void audit_ticket(const std::string& event, const std::string& id, const std::string& reason,
@@ -101,7 +106,10 @@ class TicketBook {
   std::int64_t kernel_uses_left(const InstalledTicket& inst) const;
   // installed_ and the index of who covers each inode change together
   const InstalledTicket& add_installed(const std::string& id, InstalledTicket inst);
-  InstalledTicket take_installed(std::map<std::string, InstalledTicket>::iterator it);
+  // Removes the ticket from installed_ and the cover index; the inodes it alone covered
+  // are added to uncovered.
+  InstalledTicket take_installed(std::map<std::string, InstalledTicket>::iterator it,
+                                 std::vector<InodeKey>& uncovered);
 
   TicketMap& kernel_;
   StateStore& store_;

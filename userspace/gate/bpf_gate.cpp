@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <algorithm>
 #include <atomic>
@@ -135,9 +137,13 @@ bool attach_fault(const bpf_program* prog, bool last) {
 }
 // EXECGATE_FAULT_ABI_BUMP=1 makes it claim the next kernel ABI.
 std::uint32_t abi_version() { return EG_ABI_VERSION + (std::getenv("EXECGATE_FAULT_ABI_BUMP") ? 1 : 0); }
+// EXECGATE_FAULT_NEW_BUILD=1 makes it load over its own build's pins as another build
+// would (so does an attach fault: the fault is in the load path).
+bool loads_as_another_build() { return std::getenv("EXECGATE_FAULT_NEW_BUILD") || std::getenv("EXECGATE_FAULT_ATTACH"); }
 #else
 constexpr bool attach_fault(const bpf_program*, bool) { return false; }
 constexpr std::uint32_t abi_version() { return EG_ABI_VERSION; }
+constexpr bool loads_as_another_build() { return false; }
 #endif
 
 }  // namespace
@@ -205,6 +211,8 @@ GateConfig from_kernel(const eg_config& k) {
 struct Gate::Impl {
   std::unique_ptr<execgate_bpf, SkelDeleter> skel;
   std::vector<UniqueFd> link_fds;
+  UniqueFd clock_sync_fd;      // eg_clock_sync, run by the daemon (bpf_prog_test_run)
+  bool programs_kept = false;  // found pinned and kept (keep_pinned) rather than loaded
   std::unique_ptr<ring_buffer, RingDeleter> ring;
   std::function<void(const GateEvent&)> const* cb = nullptr;
   std::string pin_dir;
@@ -220,9 +228,12 @@ struct Gate::Impl {
   std::optional<std::uint32_t> run_clock_sync(int val) {
     __u64 args[3] = {0, static_cast<__u64>(val), 0};  // (action, val, start)
     LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof args);
-    if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.eg_clock_sync), &run) < 0) return std::nullopt;
+    if (bpf_prog_test_run_opts(clock_sync_fd.get(), &run) < 0) return std::nullopt;
     return run.retval;
   }
+
+  bool keep_pinned(const std::string& stamp);
+  void load_and_pin(const std::string& stamp);
 
   static int on_event(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
@@ -297,6 +308,91 @@ struct NewLinks {
 };
 }  // namespace
 
+namespace {
+// The build stamp: the pinned config map pinned once more as build-<16 hex digits> (FNV-1a
+// of the BPF object this execgated carries and the tick length given to its programs). It
+// is pinned after every link of that build and removed before any link changes, so it
+// names a pinned set made whole by this very build.
+std::string build_stamp(std::uint64_t tick_nsec) {
+  std::size_t size = 0;
+  const auto* elf = static_cast<const std::uint8_t*>(execgate_bpf__elf_bytes(&size));
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](std::uint8_t b) { h = (h ^ b) * 0x100000001b3ull; };
+  for (std::size_t i = 0; i < size; ++i) mix(elf[i]);
+  for (int i = 0; i < 8; ++i) mix(static_cast<std::uint8_t>(tick_nsec >> (8 * i)));
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "build-%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+void unlink_pins_with_prefix(const std::string& pin_dir, const std::string& prefix, const std::string& keep = "") {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name != keep) ::unlink(entry.path().c_str());
+  }
+}
+
+// The id of the object pinned at path, 0 when there is none.
+std::uint32_t pinned_map_id(const std::string& path) {
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd) return 0;
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 ? info.id : 0;
+}
+}  // namespace
+
+// A restart of the same build finds the programs it would load already pinned and
+// attached: it keeps them (no verification, the hooks never change) when the build stamp
+// is there and every program this kernel takes has its link pinned, running the program
+// of that name, and nothing else is pinned as a link. Otherwise it returns false having
+// changed nothing, and install() loads.
+bool Gate::Impl::keep_pinned(const std::string& stamp) {
+  if (loads_as_another_build()) return false;
+  const std::uint32_t state_id = pinned_map_id(pin_dir + "/eg_state");
+  if (!state_id || pinned_map_id(pin_dir + "/" + stamp) != state_id) return false;
+  std::set<std::string> wanted;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) if (bpf_program__autoload(prog)) wanted.insert(bpf_program__name(prog));
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("link_", 0) == 0 && !wanted.count(name.substr(5))) return false;
+  }
+  std::vector<UniqueFd> links;
+  UniqueFd clock_prog;
+  for (const auto& name : wanted) {
+    UniqueFd link(bpf_obj_get((pin_dir + "/link_" + name).c_str()));
+    if (!link) return false;
+    bpf_link_info li{};
+    __u32 len = sizeof li;
+    if (bpf_obj_get_info_by_fd(link.get(), &li, &len) != 0) return false;
+    UniqueFd prog_fd(bpf_prog_get_fd_by_id(li.prog_id));
+    if (!prog_fd) return false;
+    bpf_prog_info pi{};
+    len = sizeof pi;
+    if (bpf_obj_get_info_by_fd(prog_fd.get(), &pi, &len) != 0) return false;
+    if (std::string_view(pi.name) != std::string_view(name).substr(0, BPF_OBJ_NAME_LEN - 1)) return false;
+    if (name == bpf_program__name(skel->progs.eg_clock_sync)) clock_prog = std::move(prog_fd);
+    links.push_back(std::move(link));
+  }
+  if (!clock_prog) return false;
+  std::vector<std::pair<bpf_map*, UniqueFd>> maps;
+  bpf_map* map;
+  bpf_object__for_each_map(map, skel->obj) {
+    if (bpf_map__is_internal(map)) continue;  // .rodata: this build's, as the stamp says
+    UniqueFd fd(bpf_obj_get((pin_dir + "/" + bpf_map__name(map)).c_str()));
+    if (!fd) return false;
+    maps.emplace_back(map, std::move(fd));
+  }
+  for (auto& [m, fd] : maps) check(bpf_map__reuse_fd(m, fd.get()), std::string("pinned map ") + bpf_map__name(m));
+  link_fds = std::move(links);
+  clock_sync_fd = std::move(clock_prog);
+  programs_kept = true;
+  return true;
+}
+
 std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   require_bpf_lsm();
   std::error_code ec;
@@ -309,12 +405,33 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   auto impl = std::make_unique<Impl>();
   impl->pin_dir = opts.pin_dir;
   LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts.pin_dir.c_str());
+  // Diagnostics: EXECGATE_VERIFIER_STATS=1 prints the verifier's statistics per program
+  // (instructions processed, states, time) on stderr.
+  if (const char* v = std::getenv("EXECGATE_VERIFIER_STATS"); v && *v == '1') {
+    oo.kernel_log_level = 4;
+    libbpf_set_print([](enum libbpf_print_level, const char* fmt, va_list ap) {
+      if (std::strstr(fmt, "PROG LOAD LOG")) return std::vfprintf(stderr, fmt, ap);
+      return 0;
+    });
+  }
   impl->skel.reset(execgate_bpf__open_opts(&oo));
   if (!impl->skel) throw GateUnavailable("cannot open the BPF object: " + errstr(errno));
   if (!pinned(opts.pin_dir)) check(bpf_map__set_max_entries(impl->skel->maps.eg_events, opts.ringbuf_bytes), "ring buffer size");
   impl->skel->rodata->eg_tick_nsec = opts.tick_nsec;
   select_programs(impl->skel->obj);
-  if (int rc = execgate_bpf__load(impl->skel.get()); rc < 0)
+  const std::string stamp = build_stamp(opts.tick_nsec);
+  if (!impl->keep_pinned(stamp)) impl->load_and_pin(stamp);
+
+  impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
+  // A base left by an earlier daemon may have been taken with another tick length: the
+  // programs must not use it (until start_exec_clock(), execs read the clock).
+  __atomic_store_n(impl->state.clock_base(), 0, __ATOMIC_RELAXED);
+  const std::size_t links = impl->link_fds.size();
+  return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
+}
+
+void Gate::Impl::load_and_pin(const std::string& build) {
+  if (int rc = execgate_bpf__load(skel.get()); rc < 0)
     throw GateUnavailable("the kernel refused to load the BPF-LSM programs: " + errstr(rc) +
                           ". Needs root (CAP_BPF, CAP_MAC_ADMIN), BTF (/sys/kernel/btf/vmlinux) and BPF-LSM");
 
@@ -324,8 +441,8 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   NewLinks fresh;
   std::size_t to_attach = 0;
   bpf_program* prog;
-  bpf_object__for_each_program(prog, impl->skel->obj) to_attach += bpf_program__autoload(prog) ? 1 : 0;
-  bpf_object__for_each_program(prog, impl->skel->obj) {
+  bpf_object__for_each_program(prog, skel->obj) to_attach += bpf_program__autoload(prog) ? 1 : 0;
+  bpf_object__for_each_program(prog, skel->obj) {
     if (!bpf_program__autoload(prog)) continue;
     const bool last = fresh.links.size() + 1 == to_attach;
     bpf_link* link = attach_fault(prog, last) ? (errno = EPERM, nullptr) : bpf_program__attach(prog);
@@ -335,40 +452,35 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
     fresh.links.emplace_back(bpf_program__name(prog), link);
   }
 
+  // The pinned set stops naming a build before its first link changes (build_stamp).
+  unlink_pins_with_prefix(pin_dir, "build-");
   // Each new link takes its pinned name; the old link it replaces stays attached until
   // the new one is pinned (its fd is held meanwhile): no moment without the hook.
   std::set<std::string> names;
   for (auto& [name, link] : fresh.links) {
-    const std::string pin = opts.pin_dir + "/link_" + name;
+    const std::string pin = pin_dir + "/link_" + name;
     UniqueFd old(bpf_obj_get(pin.c_str()));
     if (old) ::unlink(pin.c_str());
     if (int rc = bpf_link__pin(link, pin.c_str()); rc < 0) throw GateUnavailable("cannot pin " + pin + ": " + errstr(rc));
     // The pin holds the attachment; keep our own fd too and let libbpf forget the link.
-    impl->link_fds.emplace_back(::dup(bpf_link__fd(link)));
+    link_fds.emplace_back(::dup(bpf_link__fd(link)));
     bpf_link__disconnect(link);
     names.insert("link_" + name);
   }
   // Links of programs this build no longer has would enforce an older gate beside this one.
-  for (const auto& entry : fs::directory_iterator(opts.pin_dir, ec)) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("link_", 0) == 0 && !names.count(name)) ::unlink(entry.path().c_str());
   }
-  // The pin directory names its ABI: the config map pinned a second time as abi-N.
-  const std::string stamp = "abi-" + std::to_string(abi_version());
-  for (const auto& entry : fs::directory_iterator(opts.pin_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("abi-", 0) == 0 && name != stamp) ::unlink(entry.path().c_str());
-  }
-  if (!fs::exists(opts.pin_dir + "/" + stamp, ec))
-    check(bpf_obj_pin(bpf_map__fd(impl->skel->maps.eg_state), (opts.pin_dir + "/" + stamp).c_str()),
-          "pin " + opts.pin_dir + "/" + stamp);
-
-  impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
-  // A base left by an earlier daemon may have been taken with another tick length: the
-  // new programs must not use it (until start_exec_clock(), execs read the clock).
-  __atomic_store_n(impl->state.clock_base(), 0, __ATOMIC_RELAXED);
-  const std::size_t links = fresh.links.size();
-  return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
+  // The pin directory names its ABI and, once whole, its build: the config map pinned
+  // again as abi-N and build-H.
+  const int state_fd = bpf_map__fd(skel->maps.eg_state);
+  const std::string abi = "abi-" + std::to_string(abi_version());
+  unlink_pins_with_prefix(pin_dir, "abi-", abi);
+  if (!fs::exists(pin_dir + "/" + abi, ec)) check(bpf_obj_pin(state_fd, (pin_dir + "/" + abi).c_str()), "pin " + pin_dir + "/" + abi);
+  check(bpf_obj_pin(state_fd, (pin_dir + "/" + build).c_str()), "pin " + pin_dir + "/" + build);
+  clock_sync_fd = UniqueFd(::dup(bpf_program__fd(skel->progs.eg_clock_sync)));
 }
 
 // The exec clock's first base, taken by eg_clock_sync itself (its tracepoint keeps it
@@ -393,6 +505,8 @@ std::optional<std::uint32_t> Gate::check_exec_clock() {
   impl_->clock_drift_ms = *err_ms;
   return err_ms;
 }
+
+bool Gate::programs_kept() const { return impl_->programs_kept; }
 
 ExecClock Gate::exec_clock() const {
   return ExecClock{impl_->skel->rodata->eg_tick_nsec, __atomic_load_n(impl_->state.clock_base(), __ATOMIC_RELAXED) != 0,

@@ -190,6 +190,9 @@ class Gate : public TicketMap {
 
   GateCounters counters() const;
   std::size_t attached_programs() const { return links_; }
+  // True when install() found this build's programs pinned and attached and kept them
+  // (a restart of the same build: nothing verified, no hook changed); false when it loaded.
+  bool programs_kept() const;
   ExecClock exec_clock() const;
   // Takes the exec clock's first base (install() leaves it off: execs read the clock).
   // Call it when check_exec_clock() starts running every 100 ms: a wrong tick length
