@@ -48,6 +48,12 @@ old_gate_holds() {
   check "  ... and runs the ticketed one" runs /opt/up/ticketed/true
 }
 
+# enforces: the gate pinned now denies the unticketed file and runs the ticketed one
+enforces() {
+  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
+  check "  ... ticketed runs" runs /opt/up/ticketed/true
+}
+
 # an install that fails at its last program: all or nothing
 case_failed_attach() {
   out=$(EXECGATE_FAULT_ATTACH=last timeout 120 $FAULTS --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
@@ -81,8 +87,7 @@ case_takeover() {
   check "a good daemon of another build pins the same programs" [ "$(cut -d' ' -f1 $W/links0)" = "$(cut -d' ' -f1 $W/links1)" ]
   check "  ... every link a new one" sh -c "! grep -qxF -f $W/links0 $W/links1"
   check "  ... audited as loaded" audit_since "$m" '"event":"daemon_start"' '"programs":"loaded"'
-  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
-  check "  ... ticketed runs" runs /opt/up/ticketed/true
+  enforces
   stop_daemon
 }
 
@@ -95,8 +100,7 @@ case_same_build() {
   $PROBE link-ids $PIN >$W/links2
   check "a restart of the same build keeps every pinned link" cmp -s $W/links1 $W/links2
   check "  ... audited as kept" audit_since "$m" '"event":"daemon_start"' '"programs":"kept"'
-  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
-  check "  ... ticketed runs" runs /opt/up/ticketed/true
+  enforces
   stop_daemon
 }
 
@@ -111,7 +115,7 @@ case_link_missing() {
   check "a pinned set with a link missing is loaded again" audit_since "$m" '"event":"daemon_start"' '"programs":"loaded"'
   check "  ... every program pinned again" [ "$(cut -d' ' -f1 $W/links1)" = "$(cut -d' ' -f1 $W/links3)" ]
   check "  ... each link a new one" sh -c "! grep -qxF -f $W/links1 $W/links3"
-  check "  ... and enforces: unticketed denied" denied /opt/up/plain/true
+  enforces
   stop_daemon
 }
 
