@@ -105,6 +105,26 @@ case_tickets_hits() {
   check "  ... and the metrics file is back" poll test -s "$METRICS"
 }
 
+# reload SED: applies SED to the running policy and sends SIGHUP; true once it is recorded
+reload() {
+  _rm=$(audit_mark)
+  sed -i "$1" $W/enforce.toml
+  kill -HUP $DPID
+  audit_since "$_rm" '"event":"policy_reload"'
+}
+
+# the metrics thread sleeps until its next write (no polling), and a reload that changes
+# the interval wakes it: a shorter interval takes effect at once
+case_metrics_interval_reload() {
+  check "a reload to interval 1h" reload 's/^interval = "1s"$/interval = "1h"/'
+  sleep 2 # a write that had begun before the reload is done
+  rm -f "$METRICS"
+  sleep 3
+  check "  ... no write for 3 s" [ ! -e "$METRICS" ]
+  check "a reload back to interval 1s" reload 's/^interval = "1h"$/interval = "1s"/'
+  check "  ... the metrics file written again at once" poll test -s "$METRICS"
+}
+
 # the rollout tools on a monitor-mode log of this VM (a log of its own): BAD and NEW have
 # no ticket, SYS is root-owned in a system directory outside the baseline
 case_rollout_monitor_log() {

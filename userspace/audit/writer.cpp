@@ -1,5 +1,6 @@
 // AuditLog: thread-safe appends, group commit, checkpoints, rotation and resume
 // (docs/audit.md "Writer").
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -374,7 +375,10 @@ std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options) {
                         " bytes of a partially written record at the end of the log (crash mid-write); records "
                         "buffered in memory at the crash are also lost");
   Impl* im = log->impl_.get();
-  im->flusher = std::thread([im] { im->flusher_loop(); });
+  im->flusher = std::thread([im] {
+    ::pthread_setname_np(::pthread_self(), "eg-audit");  // ps -L, top -H
+    im->flusher_loop();
+  });
   if (torn > 0) log->flush();
   return log;
 }

@@ -2,6 +2,7 @@
 // decision. It never runs without enforcement: no BPF-LSM, no daemon.
 #include "execgate/defaults.h"
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -30,6 +33,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
+
+// Names the calling thread (ps -L, top -H, /proc/PID/task/TID/comm): at most 15 bytes.
+void name_thread(const char* name) { ::pthread_setname_np(::pthread_self(), name); }
 
 // CLOCK_MONOTONIC in microseconds (systemd's RELOADING=1 wants it beside).
 std::uint64_t monotonic_usec() {
@@ -117,20 +123,34 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     std::atomic<bool> stop_events{false};
+    // Wakes the timed threads that wait on it (the metrics thread) at once: at stop, and
+    // after a reload, which may change their interval. They sleep until their deadline
+    // otherwise (no polling: an idle daemon wakes only for the event and clock timers).
+    struct Wakeup {
+      std::mutex mu;
+      std::condition_variable cv;
+      void notify() {
+        std::lock_guard lk(mu);
+        cv.notify_all();
+      }
+    } wakeup;
     MetricsTextfile metrics_file;  // written by the metrics thread, removed at a clean stop
     // The daemon's threads stop and are joined on every way out of this scope, an
     // exception included (a joinable std::thread destroyed would end the process).
     std::vector<std::thread> threads;
     struct StopThreads {
       std::atomic<bool>& stop;
+      Wakeup& wakeup;
       std::vector<std::thread>& threads;
       ~StopThreads() {
         stop = true;
+        wakeup.notify();
         for (auto& t : threads)
           if (t.joinable()) t.join();
       }
-    } stop_threads{stop_events, threads};
+    } stop_threads{stop_events, wakeup, threads};
     threads.emplace_back([&] {
+      name_thread("eg-events");
       // Evidence must not wait behind the gated workload: this thread records every
       // decision, so it runs at a higher priority than ordinary processes (nice -10).
       if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10) != 0)
@@ -178,6 +198,7 @@ int main(int argc, char** argv) {
     // rests on it, and nothing the control thread does (a large file hashed for a submit,
     // a reload walking the baseline) may hold it up.
     threads.emplace_back([&] {
+      name_thread("eg-clock");
       if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10) != 0)
         service::log(service::Priority::warning, std::string("clock thread keeps its priority: ") + std::strerror(errno));
       gate->start_exec_clock();
@@ -198,6 +219,7 @@ int main(int argc, char** argv) {
     // [metrics] interval (a SIGHUP may change both); a failed write is logged when it
     // starts and when it ends, retried, and never stops the daemon.
     threads.emplace_back([&] {
+      name_thread("eg-metrics");
       std::string last_error;
       while (!stop_events.load()) {
         const MetricsPolicy mp = daemon.metrics_policy();
@@ -213,9 +235,12 @@ int main(int argc, char** argv) {
         last_error = error;
         daemon.set_metrics_file_status(mp.textfile, error);
         const auto written = std::chrono::steady_clock::now();
-        while (!stop_events.load() &&
-               std::chrono::steady_clock::now() < written + std::chrono::seconds(daemon.metrics_policy().interval))
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::unique_lock lk(wakeup.mu);
+        for (;;) {  // the interval read again after each wakeup: a reload may change it
+          const auto due = written + std::chrono::seconds(daemon.metrics_policy().interval);
+          if (stop_events.load() || std::chrono::steady_clock::now() >= due) break;
+          wakeup.cv.wait_until(lk, due);
+        }
       }
     });
 
@@ -227,6 +252,7 @@ int main(int argc, char** argv) {
         service::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()));
         try {
           daemon.reload(parse_policy(read_file(config_via_fd, 1 << 20), paths.config));
+          wakeup.notify();  // the metrics interval may have changed
           service::log(service::Priority::notice, "policy reloaded");
         } catch (const std::exception& e) {
           service::log(service::Priority::error, std::string("reload refused, keeping the old policy: ") + e.what());
@@ -239,6 +265,7 @@ int main(int argc, char** argv) {
 
     service::notify("STOPPING=1\nSTATUS=stopping: the pinned gate keeps enforcing");
     stop_events = true;
+    wakeup.notify();
     for (auto& t : threads) t.join();
     metrics_file.remove();  // stale numbers are not scraped as current ones
     audit->append({{"event", "daemon_stop"}, {"reason", "signal"}, {"detail", "the pinned gate keeps enforcing"}});
