@@ -85,7 +85,7 @@ int BPF_PROG(eg_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 {
 	if (ret)
 		return ret;
-	if (!file || !(prot & PROT_EXEC))
+	if (!file || !(prot & PROT_EXEC) || exec_own_image(file))
 		return 0;
 	return check_exec_mapping(file, EG_HOOK_MMAP_EXEC);
 }

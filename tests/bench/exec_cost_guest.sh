@@ -9,14 +9,13 @@
 # MAPS=T:B: on the kernel's clocksource only, each round runs twice, as installed and with
 # the ticket map holding T entries and the baseline map B (entries that name no file,
 # added before and removed after the run): labels CS and CS+maps.
-E2E=/work/main/tests/e2e
 PROBE=$1
 ROUNDS=${2:-8}
 BATCHES=${3:-20}
 SIZE=${4:-25}
 MAPS=${5:-}
 PROBE_DIR=$(dirname "$PROBE")
-[ -f "$E2E/lib.sh" ] || E2E=$(cd "$(dirname "$0")/../e2e" && pwd)
+E2E=$(cd "$(dirname "$0")/../e2e" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 

@@ -12,7 +12,6 @@
 #   S REP CFG op ... / S REP CFG prog OP NAME runs R ns T   the bpf_stats passes (B, C)
 #   BROKEN what                                   a run that does not measure what it claims
 #   INFO, AUDIT, FAPO ...                         facts for the report
-E2E=/work/main/tests/e2e
 LOOP=$1
 STAGE=$2
 ROUNDS=${3:-11}
@@ -22,7 +21,7 @@ N_SYS=${6:-2000}
 BUID=${7:-1000}
 PIN=${8:-1}
 STATS_REPS=${9:-3}
-[ -f "$E2E/lib.sh" ] || E2E=$(cd "$(dirname "$0")/../e2e" && pwd)
+E2E=$(cd "$(dirname "$0")/../e2e" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$E2E/lib.sh"
 
