@@ -206,8 +206,6 @@ static __always_inline int task_alloc_rule(struct task_struct *task, unsigned lo
 	return 0;
 }
 
-/* An executable mapping (mmap_file, file_mprotect) of FILE: the decision without spending
- * a use; only refusals are audited. */
 /* The image of the exec in progress, mapped by the kernel's binary loader: the very file
  * bprm_check_security judged for this exec (the kernel made it the new mm's exe_file at
  * the point of no return, and sets in_execve only inside execve, where no user code runs
@@ -219,6 +217,8 @@ static __always_inline bool exec_own_image(struct file *file)
 	return BPF_CORE_READ_BITFIELD_PROBED(task, in_execve) && BPF_CORE_READ(task, mm, exe_file) == file;
 }
 
+/* An executable mapping (mmap_file, file_mprotect) of FILE: the decision without spending
+ * a use; only refusals are audited. */
 static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

@@ -75,7 +75,6 @@ class TicketBook {
   std::size_t size() const { return installed_.size(); }
   // Installed tickets whose not_after lies in (now, now + within].
   std::size_t expiring_within(std::int64_t within) const;
-  // (dev, ino) -> path of every subject installed
   nlohmann::json tickets_json() const;
 
   // Called when a ticket is installed (not at start-up), before its kernel entries go in.

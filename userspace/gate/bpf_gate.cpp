@@ -244,7 +244,7 @@ struct Gate::Impl {
   }
 };
 
-Gate::Gate(std::unique_ptr<Impl> impl, std::size_t links) : impl_(std::move(impl)), links_(links) {}
+Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gate::~Gate() = default;
 
 bool Gate::pinned(const std::string& pin_dir) {
@@ -325,11 +325,13 @@ std::string build_stamp(std::uint64_t tick_nsec) {
   return buf;
 }
 
-void unlink_pins_with_prefix(const std::string& pin_dir, const std::string& prefix, const std::string& keep = "") {
+// Removes the pins in pin_dir whose names start with prefix, but those in keep.
+void unlink_pins_with_prefix(const std::string& pin_dir, const std::string& prefix,
+                             const std::set<std::string>& keep = {}) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) == 0 && name != keep) ::unlink(entry.path().c_str());
+    if (name.rfind(prefix, 0) == 0 && !keep.count(name)) ::unlink(entry.path().c_str());
   }
 }
 
@@ -426,8 +428,7 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   // A base left by an earlier daemon may have been taken with another tick length: the
   // programs must not use it (until start_exec_clock(), execs read the clock).
   __atomic_store_n(impl->state.clock_base(), 0, __ATOMIC_RELAXED);
-  const std::size_t links = impl->link_fds.size();
-  return std::unique_ptr<Gate>(new Gate(std::move(impl), links));
+  return std::unique_ptr<Gate>(new Gate(std::move(impl)));
 }
 
 void Gate::Impl::load_and_pin(const std::string& build) {
@@ -468,16 +469,13 @@ void Gate::Impl::load_and_pin(const std::string& build) {
     names.insert("link_" + name);
   }
   // Links of programs this build no longer has would enforce an older gate beside this one.
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(pin_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("link_", 0) == 0 && !names.count(name)) ::unlink(entry.path().c_str());
-  }
+  unlink_pins_with_prefix(pin_dir, "link_", names);
   // The pin directory names its ABI and, once whole, its build: the config map pinned
   // again as abi-N and build-H.
   const int state_fd = bpf_map__fd(skel->maps.eg_state);
   const std::string abi = "abi-" + std::to_string(abi_version());
-  unlink_pins_with_prefix(pin_dir, "abi-", abi);
+  unlink_pins_with_prefix(pin_dir, "abi-", {abi});
+  std::error_code ec;
   if (!fs::exists(pin_dir + "/" + abi, ec)) check(bpf_obj_pin(state_fd, (pin_dir + "/" + abi).c_str()), "pin " + pin_dir + "/" + abi);
   check(bpf_obj_pin(state_fd, (pin_dir + "/" + build).c_str()), "pin " + pin_dir + "/" + build);
   clock_sync_fd = UniqueFd(::dup(bpf_program__fd(skel->progs.eg_clock_sync)));
@@ -507,6 +505,7 @@ std::optional<std::uint32_t> Gate::check_exec_clock() {
 }
 
 bool Gate::programs_kept() const { return impl_->programs_kept; }
+std::size_t Gate::attached_programs() const { return impl_->link_fds.size(); }
 
 ExecClock Gate::exec_clock() const {
   return ExecClock{impl_->skel->rodata->eg_tick_nsec, __atomic_load_n(impl_->state.clock_base(), __ATOMIC_RELAXED) != 0,

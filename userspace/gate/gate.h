@@ -189,7 +189,7 @@ class Gate : public TicketMap {
   std::vector<std::pair<InodeKey, KernelTicket>> tickets() const override;
 
   GateCounters counters() const;
-  std::size_t attached_programs() const { return links_; }
+  std::size_t attached_programs() const;
   // True when install() found this build's programs pinned and attached and kept them
   // (a restart of the same build: nothing verified, no hook changed); false when it loaded.
   bool programs_kept() const;
@@ -209,9 +209,8 @@ class Gate : public TicketMap {
 
  private:
   struct Impl;
-  explicit Gate(std::unique_ptr<Impl> impl, std::size_t links);
+  explicit Gate(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::size_t links_;
 };
 
 // Userspace st_dev -> the kernel's s_dev encoding (major << 20 | minor).
