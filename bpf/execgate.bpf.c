@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "lib/classify.h"
 #include "lib/decision.h"
 #include "lib/events.h"
+#include "lib/written.h"
 #include "lib/exec.h"
 #include "lib/write_guard.h"
 #include "lib/tamper.h"
@@ -78,15 +79,19 @@ int BPF_PROG(eg_bprm_creds_for_exec, struct linux_binprm *bprm, int ret)
 	return exec_check_decide(bprm);
 }
 
-/* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. */
+/* An executable mapping of a file is an execution: ld.so /path/bin, LD_PRELOAD, dlopen. A
+ * shared writable one is a write (lib/write_guard.h mapping_rule). */
 SEC("lsm/mmap_file")
 int BPF_PROG(eg_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
 	if (ret)
 		return ret;
-	if (!file || !(prot & PROT_EXEC) || exec_own_image(file))
+	if (!file)
 		return 0;
+	int rc = mapping_rule(file, (prot & PROT_WRITE) && (flags & MAP_TYPE) != MAP_PRIVATE);
+	if (rc || !(prot & PROT_EXEC) || exec_own_image(file))
+		return rc;
 	return check_exec_mapping(file, EG_HOOK_MMAP_EXEC);
 }
 
@@ -96,11 +101,12 @@ int BPF_PROG(eg_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 {
 	if (ret)
 		return ret;
-	if (!(prot & PROT_EXEC))
-		return 0;
 	struct file *file = vma->vm_file;
 	if (!file)
 		return 0;
+	int rc = mapping_rule(file, (prot & PROT_WRITE) && (vma->vm_flags & VM_SHARED));
+	if (rc || !(prot & PROT_EXEC))
+		return rc;
 	return check_exec_mapping(file, EG_HOOK_MPROTECT_EXEC);
 }
 
@@ -125,11 +131,7 @@ int BPF_PROG(eg_path_truncate, const struct path *path, int ret)
 {
 	if (ret)
 		return ret;
-	struct eg_config *cfg = get_config();
-	if (!cfg)
-		return 0;
-	struct dentry *dentry = path->dentry;
-	return deny_protected_write(cfg, dentry, dentry->d_inode, EG_HOOK_TRUNCATE);
+	return truncate_rule(path->dentry, path->dentry->d_inode);
 }
 
 /* Since 6.2, ftruncate(2) and open(O_TRUNC) call this hook instead of path_truncate: the
@@ -139,38 +141,37 @@ int BPF_PROG(eg_file_truncate, struct file *file, int ret)
 {
 	if (ret)
 		return ret;
-	struct eg_config *cfg = get_config();
-	if (!cfg)
-		return 0;
-	return deny_protected_write(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_TRUNCATE);
+	return truncate_rule(file->f_path.dentry, file->f_inode);
 }
 
-/* Writes through a file opened before the task entered the scope (an inherited fd to
- * cgroup.procs, a sysctl, the audit log, the state): the open-time checks never saw them. */
+/* Reads and writes through an open file: writes through a file opened before the task
+ * entered the scope (an inherited fd to cgroup.procs, a sysctl, the audit log, the state),
+ * which the open-time checks never saw, and the writes of fallocate, copy_file_range,
+ * splice, clone and dedupe; block device reads (lib/write_guard.h fd_access_rule). */
 SEC("lsm/file_permission")
 int BPF_PROG(eg_file_permission, struct file *file, int mask, int ret)
 {
 	if (ret)
 		return ret;
-	if (!(mask & MAY_WRITE))
-		return 0;
-	__u32 hook;
-	__u8 reason = scope_write_target(file, &hook);
-	struct eg_config *cfg = reason ? get_config() : NULL;
-	if (!cfg || launcher_cgroup_write(cfg, hook))
-		return 0;
-	return deny_in_scope(reason, EG_HOOK_FD_WRITE);
+	return fd_access_rule(file, mask);
 }
 
 /* ---- The kernel and the gate itself ---- */
 
 /* In scope, no kernel modules, kexec images or IMA policies: each could switch the gate
- * off. Firmware loads (driven by drivers) pass. */
+ * off. Firmware loads (driven by drivers) pass. From anywhere, nothing the scope wrote is
+ * loaded into the kernel (a module, firmware, a kexec image, a policy). */
 SEC("lsm/kernel_read_file")
 int BPF_PROG(eg_kernel_read_file, struct file *file, enum kernel_read_file_id id, bool contents, int ret)
 {
 	if (ret)
 		return ret;
+	struct eg_config *cfg = get_config();
+	if (cfg && file) {
+		int rc = denied_outside(cfg, file, EG_HOOK_KERNEL_LOAD);
+		if (rc)
+			return rc;
+	}
 	if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_FIRMWARE))
 		return 0;
 	return deny_in_scope(EG_R_GATE_TAMPER, EG_HOOK_KERNEL_LOAD);
@@ -540,6 +541,13 @@ SEC("lsm/sb_delete")
 int BPF_PROG(eg_sb_delete, struct super_block *sb)
 {
 	return forget_superblock(sb);
+}
+
+/* A file with no name left is gone: its mark as the scope's goes with it (lib/written.h). */
+SEC("lsm/inode_free_security")
+int BPF_PROG(eg_inode_free_security, struct inode *inode)
+{
+	return forget_written(inode);
 }
 
 /* In scope, the system clock stays as it is: a clock set back to a deleted ticketed file's

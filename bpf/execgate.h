@@ -18,6 +18,8 @@
 #define EG_MAX_SCOPES 16 /* cgroup subtrees in the scope */
 #define EG_MAX_LOADERS 16
 #define EG_MAX_PROTECTED 1024 /* protected inodes: the daemon's dirs, their ancestors, helpers */
+#define EG_MAX_BASELINE_DIRS 262144 /* directories of the baseline's paths: no new name from the scope */
+#define EG_MAX_WRITTEN (1 << 20) /* regular files the scope created, wrote or renamed that still exist */
 
 /* A name the scope may not create in a directory: a program the kernel or the loader would
  * run or read from there that does not exist yet (/sbin/request-key, /etc/ld.so.preload). */
@@ -35,6 +37,15 @@ struct eg_name_key {
 #define EG_PROT_CONTENT 4 /* a file the gate or the kernel runs or trusts (execgated, its libraries, usermode helpers, issuer keys): not written or truncated */
 #define EG_PROT_SECRET 8  /* not opened at all from the scope (the audit signing key, the state key) */
 #define EG_PROT_LAUNCHER 16 /* a launcher program: a launcher that execs it stays a launcher until its next exec (systemd-executor) */
+
+/* eg_written values: a regular file a task in the scope created, wrote (by write(), a write
+ * open, a shared writable mapping, truncation) or renamed. Outside the scope it is not run,
+ * mapped executable or loaded by the kernel (docs/gate.md "Files the scope wrote"). The
+ * generation tells a reused inode number from the file that was marked. */
+struct eg_written {
+	__u32 generation;
+	__u32 pad;
+};
 
 /* Identity of a file as the kernel sees it. dev is the kernel's s_dev encoding
  * (major << 20 | minor), NOT userspace st_dev; see kernel_dev() in userspace/gate/devnum_clock.cpp. */
@@ -121,6 +132,7 @@ struct eg_config {
 #define EG_ALLOW_MOUNT (1u << 0)          /* mount, umount, move_mount, pivot_root */
 #define EG_ALLOW_USERNS (1u << 1)         /* creating user namespaces */
 #define EG_ALLOW_MODULE_REQUEST (1u << 2) /* module autoload (the kernel runs modprobe outside the scope) */
+#define EG_ALLOW_BLOCK_READ (1u << 3)     /* opening and reading block devices (writes stay refused) */
 
 /* Per-task: which ticket authorized the image this task runs (lineage), and the image's
  * inode when its ticket sets per-exec conditions (max uses, parent): such a file maps
@@ -176,7 +188,8 @@ struct eg_task_state {
 	X(EG_R_UNSEALED, 24, "unsealed")               /* the ticket's entry is still being sealed by the daemon */ \
 	X(EG_R_PRIVILEGE, 25, "privilege")             /* refused by the scope's privilege posture (capability, mount, userns, ...) */ \
 	X(EG_R_TMPFILE, 26, "tmpfile")                 /* an O_TMPFILE file, never linked into a directory */ \
-	X(EG_R_UNLINKED, 27, "unlinked")               /* a file unlinked while it was open */
+	X(EG_R_UNLINKED, 27, "unlinked")               /* a file unlinked while it was open */ \
+	X(EG_R_SCOPE_WRITTEN, 28, "scope_written")     /* a file the scope created, wrote or renamed, run or loaded outside it */
 
 /* Which hook produced an event */
 #define EG_HOOKS(X) \
@@ -198,7 +211,7 @@ struct eg_task_state {
 	X(EG_HOOK_DEVICE_WRITE, 16, "device_write")     /* raw device: block device / mem / kmem / port / input device opened for writing */ \
 	X(EG_HOOK_LOCKDOWN, 17, "lockdown")             /* an action kernel lockdown (integrity) forbids: iopl, MSR writes, PCI config, ... */ \
 	X(EG_HOOK_CAPABLE, 18, "capable")               /* a capability outside the posture's allow-list (arg: CAP_*) */ \
-	X(EG_HOOK_MOUNT, 19, "mount")                   /* mount (arg 1), umount (2), move_mount (3), pivot_root (4) */ \
+	X(EG_HOOK_MOUNT, 19, "mount")                   /* mount (arg 1), umount (2), move_mount (3), pivot_root (4), or the new mount API's syscall number (open_tree 428, fsopen 430, fsconfig 431, fsmount 432, fspick 433, mount_setattr 442) */ \
 	X(EG_HOOK_MODULE_REQUEST, 20, "module_request") /* module autoload (path: the module's name) */ \
 	X(EG_HOOK_OTHER_TASK, 21, "other_task")         /* acting on a task outside the scope: arg = signal, or EG_OP_* */ \
 	X(EG_HOOK_USERNS, 22, "userns_create")          /* creating a user namespace */ \
@@ -211,7 +224,12 @@ struct eg_task_state {
 	X(EG_HOOK_TTY_INJECT, 29, "tty_inject")         /* TIOCSTI / TIOCLINUX: typing into a terminal a process outside reads */ \
 	X(EG_HOOK_KEY_UPCALL, 30, "key_upcall")         /* request_key(2) upcall: the kernel would run /sbin/request-key */ \
 	X(EG_HOOK_EXEC_CHECK, 31, "exec_check")         /* execveat(AT_EXECVE_CHECK): may this file run? (7.x) */ \
-	X(EG_HOOK_DEVICE_COMMAND, 32, "device_command") /* a raw command to a device driver, read or write: SG_IO, NVMe passthrough (ioctl, io_uring) */
+	X(EG_HOOK_DEVICE_COMMAND, 32, "device_command") /* a raw command to a device driver, read or write: SG_IO, NVMe passthrough (ioctl, io_uring) */ \
+	X(EG_HOOK_MMAP_WRITE, 33, "mmap_write")         /* a shared writable mapping (mmap_file, file_mprotect): a write */ \
+	X(EG_HOOK_DEVICE_READ, 34, "device_read")       /* a block device opened, read or mapped from the scope */ \
+	X(EG_HOOK_WRITE_MARK, 35, "write_mark")         /* a write from the scope whose mark could not be stored (eg_written full) */ \
+	X(EG_HOOK_CLOCK_ADJUST, 36, "clock_adjust")     /* CAP_SYS_TIME from the scope: adjtimex, clock_adjtime, settimeofday (arg: CAP_*) */ \
+	X(EG_HOOK_BASELINE_NAME, 37, "baseline_name")   /* a new name in a directory of the baseline's paths from the scope */
 
 #define EG_ENUM_ENTRY(constant, value, name) constant = value,
 enum eg_verdict { EG_VERDICTS(EG_ENUM_ENTRY) };
@@ -234,6 +252,9 @@ enum eg_counter {
 	EG_C_RB_DROPS = 3, /* events that could not be reserved in the ring buffer */
 	EG_C_EVENTS = 4,   /* events submitted */
 	EG_C_UNWOKEN = 5,  /* events submitted since the reader was last woken or caught up */
+	EG_C_AUDIT_STALLED = 6, /* not a counter: the daemon stores 1 while it cannot make audit records
+				 * durable (disk full); with audit_required, execs in the scope are then
+				 * denied audit_unavailable (a word of the page no earlier build used) */
 	EG_C__COUNT = 8,
 };
 

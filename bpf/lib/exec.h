@@ -22,6 +22,7 @@
 #include "lib/maps.h"
 #include "lib/scope.h"
 #include "lib/state.h"
+#include "lib/written.h"
 
 /* The config, when the task is in a gated scope; NULL when there is nothing to judge. */
 static __always_inline struct eg_config *config_in_scope(struct task_struct *task)
@@ -86,9 +87,12 @@ static __always_inline void launcher_exec_commit(struct eg_task_state *st, bool 
 static __always_inline int exec_decide(struct linux_binprm *bprm)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct eg_config *cfg = config_in_scope(task);
+	struct eg_config *cfg = get_config();
 	if (!cfg)
 		return 0;
+	/* outside the scope (a usermode helper, a host service): nothing the scope wrote */
+	if (!in_scope(cfg, task))
+		return denied_outside(cfg, bprm->file, EG_HOOK_EXEC);
 	struct eg_task_state *caller = lineage_state(cfg, task);
 	struct inode *inode = bprm->file->f_inode;
 	struct decision d = {};
@@ -98,11 +102,19 @@ static __always_inline int exec_decide(struct linux_binprm *bprm)
 	 * recorded is denied without spending a use. (Two branches, each deciding: the 6.1
 	 * verifier cannot see that a second null test of a ring-buffer record is redundant.) */
 	struct eg_event *e = reserve();
+	/* with audit required, an exec the daemon could not record durably (its disk full) is
+	 * denied: it spends no use, and its event waits in the ring for the writer */
+	__u64 *c = cfg->audit_required ? counters() : NULL;
+	const bool stalled = c && c[EG_C_AUDIT_STALLED];
 	if (e) {
 		__u64 now = boot_estimate();
 		if (!now)
 			now = bpf_ktime_get_boot_ns();
-		decide(cfg, inode, bprm->file->f_path.dentry, uid, caller, true, true, now, &d);
+		decide(cfg, inode, bprm->file->f_path.dentry, uid, caller, !stalled, true, now, &d);
+		if (stalled && is_allow(d.reason)) {
+			d.reason = EG_R_AUDIT_UNAVAILABLE;
+			d.pinned = 0;
+		}
 		fill_event(e, task, inode, EG_HOOK_EXEC, now);
 		/* interp: the script for its own pass, the interpreter for the second pass.
 		 * Left empty when a ticket or a pinned baseline entry allowed the file: the
@@ -222,9 +234,12 @@ static __always_inline bool exec_own_image(struct file *file)
 static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct eg_config *cfg = config_in_scope(task);
+	struct eg_config *cfg = get_config();
 	if (!cfg)
 		return 0;
+	/* outside the scope: no library the scope wrote (named by /etc/ld.so.preload, LD_PRELOAD) */
+	if (!in_scope(cfg, task))
+		return denied_outside(cfg, file, hook);
 	struct eg_task_state *caller = lineage_state(cfg, task);
 	struct inode *inode = file->f_inode;
 	struct decision d = {};
@@ -260,9 +275,11 @@ static __always_inline int exec_check_decide(struct linux_binprm *bprm)
 	if (!BPF_CORE_READ_BITFIELD_PROBED(b, is_check))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct eg_config *cfg = config_in_scope(task);
+	struct eg_config *cfg = get_config();
 	if (!cfg)
 		return 0;
+	if (!in_scope(cfg, task))
+		return denied_outside(cfg, bprm->file, EG_HOOK_EXEC_CHECK);
 	/* the interpreter runs the script as data after this answer: the check is its exec,
 	 * which spends a use and is judged against the asking process's lineage */
 	struct eg_task_state *caller = lineage_state(cfg, task);

@@ -12,7 +12,12 @@
 #define SB_KERNMOUNT (1u << 22) /* include/linux/fs.h: a kernel-internal mount (shm, hugetlbfs) */
 #define FMODE_WRITE 0x2
 #define MAY_WRITE 0x2
+#define MAY_READ 0x4
+#define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
+#define MAP_TYPE 0x0f /* MAP_SHARED 1, MAP_PRIVATE 2, MAP_SHARED_VALIDATE 3 */
+#define MAP_PRIVATE 0x02
+#define VM_SHARED 0x08
 #define S_IWGRP 00020
 #define S_IWOTH 00002
 #define CLONE_INTO_CGROUP 0x200000000ULL
@@ -29,6 +34,15 @@
 #define EFIVARFS_MAGIC 0xde5e81e4
 #define PSTOREFS_MAGIC 0x6165676C
 #define CAP_OPT_NOAUDIT 0x2
+#define CAP_SYS_ADMIN 21
+#define CAP_SYS_TIME 25
+/* the new mount API's system calls (the same numbers on x86-64 and i386) */
+#define NR_OPEN_TREE 428
+#define NR_FSOPEN 430
+#define NR_FSCONFIG 431
+#define NR_FSMOUNT 432
+#define NR_FSPICK 433
+#define NR_MOUNT_SETATTR 442
 #define LSM_PRLIMIT_WRITE 2
 #define FS_IOC_SETFLAGS 0x40086602
 #define FS_IOC32_SETFLAGS 0x40046602
@@ -48,6 +62,7 @@
 #define UINPUT_MINOR 223
 #define UHID_MINOR 239
 #define S_IFMT 00170000
+#define S_IFREG 0100000
 #define S_IFBLK 0060000
 #define S_IFCHR 0020000
 #define MEM_MAJOR 1 /* minors 1 mem, 2 kmem, 4 port */

@@ -75,6 +75,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } eg_events SEC(".maps");
 
+/* the directories of the policy's baseline paths: the scope adds no name to them */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_BASELINE_DIRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct eg_inode_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_baseline_dirs SEC(".maps");
+
+/* regular files the scope created, wrote or renamed (execgate.h, struct eg_written): kept
+ * while the file exists (lib/written.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_WRITTEN);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct eg_inode_key);
+	__type(value, struct eg_written);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_written SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -18,19 +18,53 @@
 #include "lib/scope.h"
 #include "lib/state.h"
 
+/* The system call the current task is in, when it is one of the new mount API's (fsopen,
+ * fsconfig, fsmount, fspick, open_tree, mount_setattr): they have no LSM hook of their own,
+ * and remount (fspick + fsconfig) or change mount attributes (mount_setattr) with no
+ * sb_mount. 0 for any other. */
+static __always_inline __u32 mount_api_syscall(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return 0;
+	long nr = regs->orig_ax;
+	if (nr == NR_OPEN_TREE || nr == NR_FSOPEN || nr == NR_FSCONFIG || nr == NR_FSMOUNT || nr == NR_FSPICK ||
+	    nr == NR_MOUNT_SETATTR)
+		return (__u32)nr;
+	return 0;
+}
+
 /* capable: CAP outside eg_config.caps_allowed, checked for the current task's own
- * credentials in the scope; a probe without audit (CAP_OPT_NOAUDIT) is refused unrecorded. */
+ * credentials in the scope; a probe without audit (CAP_OPT_NOAUDIT) is refused unrecorded.
+ * Whatever the policy allows, two rows of the posture hold that have no hook of their own:
+ * CAP_SYS_TIME (adjtimex and clock_adjtime step or slew the clock with no settime hook) is
+ * refused to every task of the scope, and CAP_SYS_ADMIN inside the new mount API's calls to
+ * the workload unless the policy allows mounts. */
 static __always_inline int capable_rule(const struct cred *cred, int cap, unsigned int opts)
 {
 	struct eg_config *cfg = get_config();
-	if (!cfg || cap < 0 || cap > 63 || (cfg->caps_allowed & (1ULL << cap)))
+	if (!cfg || cap < 0 || cap > 63)
 		return 0;
+	__u8 reason = EG_R_PRIVILEGE;
+	__u32 hook = EG_HOOK_CAPABLE, arg = (__u32)cap;
+	bool workload_only = true;
+	if (cap == CAP_SYS_TIME) {
+		reason = EG_R_GATE_TAMPER;
+		hook = EG_HOOK_CLOCK_ADJUST;
+		workload_only = false;
+	} else if (cfg->caps_allowed & (1ULL << cap)) {
+		if (cap != CAP_SYS_ADMIN || (cfg->allow & EG_ALLOW_MOUNT) || !(arg = mount_api_syscall()))
+			return 0;
+		hook = EG_HOOK_MOUNT;
+	}
 	struct task_struct *task = bpf_get_current_task_btf();
-	if ((unsigned long)cred != (unsigned long)task->cred || !current_in_workload(cfg))
+	if ((unsigned long)cred != (unsigned long)task->cred)
+		return 0;
+	if (workload_only ? !current_in_workload(cfg) : !current_in_scope(cfg))
 		return 0;
 	if (opts & CAP_OPT_NOAUDIT)
 		return cfg->mode == EG_MODE_MONITOR ? 0 : -EPERM;
-	return deny_arg(EG_R_PRIVILEGE, EG_HOOK_CAPABLE, cap);
+	return deny_arg(reason, hook, arg);
 }
 
 /* sb_umount: bpffs never (the pins), anything else as the mount posture says. */

@@ -21,6 +21,7 @@
 #include "lib/maps.h"
 #include "lib/scope.h"
 #include "lib/state.h"
+#include "lib/written.h"
 
 /* A write to a ticketed file (from any process) or to a pinned baseline file (from the
  * scope: outside it, package upgrades must go on): denied `write_protected`, audited. */
@@ -50,6 +51,19 @@ static __always_inline int deny_protected_write(const struct eg_config *cfg, str
 						struct inode *inode, __u32 hook)
 {
 	return deny_protected_write_scoped(cfg, dentry, inode, hook, -1);
+}
+
+/* truncate(2), ftruncate(2), open(O_TRUNC): refused as a write (deny_protected_write); one the
+ * scope may make marks the file. */
+static __always_inline int truncate_rule(struct dentry *dentry, struct inode *inode)
+{
+	struct eg_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	int rc = deny_protected_write(cfg, dentry, inode, EG_HOOK_TRUNCATE);
+	if (rc)
+		return rc;
+	return mark_if_in_scope(inode, EG_HOOK_TRUNCATE);
 }
 
 /* Files the scope may not write, whether it opens them for writing (file_open) or writes
@@ -90,6 +104,16 @@ static __always_inline bool launcher_cgroup_write(const struct eg_config *cfg, _
 	return hook == EG_HOOK_CGROUP_WRITE && is_launcher(cfg, bpf_get_current_task_btf(), NULL);
 }
 
+/* From the scope (the caller has judged it), no block device is opened, read or mapped
+ * unless the policy allows reading them (`[scope] allow = ["block_read"]`); writing one is a
+ * raw device write (scope_write_target), allowed never. */
+static __always_inline int block_read_rule(const struct eg_config *cfg, struct inode *inode)
+{
+	if ((inode->i_mode & S_IFMT) != S_IFBLK || (cfg->allow & EG_ALLOW_BLOCK_READ))
+		return 0;
+	return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_DEVICE_READ);
+}
+
 /* Sealing: execgated's own read open of a file whose ticket entry is pending records how
  * many writers (open file descriptions with write access, shared writable mappings
  * included) the inode has at that moment. Write opens are refused from the moment the
@@ -108,20 +132,25 @@ static __always_inline void probe_writers(const struct eg_config *cfg, struct fi
 	t->flags |= EG_TF_PROBED;
 }
 
-/* file_open: a read open probes sealing writers and keeps the scope from secrets; a write
- * open from the scope is judged by scope_write_target, then any by deny_protected_write.
- * The scope test comes first: out of the scope (most write opens on a host) the file is
- * not classified at all (docs/cost.md). */
+/* file_open: a read open probes sealing writers, and keeps the scope from secrets and from
+ * block devices (the bytes of every file on them: a disk holds the audit signing key); a
+ * write open from the scope is judged by scope_write_target, then any by
+ * deny_protected_write, and one the scope may make marks the file as the scope's
+ * (lib/written.h). The scope test comes first: out of the scope (most opens on a host) the
+ * file is not classified at all (docs/cost.md). */
 static __always_inline int file_open_rule(struct file *file)
 {
 	struct eg_config *cfg = get_config();
 	if (!cfg)
 		return 0;
+	struct inode *inode = file->f_inode;
 	if (!(file->f_mode & FMODE_WRITE)) {
 		probe_writers(cfg, file);
-		if (current_in_scope(cfg) && (prot_flags(file->f_inode) & EG_PROT_SECRET))
+		if (!current_in_scope(cfg))
+			return 0;
+		if (prot_flags(inode) & EG_PROT_SECRET)
 			return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_STATE_WRITE);
-		return 0;
+		return block_read_rule(cfg, inode);
 	}
 	const int in_scope = current_in_scope(cfg);
 	if (in_scope) {
@@ -130,7 +159,71 @@ static __always_inline int file_open_rule(struct file *file)
 		if (reason && !launcher_cgroup_write(cfg, hook))
 			return deny_simple(reason, hook);
 	}
-	return deny_protected_write_scoped(cfg, file->f_path.dentry, file->f_inode, EG_HOOK_OPEN_WRITE, in_scope);
+	int rc = deny_protected_write_scoped(cfg, file->f_path.dentry, inode, EG_HOOK_OPEN_WRITE, in_scope);
+	if (rc || !in_scope)
+		return rc;
+	return mark_scope_write(cfg, inode, EG_HOOK_OPEN_WRITE);
+}
+
+/* file_permission: a read or write through an open file. Writes from the scope through an
+ * fd opened before it entered (an inherited fd to cgroup.procs, a sysctl, the audit log,
+ * the state, a raw device: the open-time checks never saw them) meet scope_write_target,
+ * and mark the file; the kernel asks the same for the writes of fallocate, copy_file_range,
+ * splice and the clone and dedupe ioctls. Reads of a block device from the scope are
+ * refused as its opens are. */
+static __always_inline int fd_access_rule(struct file *file, int mask)
+{
+	struct inode *inode = file->f_inode;
+	if (!(mask & MAY_WRITE)) {
+		if (!(mask & MAY_READ) || (inode->i_mode & S_IFMT) != S_IFBLK)
+			return 0;
+		struct eg_config *cfg = get_config();
+		if (!cfg || !current_in_scope(cfg))
+			return 0;
+		return block_read_rule(cfg, inode);
+	}
+	__u32 hook;
+	__u8 reason = scope_write_target(file, &hook);
+	if (!reason && !markable(inode))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	if (!reason)
+		return mark_scope_write(cfg, inode, EG_HOOK_FD_WRITE);
+	if (launcher_cgroup_write(cfg, hook))
+		return 0;
+	return deny_simple(reason, EG_HOOK_FD_WRITE);
+}
+
+/* mmap_file and file_mprotect from the scope: a shared writable mapping of a file opened
+ * for writing changes its bytes without write(): judged as a write through an fd
+ * (scope_write_target, then the mark); a block device is not mapped at all unless the
+ * policy allows reading block devices. Private and read-only mappings of other files pass. */
+static __always_inline int mapping_rule(struct file *file, bool shared_write)
+{
+	struct inode *inode = file->f_inode;
+	bool block = (inode->i_mode & S_IFMT) == S_IFBLK;
+	shared_write = shared_write && (file->f_mode & FMODE_WRITE);
+	if (!shared_write && !block)
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	if (block) {
+		int rc = block_read_rule(cfg, inode);
+		if (rc)
+			return rc;
+	}
+	if (!shared_write)
+		return 0;
+	__u32 hook;
+	__u8 reason = scope_write_target(file, &hook);
+	if (!reason)
+		return mark_scope_write(cfg, inode, EG_HOOK_MMAP_WRITE);
+	if (launcher_cgroup_write(cfg, hook))
+		return 0;
+	return deny_simple(reason, EG_HOOK_MMAP_WRITE);
 }
 
 /* Removing DENTRY from DIR (unlink, rmdir, the target of a rename) from the scope: not in
@@ -154,7 +247,9 @@ static __always_inline int deny_removal(struct inode *dir, struct dentry *dentry
 }
 
 /* Adding a name to DIR (create, link, symlink, mkdir, mknod, rename's target) from the
- * scope: nothing in the daemon's directories, no reserved name. */
+ * scope: nothing in the daemon's directories or in a directory of the baseline's paths
+ * (what appears there would be pinned at the next reload were it not for its mark), no
+ * reserved name. */
 static __always_inline int deny_addition(struct inode *dir, struct dentry *dentry)
 {
 	struct eg_config *cfg = get_config();
@@ -171,6 +266,9 @@ static __always_inline int deny_addition(struct inode *dir, struct dentry *dentr
 	bpf_probe_read_kernel_str(k.name, sizeof(k.name), dentry->d_name.name);
 	if (bpf_map_lookup_elem(&eg_reserved, &k))
 		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
+	struct eg_inode_key dk = {.dev = k.dir_dev, .ino = k.dir_ino};
+	if (bpf_map_lookup_elem(&eg_baseline_dirs, &dk))
+		return deny_simple(EG_R_WRITE_PROTECTED, EG_HOOK_BASELINE_NAME);
 	return 0;
 }
 
@@ -187,7 +285,11 @@ static __always_inline int rename_rule(struct inode *old_dir, struct dentry *old
 		if (rc)
 			return rc;
 	}
-	return deny_addition(new_dir, new_dentry);
+	rc = deny_addition(new_dir, new_dentry);
+	if (rc)
+		return rc;
+	/* a file renamed by the scope is the scope's: a harmless program moved to a helper's name */
+	return mark_if_in_scope(old_dentry->d_inode, EG_HOOK_PROTECTED_NAME);
 }
 
 /* A hard link: an addition to DIR, and not a second name for a file in the daemon's
@@ -208,7 +310,8 @@ static __always_inline int link_rule(struct dentry *old_dentry, struct inode *di
 }
 
 /* Modes and owners of protected inodes and of the daemon's files (chmod 0 on execgated
- * stops its next start; a state file made world-writable ...). */
+ * stops its next start; a state file made world-writable ...); a file whose mode or owner
+ * the scope changed (made executable, given away) is the scope's. */
 static __always_inline int deny_protected_attr(struct dentry *dentry)
 {
 	struct eg_config *cfg = get_config();
@@ -216,7 +319,7 @@ static __always_inline int deny_protected_attr(struct dentry *dentry)
 		return 0;
 	if (prot_flags(dentry->d_inode) || protected_dir(dentry->d_parent->d_inode))
 		return deny_simple(EG_R_GATE_TAMPER, EG_HOOK_PROTECTED_NAME);
-	return 0;
+	return mark_scope_write(cfg, dentry->d_inode, EG_HOOK_PROTECTED_NAME);
 }
 
 /* mknod: an addition to DIR, and no block device or character device (but 0:0) node. */

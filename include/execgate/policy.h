@@ -50,7 +50,8 @@ std::uint64_t default_scope_capabilities();
 std::optional<int> capability_number(std::string_view name);
 std::string capability_name(int cap);  // "CAP_SYS_ADMIN"; "CAP_<n>" when unknown
 
-enum class ScopeAllow : std::uint32_t { mount = 1u << 0, userns = 1u << 1, module_request = 1u << 2 };
+enum class ScopeAllow : std::uint32_t { mount = 1u << 0, userns = 1u << 1, module_request = 1u << 2,
+                                     block_read = 1u << 3 };
 
 struct Policy {
   std::string name = "default";

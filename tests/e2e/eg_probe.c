@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <sys/timex.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
@@ -196,6 +197,69 @@ static int copy_fd(int in, int out)
 		if (write(out, buf, (size_t)n) != n)
 			return -1;
 	return n < 0 ? -1 : 0;
+}
+
+/* fd-op OP FD: what changes or reads a file's bytes through an fd without write(2) or
+ * read(2) (the fd inherited, opened before the scope): OP is mmap-write (a shared writable
+ * mapping, a byte changed, msync), mprotect-write (mapped shared read-only, then made
+ * writable), fallocate (one byte more), copy-range (its first byte appended to itself),
+ * splice (a byte from a pipe appended), ftruncate (to its own size), read (a byte),
+ * mmap-read (a shared read-only mapping). Prints OP_OK or OP_ERRNO=... */
+static int fd_op(const char *op, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return report("FSTAT", 0, errno);
+	off_t size = st.st_size;
+	if (S_ISBLK(st.st_mode))
+		size = 4096;
+	if (!strcmp(op, "mmap-write") || !strcmp(op, "mmap-read") || !strcmp(op, "mprotect-write")) {
+		int write_now = !strcmp(op, "mmap-write");
+		size_t len = size > 0 ? (size_t)size : 1;
+		volatile char *p = mmap(NULL, len, write_now ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return report(!strcmp(op, "mprotect-write") ? "MMAP" : "MMAP_OP", 0, errno);
+		int ok = 1, err = 0;
+		if (!strcmp(op, "mprotect-write")) {
+			ok = mprotect((void *)p, len, PROT_READ | PROT_WRITE) == 0;
+			err = errno;
+			if (!ok)
+				return report("MPROTECT", 0, err);
+		}
+		if (strcmp(op, "mmap-read")) {
+			p[0] = 'X';
+			msync((void *)p, len, MS_SYNC);
+		}
+		munmap((void *)p, len);
+		return report(!strcmp(op, "mprotect-write") ? "MPROTECT" : "MMAP_OP", 1, 0);
+	}
+	int ok;
+	if (!strcmp(op, "fallocate")) {
+		ok = fallocate(fd, 0, size, 1) == 0;
+	} else if (!strcmp(op, "copy-range")) {
+		loff_t in = 0, out = size;
+		ok = copy_file_range(fd, &in, fd, &out, 1, 0) == 1;
+	} else if (!strcmp(op, "splice")) {
+		int pfd[2];
+		if (pipe(pfd) != 0 || write(pfd[1], "X", 1) != 1)
+			return report("SETUP", 0, errno);
+		loff_t out = size;
+		ok = splice(pfd[0], NULL, fd, &out, 1, 0) == 1;
+	} else if (!strcmp(op, "ftruncate")) {
+		ok = ftruncate(fd, size) == 0;
+	} else if (!strcmp(op, "read")) {
+		char c;
+		ok = pread(fd, &c, 1, 0) == 1;
+	} else {
+		fprintf(stderr, "eg-probe: fd-op: unknown op %s\n", op);
+		return 2;
+	}
+	int err = errno;
+	char name[32];
+	snprintf(name, sizeof name, "%s", op);
+	for (char *c = name; *c; c++)
+		*c = *c == '-' ? '_' : (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+	return report(name, ok, err);
 }
 
 int main(int argc, char **argv)
@@ -841,6 +905,35 @@ int main(int argc, char **argv)
 		free(value);
 		printf("MAPFILL %s n=%ld of %ld\n", fill ? "filled" : "drained", done, n);
 		return done == n ? 0 : 1;
+	}
+	if (!strcmp(verb, "fd-op") && argc == 4)
+		return fd_op(argv[2], atoi(argv[3]));
+	if (!strcmp(verb, "adjtime") && argc == 2) {
+		/* adjtime: clock_adjtime(ADJ_SETOFFSET) by zero (a step that moves nothing if allowed) */
+		struct timex tx;
+		memset(&tx, 0, sizeof tx);
+		tx.modes = ADJ_SETOFFSET | ADJ_NANO;
+		long rc = syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx);
+		return attempt("ADJTIME", rc >= 0);
+	}
+	if (!strcmp(verb, "fspick") && argc == 3) { /* fspick PATH: the filesystem's context, for a remount */
+		long fd = syscall(SYS_fspick, AT_FDCWD, argv[2], 0);
+		return attempt("FSPICK", fd >= 0);
+	}
+	if (!strcmp(verb, "fsopen") && argc == 3) { /* fsopen FSTYPE: a new filesystem context */
+		long fd = syscall(SYS_fsopen, argv[2], 0);
+		return attempt("FSOPEN", fd >= 0);
+	}
+	if (!strcmp(verb, "mount-setattr") && argc == 4) { /* mount-setattr PATH ro|rw */
+		struct {
+			uint64_t attr_set, attr_clr, propagation, userns_fd;
+		} attr = {0, 0, 0, 0};
+		if (!strcmp(argv[3], "ro"))
+			attr.attr_set = 0x1; /* MOUNT_ATTR_RDONLY */
+		else
+			attr.attr_clr = 0x1;
+		long rc = syscall(SYS_mount_setattr, AT_FDCWD, argv[2], 0, &attr, sizeof attr);
+		return attempt("SETATTR", rc == 0);
 	}
 	fprintf(stderr, "eg-probe: unknown verb or arguments: %s\n", verb);
 	return 2;

@@ -461,8 +461,9 @@ case_trusted_keys() {
 
 # --- the privilege posture ---
 case_posture_settime() {
-  outside_then_inside "set the clock (CAP_SYS_TIME)" SETTIME privilege capable settime
-  check "  ... the record names the capability" audit_has '"hook":"capable"' '"capability":"CAP_SYS_TIME"'
+  # CAP_SYS_TIME is refused whatever the posture allows (docs/gate.md "Privilege posture")
+  outside_then_inside "set the clock (CAP_SYS_TIME)" SETTIME gate_tamper clock_adjust settime
+  outside_then_inside "step the clock by clock_adjtime(ADJ_SETOFFSET)" ADJTIME gate_tamper clock_adjust adjtime
 }
 
 case_posture_userns() {

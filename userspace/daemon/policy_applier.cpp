@@ -1,6 +1,9 @@
 #include "policy_applier.h"
 
+#include <fcntl.h>
 #include <glob.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -8,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/fs.h"
 #include "scope_slots.h"
 #include "service.h"
 #include "gate/sealing.h"
@@ -97,6 +101,7 @@ GateConfig PolicyApplier::kernel_config(const Policy& policy, bool track_lineage
   cfg.allow_mount = allows(ScopeAllow::mount);
   cfg.allow_userns = allows(ScopeAllow::userns);
   cfg.allow_module_request = allows(ScopeAllow::module_request);
+  cfg.allow_block_read = allows(ScopeAllow::block_read);
   cfg.posture_since_ns = posture_since_ns_;
   static_assert(kMaxScopeSlots >= kMaxScopeCgroups);
   cfg.scopes = scopes_;  // holes: id 0
@@ -145,8 +150,18 @@ ProtectedSet PolicyApplier::protected_inodes(const Policy& policy, ReservedNames
 // counted in status and named on stderr; their execs in the scope are denied.
 void PolicyApplier::pin_baseline(const Policy& policy) {
   std::map<InodeKey, std::string> index;
-  std::size_t refused = 0;
+  std::size_t refused = 0, scope_written = 0;
   std::string examples;
+  // Marked by the kernel with the file's generation: a mark of another file that had the
+  // same inode number does not count (FS_IOC_GETVERSION; a file whose generation cannot be
+  // read counts as marked).
+  auto written_by_scope = [&](const fs::path& p, const InodeKey& key) {
+    const auto gen = gate_.scope_written(key);
+    if (!gen) return false;
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+    int version = 0;
+    return !fd || ::ioctl(fd.get(), FS_IOC_GETVERSION, &version) != 0 || static_cast<std::uint32_t>(version) == *gen;
+  };
   // whether a device is file-backed, asked of sysfs once per device, not once per file
   std::map<dev_t, bool> file_backed;
   auto on_file_backed_device = [&](dev_t dev) {
@@ -162,16 +177,30 @@ void PolicyApplier::pin_baseline(const Policy& policy) {
       return;
     }
     const ResolvedSubject s = subject_of_stat(p.string(), st);
+    // never what the scope wrote: a file dropped or rewritten in a baseline directory from
+    // the scope is not trusted at the next reload
+    if (written_by_scope(p, s.key)) {
+      ++scope_written;
+      if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
+      return;
+    }
     gate_.put_baseline(s.key, BaselineFile{s.ctime_sec, s.ctime_nsec});
     index.emplace(s.key, p.string());
+  };
+  std::set<InodeKey> dirs;  // every directory walked: the scope adds no name to them
+  auto add_dir = [&](const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) dirs.insert(InodeKey{kernel_dev(st.st_dev), st.st_ino});
   };
   for (const auto& path : policy.baseline_paths) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
+      add_dir(path);
       for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
            it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
-        if (it->is_regular_file(ec)) pin(it->path());
+        if (it->is_directory(ec) && !it->is_symlink(ec)) add_dir(it->path());
+        else if (it->is_regular_file(ec)) pin(it->path());
       }
     } else {
       pin(path);
@@ -181,10 +210,12 @@ void PolicyApplier::pin_baseline(const Policy& policy) {
   keep.reserve(index.size());
   for (const auto& [key, path] : index) keep.push_back(key);  // std::map: already sorted
   gate_.prune_baseline(keep);
+  gate_.set_baseline_dirs(dirs);
   baseline_refused_ = refused;
   if (refused)
     service::log(service::Priority::warning, "baseline: " + std::to_string(refused) +
-                                                  " file(s) not pinned, writable by a user other than root (" +
+                                                  " file(s) not pinned, writable by a user other than root or written by "
+                                                  "the scope (" + std::to_string(scope_written) + ") (" +
                                                   examples + (refused > 3 ? ", ...)" : ")"));
   baseline_paths_ = std::move(index);
 }

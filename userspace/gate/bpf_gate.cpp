@@ -181,7 +181,7 @@ eg_config to_kernel(const GateConfig& c) {
   for (const auto& sc : c.scopes) k.scopes[k.n_scopes++] = eg_scope{sc.id, sc.level, 0};
   k.daemon_tgid = c.daemon_tgid;
   k.allow = (c.allow_mount ? EG_ALLOW_MOUNT : 0u) | (c.allow_userns ? EG_ALLOW_USERNS : 0u) |
-            (c.allow_module_request ? EG_ALLOW_MODULE_REQUEST : 0u);
+            (c.allow_module_request ? EG_ALLOW_MODULE_REQUEST : 0u) | (c.allow_block_read ? EG_ALLOW_BLOCK_READ : 0u);
   k.caps_allowed = c.caps_allowed;
   k.posture_since_ns = c.posture_since_ns;
   return k;
@@ -201,6 +201,7 @@ GateConfig from_kernel(const eg_config& k) {
   c.allow_mount = k.allow & EG_ALLOW_MOUNT;
   c.allow_userns = k.allow & EG_ALLOW_USERNS;
   c.allow_module_request = k.allow & EG_ALLOW_MODULE_REQUEST;
+  c.allow_block_read = k.allow & EG_ALLOW_BLOCK_READ;
   c.caps_allowed = k.caps_allowed;
   c.posture_since_ns = k.posture_since_ns;
   return c;
@@ -521,6 +522,10 @@ void Gate::set_config(const GateConfig& cfg) {
   check(bpf_map__update_elem(impl_->skel->maps.eg_state, &idx, sizeof idx, &st, sizeof st, BPF_ANY), "config map");
 }
 
+void Gate::set_audit_stalled(bool stalled) {
+  __atomic_store_n(impl_->state.counter(EG_C_AUDIT_STALLED), stalled ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
 GateConfig Gate::config() const {
   const __u32 idx = EG_STATE_CONFIG;
   eg_state st{};
@@ -559,6 +564,13 @@ void Gate::set_loaders(const std::vector<InodeKey>& keys) {
   update_inode_map(impl_->skel->maps.eg_loaders, entries, "loader map");
 }
 
+void Gate::set_baseline_dirs(const std::set<InodeKey>& dirs) {
+  std::map<InodeKey, __u8> entries;
+  for (const auto& d : dirs) entries[d] = 1;
+  update_inode_map(impl_->skel->maps.eg_baseline_dirs, entries,
+                   "baseline directory map (max " + std::to_string(EG_MAX_BASELINE_DIRS) + ")");
+}
+
 void Gate::set_protected(const std::map<InodeKey, std::uint8_t>& entries) {
   update_inode_map(impl_->skel->maps.eg_protected, entries,
                    "protected inode map (max " + std::to_string(EG_MAX_PROTECTED) + ")");
@@ -591,6 +603,13 @@ void Gate::put_baseline(const InodeKey& key, const BaselineFile& file) {
   const eg_baseline value{file.ctime_sec, file.ctime_nsec, 0};
   check(bpf_map__update_elem(impl_->skel->maps.eg_baseline, &k, sizeof k, &value, sizeof value, BPF_ANY),
         "baseline map (max " + std::to_string(EG_MAX_BASELINE) + " files)");
+}
+
+std::optional<std::uint32_t> Gate::scope_written(const InodeKey& key) const {
+  const eg_inode_key k{key.dev, key.ino};
+  eg_written v{};
+  if (bpf_map__lookup_elem(impl_->skel->maps.eg_written, &k, sizeof k, &v, sizeof v, 0) != 0) return std::nullopt;
+  return v.generation;
 }
 
 void Gate::prune_baseline(const std::vector<InodeKey>& keep) {

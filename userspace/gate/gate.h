@@ -171,6 +171,10 @@ class Gate : public TicketMap {
 
   // The whole config, scope slots included (the gate stamps its kernel ABI on it).
   void set_config(const GateConfig& cfg);
+  // Whether the daemon can make audit records durable (false: the disk is full). With
+  // [audit] required the kernel then denies execs in the scope (audit_unavailable).
+  // A word of the counters page, apart from the config; safe from any thread.
+  void set_audit_stalled(bool stalled);
   GateConfig config() const;
   void set_loaders(const std::vector<InodeKey>& keys);
   // What the scope may not do to each inode (protect:: flags): the daemon's directories,
@@ -180,6 +184,11 @@ class Gate : public TicketMap {
   void set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& names);
 
   void put_baseline(const InodeKey& key, const BaselineFile& value);
+  // The directories of the baseline's paths (the scope adds no name to them). Add-then-prune.
+  void set_baseline_dirs(const std::set<InodeKey>& dirs);
+  // The inode generation the kernel marked when a task in the scope created, wrote or
+  // renamed this file (docs/gate.md "Files the scope wrote"); nullopt when it is not marked.
+  std::optional<std::uint32_t> scope_written(const InodeKey& key) const;
   // Removes every baseline entry whose key is not in keep (sorted).
   void prune_baseline(const std::vector<InodeKey>& keep);
 
@@ -260,7 +269,8 @@ struct GateConfig {
   std::vector<CgroupRef> scopes;     // the scope cgroups by slot (id 0: an empty slot), at most kMaxScopeSlots
   std::uint32_t daemon_tgid = 0;     // execgated: its read opens probe pending tickets; the posture never judges it
   std::uint64_t caps_allowed = 0;    // the scope's capabilities (bit 1 << CAP_*); the rest are refused
-  bool allow_mount = false, allow_userns = false, allow_module_request = false;  // beyond the default posture
+  bool allow_mount = false, allow_userns = false, allow_module_request = false,
+       allow_block_read = false;  // beyond the default posture
   std::uint64_t posture_since_ns = 0;  // CLOCK_MONOTONIC when the scopes were set (launchers start after it)
 };
 

@@ -195,9 +195,11 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
       if (a == "mount") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::mount);
       else if (a == "userns") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::userns);
       else if (a == "module_request") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::module_request);
+      else if (a == "block_read") p.scope_allow |= static_cast<std::uint32_t>(ScopeAllow::block_read);
       else
         r.fail(*scope->get("allow"), "allow",
-               "unknown operation \"" + a + "\" (expected \"mount\", \"userns\" or \"module_request\")");
+               "unknown operation \"" + a +
+                   "\" (expected \"mount\", \"userns\", \"module_request\" or \"block_read\")");
     }
     if (scope->get("launchers")) {
       p.scope_launchers = r.strings("launchers");
@@ -207,7 +209,8 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
     }
     if (p.scope_host && !scope->get("allow"))
       p.scope_allow = static_cast<std::uint32_t>(ScopeAllow::mount) | static_cast<std::uint32_t>(ScopeAllow::userns) |
-                      static_cast<std::uint32_t>(ScopeAllow::module_request);
+                      static_cast<std::uint32_t>(ScopeAllow::module_request) |
+                      static_cast<std::uint32_t>(ScopeAllow::block_read);
     r.reject_unknown();
   }
 
