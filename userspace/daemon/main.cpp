@@ -174,6 +174,8 @@ int main(int argc, char** argv) {
     ControlOptions copts;
     copts.path = paths.socket;
     if (!policy.control_group.empty()) copts.allowed_gid = group_id(policy.control_group);
+    // peers inside a gated scope get their own lane (control_server.h)
+    copts.peer_in_scope = [&](pid_t pid) { return daemon.peer_in_scope(pid); };
     ControlServer server(copts, [&](const std::string& line, uid_t) {
       nlohmann::json reply;
       auto req = parse_control_request(line);
