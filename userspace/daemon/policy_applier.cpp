@@ -125,7 +125,9 @@ ProtectedSet PolicyApplier::protected_inodes(const Policy& policy, ReservedNames
   if (!paths_.config.empty()) protect_path(set, fs::absolute(paths_.config).parent_path().string(), dir);
   protect_path(set, fs::path(paths_.socket).parent_path().string(), dir);  // no impostor socket
   // no forged metrics: the textfile's directory is one of the daemon's (docs/metrics.md)
-  if (!policy.metrics.textfile.empty()) protect_path(set, fs::path(policy.metrics.textfile).parent_path().string(), dir);
+  // (a missing one's name reserved: no symlink made there for the metrics thread to follow)
+  if (!policy.metrics.textfile.empty())
+    protect_path(set, fs::path(policy.metrics.textfile).parent_path().string(), dir, &reserved);
   for (const auto& f : own_mapped_files()) protect_path(set, f, protect::content);
   for (const auto& f : kernel_helper_paths()) protect_path(set, f, protect::content, &reserved);
   for (const auto& f : loader_config_paths()) protect_path(set, f, protect::content, &reserved);
