@@ -279,7 +279,7 @@ KNOWN = [
     (r'reboot_work_func|orderly_reboot|__orderly_reboot', '`/sbin/reboot` (orderly reboot)',
      'fixed path (`reboot_cmd`)', '/sbin/reboot', '', 'fixed'),
     (r'cgroup1?_release_agent', 'cgroup v1 release agent',
-     '`release_agent` file of a v1 hierarchy (cgroupfs) or its `release_agent=` mount option (a legacy `cpuset` mount: `/sbin/cpuset_release_agent`, CPUSETS_V1)', '', 'release_agent', 'cgroupfs'),
+     '`release_agent` file of a v1 hierarchy (cgroupfs) or its `release_agent=` mount option (a legacy `cpuset` filesystem mount presets `/sbin/cpuset_release_agent`: 6.1, or CONFIG_CPUSETS_V1)', '', 'release_agent', 'cgroupfs'),
     (r'tomoyo_load_policy', '`/sbin/tomoyo-init` (TOMOYO policy loader, when `/sbin/init` is exec\'d)',
      'kernel command line (`TOMOYO_loader=`, `TOMOYO_trigger=`)', '/sbin/tomoyo-init', '', 'cmdline'),
     (r'kobject_uevent_env|init_uevent_argv', 'uevent helper',

@@ -101,11 +101,12 @@ static __always_inline int exec_decide(struct linux_binprm *bprm)
 	/* Reserve before deciding: with audit required, an exec whose evidence cannot be
 	 * recorded is denied without spending a use. (Two branches, each deciding: the 6.1
 	 * verifier cannot see that a second null test of a ring-buffer record is redundant.) */
-	struct eg_event *e = reserve();
 	/* with audit required, an exec the daemon could not record durably (its disk full) is
-	 * denied: it spends no use, and its event waits in the ring for the writer */
+	 * denied: it spends no use, and its event waits in the ring for the writer (read before
+	 * the reservation: the verifier keeps the record's null test next to it) */
 	__u64 *c = cfg->audit_required ? counters() : NULL;
 	const bool stalled = c && c[EG_C_AUDIT_STALLED];
+	struct eg_event *e = reserve();
 	if (e) {
 		__u64 now = boot_estimate();
 		if (!now)

@@ -507,6 +507,81 @@ case_workloads() {
   check "  ... and nothing of the three workloads was refused" sh -c "! tail -n +$((m + 1)) $AUDIT | grep -q '\"verdict\":\"deny\"'"
 }
 
+# --- execgated as the scope's confused deputy (docs/gate.md "The daemon's filesystem
+# operations"): the spool inbox is writable from the scope, execgated is root outside it ---
+# rejected/ swapped for a symlink to /etc, then a malformed ld.so.preload dropped in the
+# inbox: the swap is refused, and the file lands in the spool's own rejected/, never in /etc
+case_spool_symlink_swap() {
+  IN=$W/state/inbox
+  gated $PROBE symlink /etc $IN/rejected.new >/dev/null 2>&1
+  check "control: the scope may create names in the inbox" [ -L $IN/rejected.new ]
+  refused "remove the spool's rejected/ (to put a symlink there)" RMDIR gate_tamper protected_name rmdir $IN/rejected
+  refused "rename the spool's rejected/ aside" RENAME gate_tamper protected_name rename $IN/rejected $IN/rejected.old
+  refused "rename the spool's done/ aside" RENAME gate_tamper protected_name rename $IN/done $IN/done.old
+  refused "plant a name in the spool's rejected/" SYMLINK gate_tamper state_write symlink /etc $IN/rejected/x
+  refused "rename the spool's inbox aside" RENAME gate_tamper state_write rename $IN $W/state/inbox.old
+  rm -f $IN/rejected.new
+  [ ! -e /etc/ld.so.preload ] || abort "/etc/ld.so.preload exists before the case"
+  gated sh -c "echo /tmp/evil.so > $IN/ld.so.preload"
+  check "a malformed ld.so.preload dropped in the inbox is judged" poll [ -f $IN/rejected/ld.so.preload.reason ]
+  check "  ... malformed, in the spool's own rejected/" grep -q '^malformed' $IN/rejected/ld.so.preload.reason
+  check "  ... and /etc/ld.so.preload does not exist" [ ! -e /etc/ld.so.preload ]
+  rm -f $IN/rejected/ld.so.preload $IN/rejected/ld.so.preload.reason
+}
+
+# the inbox names tracefs' trace_pipe (a regular file whose read waits for events) and a
+# FIFO: the daemon does not block on them; status answers and a revocation dropped in the
+# inbox afterwards takes effect
+case_spool_trace_pipe() {
+  IN=$W/state/inbox
+  TP=/sys/kernel/tracing/trace_pipe
+  [ -e $TP ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+  if [ -e $TP ]; then
+    gated $PROBE symlink $TP $IN/tp >/dev/null 2>&1
+    check "the scope names trace_pipe in the inbox" [ -L $IN/tp ]
+  else
+    echo "note: no tracefs in this VM: FIFOs only"
+  fi
+  mkfifo $W/spool.fifo
+  gated $PROBE symlink $W/spool.fifo $IN/fifo-link >/dev/null 2>&1
+  gated mkfifo $IN/fifo
+  mkdir -p /opt/sprv && cp /bin/busybox /opt/sprv/true && chmod 755 /opt/sprv/true
+  ticket sprv /opt/sprv/true --ttl 1h
+  out=$(gated $PROBE exec /opt/sprv/true 2>&1)
+  check "the ticketed file runs before the revocation" sh -c "! echo '$out' | grep -q EXEC_ERRNO"
+  execgate revoke --key $W/ops.key "$TID" --reason e2e -o $W/sprv.revocation >/dev/null
+  cp $W/sprv.revocation $IN/.sprv.tmp && mv $IN/.sprv.tmp $IN/sprv.revocation
+  check "execgate status answers within 10 s" timeout 10 execgate status
+  check "the revocation dropped in the inbox is done" poll [ -f $IN/done/sprv.revocation ]
+  out=$(gated $PROBE exec /opt/sprv/true 2>&1)
+  check "  ... and the revoked file is denied" contains "$out" "EXEC_ERRNO=EPERM"
+  [ -e $TP ] && check "trace_pipe's link rejected unread" grep -q 'malformed: a symlink' $IN/rejected/tp.reason
+  check "the FIFO rejected unread" grep -q 'malformed: a FIFO' $IN/rejected/fifo.reason
+  check "the link to a FIFO rejected unread" grep -q 'malformed: a symlink' $IN/rejected/fifo-link.reason
+  rm -f $W/spool.fifo
+}
+
+# 300 connections held open from the scope: peers outside it are served, and a
+# revocation from the scope itself is answered, not refused busy
+case_spool_control_flood() {
+  in_scope $PROBE sock-idle $SOCK 300 20 >$W/flood.out 2>&1 &
+  FLOOD=$!
+  # under TCG the probe may still be opening its 300 connections (IDLE_OPEN not yet
+  # printed) while the checks below run: the flood is on either way
+  i=0; while ! grep -q IDLE_OPEN $W/flood.out && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  check "the scope's flood of connections is running" kill -0 $FLOOD
+  echo "  flood: $(cat $W/flood.out) after $((i / 10)) s"
+  check "status from outside the scope is answered" timeout 5 execgate status
+  mkdir -p /opt/spfl && cp /bin/busybox /opt/spfl/true && chmod 755 /opt/spfl/true
+  ticket spfl /opt/spfl/true --ttl 1h
+  execgate revoke --key $W/ops.key "$TID" --reason e2e -o $W/spfl.revocation >/dev/null
+  out=$(gated $PROBE submit-file $SOCK $W/spfl.revocation 2>&1)
+  check "a revocation submitted from the scope meanwhile is not refused busy" contains "$out" '"result":"revoked"'
+  out=$(gated $PROBE exec /opt/spfl/true 2>&1)
+  check "  ... and takes effect" contains "$out" "EXEC_ERRNO=EPERM"
+  wait $FLOOD
+}
+
 # the daemon still serves, and every refusal above is in a chain that verifies
 case_final() {
   check "execgated still answers" execgate status

@@ -20,7 +20,9 @@ void UniqueFd::reset(int fd) noexcept {
 }
 
 std::string read_file(const std::string& path, std::size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: a FIFO (or a special file) planted at the path never blocks the reader,
+  // at the open or at a read; it is refused below
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) throw IoError(path, errno, "cannot open");
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw IoError(path, errno, "cannot stat");
@@ -34,7 +36,7 @@ std::string read_file(const std::string& path, std::size_t max_bytes) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw IoError(path, errno, "read failed");
+      throw IoError(path, errno, errno == EAGAIN ? "a read would block" : "read failed");
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));

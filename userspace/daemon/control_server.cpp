@@ -43,11 +43,12 @@ ControlServer::ControlServer(ControlOptions opts, Handler handler) : opts_(std::
 
 ControlServer::~ControlServer() { ::unlink(opts_.path.c_str()); }
 
-bool ControlServer::peer_allowed(int fd, uid_t* uid) const {
+bool ControlServer::peer_allowed(int fd, uid_t* uid, pid_t* pid) const {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
   *uid = cred.uid;
+  *pid = cred.pid;
   if (cred.uid == 0) return true;
   if (opts_.allowed_gid == static_cast<gid_t>(-1)) return false;
   if (cred.gid == opts_.allowed_gid) return true;
@@ -68,10 +69,11 @@ namespace {
 struct Client {
   UniqueFd fd;
   uid_t uid = 0;
+  bool scope = false;  // the peer is inside a gated scope: its lane
   std::string in;
   std::string out;
   std::size_t sent = 0;
-  std::chrono::steady_clock::time_point deadline;
+  std::chrono::steady_clock::time_point accepted, deadline;
   bool replying = false;
 };
 
@@ -85,6 +87,37 @@ std::string error_reply(const std::string& msg) {
 void ControlServer::serve(const std::atomic<bool>& stop, int tick_ms, const std::function<void()>& on_tick) {
   std::vector<Client> clients;
   auto last_tick = std::chrono::steady_clock::now();
+  // Reads what the client sent; a whole line is handled at once and its reply queued.
+  auto receive = [&](Client& c) {
+    char buf[65536];
+    ssize_t r = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+      c.fd.reset();
+      return;
+    }
+    if (r > 0) c.in.append(buf, static_cast<std::size_t>(r));
+    auto nl = c.in.find('\n');
+    if (nl == std::string::npos && c.in.size() > opts_.max_request) {
+      c.out = error_reply("request larger than " + std::to_string(opts_.max_request) + " bytes");
+      c.replying = true;
+      ::shutdown(c.fd.get(), SHUT_RD);
+    } else if (nl != std::string::npos) {
+      c.out = handler_(c.in.substr(0, nl), c.uid) + "\n";
+      c.in.clear();
+      c.in.shrink_to_fit();
+      c.replying = true;
+    }
+  };
+  auto send_reply = [&](Client& c) {
+    ssize_t w = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) c.sent += static_cast<std::size_t>(w);
+    if (w < 0 && errno != EAGAIN) c.fd.reset();
+    if (c.sent >= c.out.size()) c.fd.reset();
+  };
+  auto refuse = [](int fd, const std::string& why) {
+    const std::string m = error_reply(why);
+    ::send(fd, m.data(), m.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  };
   while (!stop.load()) {
     std::vector<pollfd> fds;
     fds.push_back({listen_.get(), POLLIN, 0});
@@ -96,31 +129,10 @@ void ControlServer::serve(const std::atomic<bool>& stop, int tick_ms, const std:
     for (std::size_t i = 1; i < fds.size(); ++i) {
       Client& c = clients[i - 1];
       if (!fds[i].revents) continue;
-      if (c.replying) {
-        ssize_t w = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w > 0) c.sent += static_cast<std::size_t>(w);
-        if (w < 0 && errno != EAGAIN) c.fd.reset();
-        if (c.sent >= c.out.size()) c.fd.reset();
-        continue;
-      }
-      char buf[65536];
-      ssize_t r = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
-      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-        c.fd.reset();
-        continue;
-      }
-      if (r > 0) c.in.append(buf, static_cast<std::size_t>(r));
-      auto nl = c.in.find('\n');
-      if (nl == std::string::npos && c.in.size() > opts_.max_request) {
-        c.out = error_reply("request larger than " + std::to_string(opts_.max_request) + " bytes");
-        c.replying = true;
-        ::shutdown(c.fd.get(), SHUT_RD);
-      } else if (nl != std::string::npos) {
-        c.out = handler_(c.in.substr(0, nl), c.uid) + "\n";
-        c.in.clear();
-        c.in.shrink_to_fit();
-        c.replying = true;
-      }
+      if (c.replying)
+        send_reply(c);
+      else
+        receive(c);
     }
     for (auto& c : clients)
       if (c.fd && now > c.deadline) c.fd.reset();  // idle or slow clients are dropped
@@ -131,18 +143,38 @@ void ControlServer::serve(const std::atomic<bool>& stop, int tick_ms, const std:
         UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd) break;
         uid_t uid = 0;
-        if (!peer_allowed(fd.get(), &uid)) {
-          std::string m = error_reply("permission denied: root or a member of the control group only");
-          ::send(fd.get(), m.data(), m.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        pid_t pid = 0;
+        if (!peer_allowed(fd.get(), &uid, &pid)) {
+          refuse(fd.get(), "permission denied: root or a member of the control group only");
           continue;
         }
-        if (clients.size() >= opts_.max_clients) {
-          std::string m = error_reply("busy: too many clients");
-          ::send(fd.get(), m.data(), m.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-          continue;
+        // a peer whose scope cannot be told (no pid) is taken as inside: the small lane
+        const bool scope = opts_.peer_in_scope && (pid <= 0 || opts_.peer_in_scope(pid));
+        Client c{std::move(fd), uid, scope, {}, {}, 0, now,
+                 now + (scope ? opts_.scope_idle_timeout : opts_.idle_timeout), false};
+        // a request already sent is answered now, whatever the lane's load
+        receive(c);
+        if (c.fd && c.replying) send_reply(c);
+        if (!c.fd) continue;
+        const std::size_t cap = scope ? opts_.max_scope_clients : opts_.max_clients;
+        std::size_t in_lane = 0;
+        Client* oldest = nullptr;  // the lane's oldest client still waiting for its request
+        for (auto& o : clients) {
+          if (!o.fd || o.scope != scope) continue;
+          ++in_lane;
+          if (!o.replying && (!oldest || o.accepted < oldest->accepted)) oldest = &o;
         }
-        clients.push_back(Client{std::move(fd), uid, {}, {}, 0, now + opts_.idle_timeout, false});
+        if (!c.replying && in_lane >= cap) {
+          if (!oldest) {
+            refuse(c.fd.get(), "busy: too many clients");
+            continue;
+          }
+          refuse(oldest->fd.get(), "busy: too many clients");
+          oldest->fd.reset();
+        }
+        clients.push_back(std::move(c));
       }
+      std::erase_if(clients, [](const Client& c) { return !c.fd; });
     }
     if (now - last_tick >= std::chrono::milliseconds(tick_ms)) {
       last_tick = now;

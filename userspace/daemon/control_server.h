@@ -15,12 +15,20 @@
 
 namespace execgate {
 
+// Two lanes (docs/daemon.md "Control socket"): peers inside a gated scope have their own
+// small budget and short idle timeout, so they never take the slots of peers outside it.
+// A full lane drops its oldest client still waiting for its request to admit a new one
+// (never one whose request was read), and a request already sent when its connection is
+// accepted is answered at once: a request is never answered "busy".
 struct ControlOptions {
   std::string path;
   gid_t allowed_gid = static_cast<gid_t>(-1);  // members of this group may connect (root always)
   std::size_t max_request = 1 << 20;
-  std::size_t max_clients = 256;
+  std::size_t max_clients = 256;                 // peers outside the scope
   std::chrono::milliseconds idle_timeout{5000};
+  std::size_t max_scope_clients = 16;            // peers inside a gated scope
+  std::chrono::milliseconds scope_idle_timeout{1000};
+  std::function<bool(pid_t)> peer_in_scope;      // by the peer's pid (SO_PEERCRED); unset: none is
 };
 
 class ControlServer {
@@ -32,7 +40,7 @@ class ControlServer {
   void serve(const std::atomic<bool>& stop, int tick_ms, const std::function<void()>& on_tick);
 
  private:
-  bool peer_allowed(int fd, uid_t* uid) const;
+  bool peer_allowed(int fd, uid_t* uid, pid_t* pid) const;
   ControlOptions opts_;
   Handler handler_;
   UniqueFd listen_;

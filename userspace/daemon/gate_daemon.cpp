@@ -1,7 +1,9 @@
 #include "gate_daemon.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <sstream>
 #include <variant>
 
 #include "common/fs.h"
@@ -117,6 +119,47 @@ void GateDaemon::note_drops() {
   const std::uint64_t drops = gate_.counters().ringbuf_drops;
   const std::uint64_t before = drops_reported_.exchange(drops);
   if (drops > before) audit_.append_gap(drops - before, "ring_buffer_full", "kernel events could not be reserved");
+}
+
+bool GateDaemon::peer_in_scope(pid_t pid) const {
+  std::vector<CgroupRef> scopes;
+  {
+    std::lock_guard lk(mu_);
+    if (policy_.scope_host) return true;
+    scopes = applier_.scopes();
+  }
+  std::vector<std::string> parts;  // of the cgroup v2 path, the line "0::/a/b" (procfs: never blocks)
+  try {
+    std::istringstream text(read_file("/proc/" + std::to_string(pid) + "/cgroup", 1 << 16));
+    bool found = false;
+    for (std::string line; !found && std::getline(text, line);) {
+      if (!line.starts_with("0::/")) continue;
+      found = true;
+      std::istringstream path(line.substr(4));
+      for (std::string p; std::getline(path, p, '/');)
+        if (!p.empty()) parts.push_back(p);
+    }
+    if (!found) return true;
+  } catch (const std::exception&) {
+    return true;
+  }
+  static const std::string root = [] {
+    try {
+      return cgroup2_root();
+    } catch (const std::exception&) {
+      return std::string();
+    }
+  }();
+  if (root.empty()) return true;
+  for (const auto& sc : scopes) {
+    if (sc.id == 0 || sc.level > parts.size()) continue;
+    std::string dir = root;
+    for (std::uint32_t i = 0; i < sc.level; ++i) dir += "/" + parts[i];
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return true;
+    if (st.st_ino == sc.id) return true;
+  }
+  return false;
 }
 
 void GateDaemon::reload(Policy policy) {

@@ -61,6 +61,10 @@ class GateDaemon {
   void note_drops();
 
   const Policy& policy() const { return policy_; }
+  // Whether the process PID (a control socket peer) is inside a gated scope, as the kernel
+  // judges it: host-wide, or its cgroup below a scope cgroup (by id). A process whose
+  // cgroup cannot be read counts as inside.
+  bool peer_in_scope(pid_t pid) const;
 
   // Metrics (docs/metrics.md): what the metrics thread renders, and where and how often
   // (the policy's [metrics], which a SIGHUP may change); how its last write went.

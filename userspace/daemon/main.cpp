@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
     // /run has none yet): otherwise it would be protected only from the next SIGHUP.
     std::error_code sock_ec;
     std::filesystem::create_directories(std::filesystem::path(paths.socket).parent_path(), sock_ec);
+    // The spool's done/ and rejected/ are checked (an impostor replaced) before the
+    // protected set names them; it is drained once the gate is set up.
+    Spool spool(paths.state_dir + "/inbox", [&](const std::string& env, const std::string& src) {
+      return daemon.submit(env, src);
+    });
     daemon.start();
 
     struct sigaction sa {};
@@ -169,6 +174,8 @@ int main(int argc, char** argv) {
     ControlOptions copts;
     copts.path = paths.socket;
     if (!policy.control_group.empty()) copts.allowed_gid = group_id(policy.control_group);
+    // peers inside a gated scope get their own lane (control_server.h)
+    copts.peer_in_scope = [&](pid_t pid) { return daemon.peer_in_scope(pid); };
     ControlServer server(copts, [&](const std::string& line, uid_t) {
       nlohmann::json reply;
       auto req = parse_control_request(line);
@@ -184,10 +191,7 @@ int main(int argc, char** argv) {
       }
       return reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     });
-    Spool spool(paths.state_dir + "/inbox", [&](const std::string& env, const std::string& src) {
-      return daemon.submit(env, src);
-    });
-    spool.drain();
+    bool spool_more = spool.drain();  // one bounded pass: a flooded inbox does not hold up READY
     // Ready only now: the programs are attached and the policy applied (Type=notify).
     const std::string ready = "ready (" + std::to_string(gate->attached_programs()) + " programs, mode " +
                               to_string(policy.mode) + (reused ? ", reused pinned maps" : "") + ")";
@@ -247,7 +251,7 @@ int main(int argc, char** argv) {
     int ticks = 0;
     server.serve(g_stop, 100, [&] {
       pollfd p{spool.fd(), POLLIN, 0};
-      if (::poll(&p, 1, 0) > 0) spool.drain();
+      if (spool_more || ::poll(&p, 1, 0) > 0) spool_more = spool.drain();  // bounded, never blocks
       if (g_reload.exchange(false)) {
         service::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()));
         try {

@@ -111,21 +111,28 @@ GateConfig PolicyApplier::kernel_config(const Policy& policy, bool track_lineage
 // What the scope may not touch (protected_set.h): the daemon's state, its audit log's
 // directory, its policy's directory, its socket's and its metrics file's (nothing written, created, linked,
 // removed or renamed there; the spool inbox stays open: whatever arrives there is verified
-// anyway), every ancestor of them, execgated and its libraries, the loader's cache, the
-// kernel's helper programs; the names of helpers and of the loader's preload list that do
+// anyway, but its done/ and rejected/ are the daemon's), every ancestor of them, execgated
+// and its libraries, the loader's cache, the kernel's helper programs; the names of helpers and of the loader's preload list that do
 // not exist are reserved.
 ProtectedSet PolicyApplier::protected_inodes(const Policy& policy, ReservedNames& reserved) const {
   ProtectedSet set;
   const std::uint8_t dir = protect::dir | protect::name;
   const fs::path state(paths_.state_dir);
   for (const char* sub : {"", "installed", "tombstones", "spent"}) protect_path(set, (*sub ? state / sub : state).string(), dir);
+  // the spool: the inbox stays open to the scope (its purpose) but is not renamed or
+  // removed; done/ and rejected/ are the daemon's (no symlink swapped in, nothing planted
+  // there; a missing one's name is reserved)
+  protect_path(set, (state / "inbox").string(), protect::name);
+  for (const char* sub : {"done", "rejected"}) protect_path(set, (state / "inbox" / sub).string(), dir, &reserved);
   // the seal's key: with it, records could be forged elsewhere and planted (state_seal.h)
   protect_path(set, (state / "state.key").string(), protect::content | protect::secret);
   protect_path(set, fs::path(policy.audit.path).parent_path().string(), dir);
   if (!paths_.config.empty()) protect_path(set, fs::absolute(paths_.config).parent_path().string(), dir);
   protect_path(set, fs::path(paths_.socket).parent_path().string(), dir);  // no impostor socket
   // no forged metrics: the textfile's directory is one of the daemon's (docs/metrics.md)
-  if (!policy.metrics.textfile.empty()) protect_path(set, fs::path(policy.metrics.textfile).parent_path().string(), dir);
+  // (a missing one's name reserved: no symlink made there for the metrics thread to follow)
+  if (!policy.metrics.textfile.empty())
+    protect_path(set, fs::path(policy.metrics.textfile).parent_path().string(), dir, &reserved);
   for (const auto& f : own_mapped_files()) protect_path(set, f, protect::content);
   for (const auto& f : kernel_helper_paths()) protect_path(set, f, protect::content, &reserved);
   for (const auto& f : loader_config_paths()) protect_path(set, f, protect::content, &reserved);

@@ -40,6 +40,7 @@ class PolicyApplier {
   std::size_t baseline_files() const { return baseline_paths_.size(); }
   std::size_t baseline_refused() const { return baseline_refused_; }
   const DaemonPaths& paths() const { return paths_; }
+  const std::vector<CgroupRef>& scopes() const { return scopes_; }  // by slot; id 0: an empty slot
 
  private:
   GateConfig kernel_config(const Policy& policy, bool track_lineage) const;

@@ -75,7 +75,12 @@ std::vector<std::string> kernel_helper_paths() {
   std::vector<std::string> paths = {"/sbin/request-key", "/sbin/reboot",     "/sbin/poweroff",
                                     "/sbin/bridge-stp",  "/sbin/hotplug",    "/sbin/modprobe",
                                     "/sbin/nfs_cache_getent", "/sbin/nfsdcltrack", "/sbin/ocfs2_hb_ctl",
-                                    "/sbin/drbdadm", "/sbin/critical_overtemp"};
+                                    "/sbin/drbdadm", "/sbin/critical_overtemp",
+                                    // run at the next boot before any gate exists (TOMOYO's policy loader) or
+                                    // by modules (docs/usermode-helpers.md): reserved, since a mark does not
+                                    // outlive a reboot
+                                    "/sbin/tomoyo-init", "/usr/lib/tomoyo/init_policy", "/sbin/nfsd-recall-failed",
+                                    "/sbin/cpuset_release_agent"};
   for (const char* setting : {"/proc/sys/kernel/modprobe", "/proc/sys/kernel/poweroff_cmd", "/sys/kernel/uevent_helper"})
     if (auto w = first_word(setting); !w.empty()) paths.push_back(w);
   if (auto core = first_word("/proc/sys/kernel/core_pattern"); core.size() > 1 && core[0] == '|')

@@ -51,6 +51,19 @@ static std::optional<std::string> unsealable_fs(int fd) {
     case 0x01161970: return "GFS2";
     case 0x0BD00BD0: return "Lustre";
     case 0x794c7630: return "overlayfs";
+    // pseudo filesystems: their files are made by the kernel as they are read (tracefs'
+    // trace_pipe is a regular file whose read waits for events)
+    case 0x9fa0: return "procfs";
+    case 0x62656572: return "sysfs";
+    case 0x74726163: return "tracefs";
+    case 0x64626720: return "debugfs";
+    case 0x73636673: return "securityfs";
+    case 0x62656570: return "configfs";
+    case 0xcafe4a11: return "bpffs";
+    case 0x63677270: return "cgroup2";
+    case 0x6c6f6f70: return "binfmt_misc";
+    case 0xde5e81e4: return "efivarfs";
+    case 0x6165676c: return "pstore";
     default: return std::nullopt;
   }
 }
