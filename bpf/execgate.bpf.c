@@ -89,7 +89,10 @@ int BPF_PROG(eg_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 		return ret;
 	if (!file)
 		return 0;
-	int rc = mapping_rule(file, (prot & PROT_WRITE) && (flags & MAP_TYPE) != MAP_PRIVATE);
+	int rc = uring_ring_rule(file);
+	if (rc)
+		return rc;
+	rc = mapping_rule(file, (prot & PROT_WRITE) && (flags & MAP_TYPE) != MAP_PRIVATE);
 	if (rc || !(prot & PROT_EXEC) || exec_own_image(file))
 		return rc;
 	return check_exec_mapping(file, EG_HOOK_MMAP_EXEC);

@@ -229,7 +229,8 @@ struct eg_task_state {
 	X(EG_HOOK_DEVICE_READ, 34, "device_read")       /* a block device opened, read or mapped from the scope */ \
 	X(EG_HOOK_WRITE_MARK, 35, "write_mark")         /* a write from the scope whose mark could not be stored (eg_written full) */ \
 	X(EG_HOOK_CLOCK_ADJUST, 36, "clock_adjust")     /* CAP_SYS_TIME from the scope: adjtimex, clock_adjtime, settimeofday (arg: CAP_*) */ \
-	X(EG_HOOK_BASELINE_NAME, 37, "baseline_name")   /* a new name in a directory of the baseline's paths from the scope */
+	X(EG_HOOK_BASELINE_NAME, 37, "baseline_name")   /* a new name in a directory of the baseline's paths from the scope */ \
+	X(EG_HOOK_URING_SQPOLL, 38, "uring_sqpoll")     /* mapping an io_uring ring whose SQPOLL thread is outside the scope */
 
 #define EG_ENUM_ENTRY(constant, value, name) constant = value,
 enum eg_verdict { EG_VERDICTS(EG_ENUM_ENTRY) };

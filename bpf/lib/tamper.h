@@ -67,6 +67,32 @@ static __always_inline int lockdown_rule(enum lockdown_reason what)
 /* A superblock shutting down (the last mount of a filesystem gone): its ticket and
  * baseline entries go with it. Another filesystem later mounted on the same device number
  * (a crafted image attached to the same loop device) never matches them. */
+/* An io_uring ring (its anon inode's name) mapped from the scope whose SQPOLL kernel thread
+ * belongs to a process outside the scope: that thread runs whatever is written into the
+ * ring, as its creator, outside the scope (a ring inherited or passed in, or a ring of the
+ * workload's own attached to it by IORING_SETUP_ATTACH_WQ). Without the mapping the ring
+ * takes no submission; a ring the workload makes itself has its thread in the scope. */
+static __always_inline int uring_ring_rule(struct file *file)
+{
+	struct inode *inode = file->f_inode;
+	if (inode->i_sb->s_magic != ANON_INODE_FS_MAGIC)
+		return 0;
+	char name[12] = {};
+	bpf_probe_read_kernel_str(name, sizeof(name), file->f_path.dentry->d_name.name);
+	if (__builtin_memcmp(name, "[io_uring]", 11))
+		return 0;
+	struct eg_config *cfg = get_config();
+	if (!cfg || !current_in_scope(cfg))
+		return 0;
+	struct io_ring_ctx *ctx = file->private_data;
+	if (!(BPF_CORE_READ(ctx, flags) & IORING_SETUP_SQPOLL))
+		return 0;
+	struct task_struct *thread = BPF_CORE_READ(ctx, sq_data, thread);
+	if (!thread || task_in_scope(cfg, thread))
+		return 0;
+	return deny_simple(EG_R_SCOPE_ESCAPE, EG_HOOK_URING_SQPOLL);
+}
+
 static long drop_dev_entry(struct bpf_map *map, struct eg_inode_key *key, void *value, __u64 *dev)
 {
 	if (key->dev == *dev)

@@ -523,6 +523,23 @@ case_device_uring_cmd() {
   check "  ... audited gate_tamper (device_command, not device_write: it was a read)" audit_has '"reason":"gate_tamper"' '"hook":"device_command"'
 }
 
+# io_uring: a ring whose SQPOLL kernel thread belongs to a process outside the scope runs
+# what the workload writes into it as that process, outside the scope (the thread reads
+# the path from its creator's memory: the probe maps the SQEs where the creator did)
+case_uring_sqpoll_inherited() {
+  printf 'x\n' >/tmp/egring
+  out=$($PROBE uring-sqpoll-fork $PROBE uring-open 7 @SQES@ /tmp/egring 2>&1)
+  check "control: outside the scope an inherited SQPOLL ring opens a file through its thread" contains "$out" "URING_OPEN_OK"
+  m=$(audit_mark)
+  out=$($PROBE uring-sqpoll-fork execgate run -- $PROBE uring-open 7 @SQES@ /sys/fs/cgroup/cgroup.procs 2>&1)
+  check "bypass: open cgroup.procs through an SQPOLL ring made outside the scope" contains "$out" "MMAP_ERRNO=EPERM"
+  check "  ... audited scope_escape (uring_sqpoll)" audit_since "$m" '"reason":"scope_escape"' '"hook":"uring_sqpoll"'
+  out=$(gated $PROBE uring-open-self /tmp/egring 2>&1)
+  check "control: the workload's own SQPOLL ring works in the scope" contains "$out" "URING_OPEN_OK"
+  out=$(gated $PROBE uring-open-self /sys/fs/cgroup/cgroup.procs 2>&1)
+  check "  ... and its thread is judged in the scope (cgroup.procs refused)" contains "$out" "URING_OPEN_ERRNO=EPERM"
+}
+
 case_ptrace_attach() {
   sleep 100 &
   VICTIM=$!

@@ -113,6 +113,64 @@ static int uring_cmd_read(const char *dev)
 	return report("URING_CMD", cqe->res >= 0, cqe->res < 0 ? -cqe->res : 0);
 }
 
+/* An io_uring ring with an SQPOLL kernel thread (entries 8): its fd, and its SQE array
+ * mapped at *SQES. */
+static int sqpoll_ring(void **sqes)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	p.flags = IORING_SETUP_SQPOLL;
+	p.sq_thread_idle = 5000;
+	int ring = (int)syscall(SYS_io_uring_setup, 8, &p);
+	if (ring < 0)
+		return -1;
+	*sqes = mmap(NULL, 8 * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
+		     IORING_OFF_SQES);
+	return *sqes == MAP_FAILED ? -1 : ring;
+}
+
+/* uring-open RING SQES PATH: opens PATH for writing through the SQPOLL ring RING (an fd),
+ * whose creator mapped its SQEs at SQES (hex): the kernel thread reads the path from its
+ * creator's memory, so the SQEs are mapped at that same address and the path written into
+ * a spare entry. Prints MMAP_ERRNO=... when the ring may not be mapped, else URING_OPEN_*. */
+static int uring_open(int ring, void *at, const char *path)
+{
+	struct io_uring_params q;
+	memset(&q, 0, sizeof q);
+	int probe = (int)syscall(SYS_io_uring_setup, 8, &q); /* the same layout, to learn the offsets */
+	if (probe < 0)
+		return report("SETUP", 0, errno);
+	close(probe);
+	size_t sq_len = q.sq_off.array + q.sq_entries * sizeof(__u32);
+	size_t cq_len = q.cq_off.cqes + q.cq_entries * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+	if (sq == MAP_FAILED)
+		return report("MMAP", 0, errno);
+	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+	struct io_uring_sqe *sqes = at;
+	if (mmap(at, 8 * sizeof *sqes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE, ring,
+		 IORING_OFF_SQES) != at || cq == MAP_FAILED)
+		return report("MMAP", 0, errno);
+	char *name = (char *)&sqes[4];
+	snprintf(name, 3 * sizeof *sqes, "%s", path);
+	memset(&sqes[0], 0, sizeof sqes[0]);
+	sqes[0].opcode = IORING_OP_OPENAT;
+	sqes[0].fd = AT_FDCWD;
+	sqes[0].addr = (__u64)(uintptr_t)name;
+	sqes[0].open_flags = O_WRONLY;
+	unsigned *tail = (unsigned *)(sq + q.sq_off.tail);
+	unsigned *array = (unsigned *)(sq + q.sq_off.array);
+	unsigned mask = *(unsigned *)(sq + q.sq_off.ring_mask);
+	array[*tail & mask] = 0;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_SQ_WAKEUP | IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return report("URING_OPEN", 0, errno);
+	unsigned head = __atomic_load_n((unsigned *)(cq + q.cq_off.head), __ATOMIC_ACQUIRE);
+	unsigned cmask = *(unsigned *)(cq + q.cq_off.ring_mask);
+	struct io_uring_cqe *cqe = (struct io_uring_cqe *)(cq + q.cq_off.cqes) + (head & cmask);
+	return report("URING_OPEN", cqe->res >= 0, cqe->res < 0 ? -cqe->res : 0);
+}
+
 /* N vfork+execs of argv[0] with ARGV; counts successes and EPERM denials. */
 static void exec_n(int n, char **argv, int *ok, int *denied)
 {
@@ -905,6 +963,38 @@ int main(int argc, char **argv)
 		free(value);
 		printf("MAPFILL %s n=%ld of %ld\n", fill ? "filled" : "drained", done, n);
 		return done == n ? 0 : 1;
+	}
+	if (!strcmp(verb, "uring-sqpoll-fork") && argc >= 3) {
+		/* uring-sqpoll-fork CMD ARGS: makes an SQPOLL ring (fd 7), then runs CMD in a child
+		 * with "@SQES@" in ARGS replaced by where this process mapped the ring's SQEs; keeps
+		 * the ring's thread alive until CMD ends */
+		void *sqes;
+		int ring = sqpoll_ring(&sqes);
+		if (ring < 0 || dup2(ring, 7) != 7)
+			return report("SETUP", 0, errno);
+		char at[32];
+		snprintf(at, sizeof at, "%lx", (unsigned long)(uintptr_t)sqes);
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "@SQES@"))
+				argv[i] = at;
+		pid_t pid = fork();
+		if (pid == 0) {
+			execvp(argv[2], argv + 2);
+			_exit(127);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
+	if (!strcmp(verb, "uring-open") && argc == 5)
+		return uring_open(atoi(argv[2]), (void *)(uintptr_t)strtoul(argv[3], NULL, 16), argv[4]);
+	if (!strcmp(verb, "uring-open-self") && argc == 3) { /* uring-open-self PATH: through its own SQPOLL ring */
+		void *sqes;
+		int ring = sqpoll_ring(&sqes);
+		if (ring < 0)
+			return report("SETUP", 0, errno);
+		munmap(sqes, 8 * sizeof(struct io_uring_sqe));
+		return uring_open(ring, sqes, argv[2]);
 	}
 	if (!strcmp(verb, "fd-op") && argc == 4)
 		return fd_op(argv[2], atoi(argv[3]));
