@@ -9,7 +9,11 @@
 #   boot 2: denied from boot (the jobs are enabled units), boot-to-enforcing time; upgrade to
 #           the newer package during an exec loop in ci.slice: nothing unticketed ran; stop:
 #           still enforced; purge: pins and state gone, the gate with them; installed
-#           again on the kept log
+#           again on the kept log; the generator's drop-in on ci.slice; a policy execgated
+#           cannot parse put in place (its [scope] intact); reboot
+#   boot 3: broken daemon at boot: execgated failed, so ci.slice and the units in it did not
+#           start (dependency), a unit outside it ran; the policy restored and execgated
+#           restarted: the ci.slice units start, gated
 # Ends with "N passed, M failed".
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C
@@ -200,7 +204,7 @@ EOT
 }
 
 boot2() {
-  local m1 ready started pid0 n0 n1
+  local m1 ready started pid0 n0 n1 loop0
   m1=$(cat $S/mark1)
   ready=$(unit_prop execgated ActiveEnterTimestampMonotonic)
   echo "boot-to-enforcing: $(awk -v u="$ready" 'BEGIN { printf "%.1f", u / 1e6 }') s from the kernel's start to execgated's READY (TCG)"
@@ -230,10 +234,13 @@ boot2() {
   sleep 2
   n0=$(cat $S/count)
   pid0=$(unit_prop execgated MainPID)
+  loop0=$(unit_prop egloop.service InvocationID)
   deb=$(echo $P/upgrade/execgate_*_amd64.deb)
   check "apt install ./${deb##*/} (upgrade)" apt-get install -y -q "$deb" </dev/null
   check "  ... the newer version is installed" [ "$(dpkg-query -W -f '${Version}' execgate)" = "$(dpkg-deb -f "$deb" Version)" ]
   check "  ... execgated was restarted and is ready" sh -c "[ \"\$(systemctl show -P MainPID execgated)\" != $pid0 ] && systemctl is-active -q execgated"
+  check "  ... the restart did not reach ci.slice: the loop is the same invocation, still running" \
+    sh -c "[ \"\$(systemctl show -P InvocationID egloop.service)\" = $loop0 ] && systemctl is-active -q egloop.service"
   sleep 2
   touch $S/stop
   poll sh -c '! systemctl is-active -q egloop'
@@ -247,6 +254,7 @@ boot2() {
   systemctl stop execgated
   check "execgated stopped" sh -c '! systemctl is-active -q execgated'
   check "  ... the pins stay" [ -d $PINS ]
+  check "  ... ci.slice stays active (nothing in it stopped)" systemctl is-active -q ci.slice
   systemctl start egjob-denied.service 2>/dev/null
   check "  ... the unticketed job is still denied" job_denied egjob-denied.service
   systemctl start egjob-ticketed.service
@@ -270,11 +278,100 @@ boot2() {
   check "  ... the purge is recorded (state_reset) and the marker removed" \
     sh -c "tail -n +$((m + 1)) $AUDIT | grep -q '\"event\":\"state_reset\"' && [ ! -e /var/log/execgate/state-reset ]"
   check "  ... daemon_start names the new state key" audit_after "$m" '"event":"daemon_start"' '"state_key":"'
+
+  echo "--- fail-closed from boot: the generator (docs/service.md \"Fail-closed from boot\")"
+  local gen=/run/systemd/generator/ci.slice.d/50-execgate.conf
+  check "execgate-generator wrote the ci.slice drop-in (the installed policy's scope)" [ -s $gen ]
+  check "  ... ci.slice requires execgate-ready.service and starts after it" \
+    sh -c 'systemctl show -P Requires ci.slice | grep -qw execgate-ready.service && systemctl show -P After ci.slice | grep -qw execgate-ready.service'
+  check "  ... execgate-ready.service is active (execgated was)" systemctl is-active -q execgate-ready.service
+  echo "--- a policy execgated cannot parse, then reboot"
+  write_policy enforce
+  cp /etc/execgate/policy.toml $S/good.toml
+  echo 'this line is not TOML' >>/etc/execgate/policy.toml
+  check "the broken policy is refused (execgate policy check)" sh -c '! execgate policy check /etc/execgate/policy.toml 2>/dev/null'
+  rm -rf /run/systemd/generator/ci.slice.d
+  systemctl daemon-reload
+  check "  ... the generator still reads its [scope] (daemon-reload wrote the drop-in again)" [ -s $gen ]
+  rm -f $S/gated-ran $S/free-ran $S/scope-ran
+  cat >/etc/systemd/system/egboot-gated.service <<'EOT'
+[Unit]
+Description=a ci.slice service enabled at boot
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+Slice=ci.slice
+ExecStart=/bin/sh -c 'echo ran >/var/lib/egtest/gated-ran'
+[Install]
+WantedBy=multi-user.target
+EOT
+  sed -e 's/a ci.slice service/a system.slice service/' -e '/^Slice=/d' -e 's/gated-ran/free-ran/' \
+    /etc/systemd/system/egboot-gated.service >/etc/systemd/system/egboot-free.service
+  systemctl daemon-reload
+  systemctl enable egboot-gated.service egboot-free.service 2>/dev/null
+  echo 3 >$S/phase
+  echo "--- reboot"
+  exit 100
+}
+
+# Broken daemon at boot: execgated could not parse its policy, so nothing is gated; the
+# generator's drop-in keeps ci.slice, and every unit in it, from starting.
+boot3() {
+  local out
+  echo "--- execgated failed at boot"
+  check "execgated is not active (it could not parse its policy)" sh -c '! systemctl is-active -q execgated'
+  check "  ... its journal says why, at err (3), this boot" sh -c "journalctl -b -u execgated -o json --no-pager | grep -F '\"PRIORITY\":\"3\"' | grep -qF 'execgated: policy: /etc/execgate/policy.toml'"
+  check "  ... the gate is not installed (no pins this boot)" [ ! -e $PINS ]
+  check "execgate-ready.service failed" [ "$(unit_prop execgate-ready.service ActiveState)" = failed ]
+  check "ci.slice did not start" sh -c '! systemctl is-active -q ci.slice'
+  check "the enabled ci.slice service did not run at boot" [ ! -e $S/gated-ran ]
+  check "  ... it never started (no process)" [ "$(unit_prop egboot-gated.service ExecMainStartTimestampMonotonic)" = 0 ]
+  check "  ... its start failed on a dependency" sh -c 'journalctl -b --no-pager -u egboot-gated.service | grep -q "Dependency failed"'
+  check "  ... nor did the other enabled ci.slice job" [ "$(unit_prop egjob-denied.service ExecMainStartTimestampMonotonic)" = 0 ]
+  check "the enabled service outside ci.slice ran at boot" sh -c "[ -s $S/free-ran ] && systemctl is-active -q egboot-free.service"
+  out=$(systemctl start egboot-gated.service 2>&1)
+  check "starting the ci.slice service now fails with a dependency error" \
+    sh -c '[ ! -e /var/lib/egtest/gated-ran ] && printf "%s" "$1" | grep -q "dependency job.*failed"' _ "$out"
+  check "a transient scope in ci.slice does not start either" \
+    sh -c "! systemd-run --quiet --scope --slice=ci.slice touch $S/scope-ran 2>/dev/null && [ ! -e $S/scope-ran ]"
+
+  echo "--- the policy restored, execgated restarted"
+  cp $S/good.toml /etc/execgate/policy.toml
+  systemctl reset-failed execgated.service
+  check "execgated starts (ready)" systemctl restart execgated.service
+  check "  ... enforcing" sh -c 'execgate --json status | grep -q "\"attached\":true" && execgate --json status | grep -q "\"mode\":\"enforce\""'
+  check "the ci.slice service starts now" systemctl start egboot-gated.service
+  check "  ... and ran" [ -s $S/gated-ran ]
+  check "  ... execgate-ready.service active" systemctl is-active -q execgate-ready.service
+  local m
+  m=$(mark)
+  systemctl start egjob-denied.service 2>/dev/null
+  check "  ... gated: the unticketed ci.slice job is denied at its first exec (203/EXEC)" job_denied egjob-denied.service
+  check "  ... audited deny no_ticket" audit_since "$m" '"verdict":"deny"' '"reason":"no_ticket"' '/opt/job/unticketed'
+
+  echo "--- why not Requires=execgated.service on the slice (docs/service.md)"
+  local inv req
+  mkdir -p /run/systemd/system/egreq.slice.d
+  printf '[Unit]\nRequires=execgated.service\nAfter=execgated.service\n' >/run/systemd/system/egreq.slice.d/requires.conf
+  systemctl daemon-reload
+  systemd-run --quiet --unit=egreq-job --slice=egreq.slice sleep 600
+  systemd-run --quiet --unit=egready-job --slice=ci.slice sleep 600
+  inv=$(unit_prop egready-job.service InvocationID)
+  req=$(unit_prop egreq-job.service InvocationID)
+  systemctl restart execgated.service
+  check "with Requires=, execgated's restart stops (or restarts) the slice's units" \
+    sh -c "! systemctl is-active -q egreq-job.service || [ \"\$(systemctl show -P InvocationID egreq-job.service)\" != $req ]"
+  check "with the generator's drop-in, the ci.slice unit runs on (same invocation)" \
+    sh -c "systemctl is-active -q egready-job.service && [ \"\$(systemctl show -P InvocationID egready-job.service)\" = $inv ]"
+  systemctl stop egready-job.service egreq-job.service 2>/dev/null
+  rm -rf /run/systemd/system/egreq.slice.d
+  systemctl daemon-reload
 }
 
 case $phase in
   1) boot1 ;;
   2) boot2 ;;
+  3) boot3 ;;
   *) echo "unknown phase $phase"; exit 1 ;;
 esac
 summary

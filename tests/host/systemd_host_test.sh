@@ -6,7 +6,8 @@
 # in it: apt install of the package, enforce with a ci.slice scope, a job denied from its
 # first exec, the default posture under a package build and a sandboxed service, a real
 # reboot (denied from boot, boot-to-enforcing time), an upgrade to a newer package during an
-# exec loop, stop, purge.
+# exec loop, stop, purge; a third boot with a policy execgated cannot parse: the units of the
+# gated ci.slice do not start (execgate-generator's drop-in), the others do.
 #
 # DEB: the package to test (default: the newest dist/execgate_*_amd64.deb, built first with
 # scripts/package.sh when there is none). The upgrade installs the same package repacked with
