@@ -77,10 +77,12 @@ static __always_inline int uring_ring_rule(struct file *file)
 	struct inode *inode = file->f_inode;
 	if (inode->i_sb->s_magic != ANON_INODE_FS_MAGIC)
 		return 0;
-	char name[12] = {};
+	static const char ring_name[] = "[io_uring]";
+	char name[sizeof(ring_name)] = {};
 	bpf_probe_read_kernel_str(name, sizeof(name), file->f_path.dentry->d_name.name);
-	if (__builtin_memcmp(name, "[io_uring]", 11))
-		return 0;
+	for (int i = 0; i < (int)sizeof(ring_name); i++)
+		if (name[i] != ring_name[i])
+			return 0;
 	struct eg_config *cfg = get_config();
 	if (!cfg || !current_in_scope(cfg))
 		return 0;

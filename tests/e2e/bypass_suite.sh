@@ -525,13 +525,13 @@ case_device_uring_cmd() {
 
 # io_uring: a ring whose SQPOLL kernel thread belongs to a process outside the scope runs
 # what the workload writes into it as that process, outside the scope (the thread reads
-# the path from its creator's memory: the probe maps the SQEs where the creator did)
+# the path from its creator's memory: the creator keeps it there and names its address)
 case_uring_sqpoll_inherited() {
   printf 'x\n' >/tmp/egring
-  out=$($PROBE uring-sqpoll-fork $PROBE uring-open 7 @SQES@ /tmp/egring 2>&1)
+  out=$($PROBE uring-sqpoll-fork /tmp/egring $PROBE uring-open 7 @PATH@ 2>&1)
   check "control: outside the scope an inherited SQPOLL ring opens a file through its thread" contains "$out" "URING_OPEN_OK"
   m=$(audit_mark)
-  out=$($PROBE uring-sqpoll-fork execgate run -- $PROBE uring-open 7 @SQES@ /sys/fs/cgroup/cgroup.procs 2>&1)
+  out=$($PROBE uring-sqpoll-fork /sys/fs/cgroup/cgroup.procs execgate run -- $PROBE uring-open 7 @PATH@ 2>&1)
   check "bypass: open cgroup.procs through an SQPOLL ring made outside the scope" contains "$out" "MMAP_ERRNO=EPERM"
   check "  ... audited scope_escape (uring_sqpoll)" audit_since "$m" '"reason":"scope_escape"' '"hook":"uring_sqpoll"'
   out=$(gated $PROBE uring-open-self /tmp/egring 2>&1)

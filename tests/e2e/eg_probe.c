@@ -113,27 +113,21 @@ static int uring_cmd_read(const char *dev)
 	return report("URING_CMD", cqe->res >= 0, cqe->res < 0 ? -cqe->res : 0);
 }
 
-/* An io_uring ring with an SQPOLL kernel thread (entries 8): its fd, and its SQE array
- * mapped at *SQES. */
-static int sqpoll_ring(void **sqes)
+/* An io_uring ring with an SQPOLL kernel thread (entries 8): its fd. */
+static int sqpoll_ring(void)
 {
 	struct io_uring_params p;
 	memset(&p, 0, sizeof p);
 	p.flags = IORING_SETUP_SQPOLL;
 	p.sq_thread_idle = 5000;
-	int ring = (int)syscall(SYS_io_uring_setup, 8, &p);
-	if (ring < 0)
-		return -1;
-	*sqes = mmap(NULL, 8 * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring,
-		     IORING_OFF_SQES);
-	return *sqes == MAP_FAILED ? -1 : ring;
+	return (int)syscall(SYS_io_uring_setup, 8, &p);
 }
 
-/* uring-open RING SQES PATH: opens PATH for writing through the SQPOLL ring RING (an fd),
- * whose creator mapped its SQEs at SQES (hex): the kernel thread reads the path from its
- * creator's memory, so the SQEs are mapped at that same address and the path written into
- * a spare entry. Prints MMAP_ERRNO=... when the ring may not be mapped, else URING_OPEN_*. */
-static int uring_open(int ring, void *at, const char *path)
+/* uring-open RING PATHADDR: opens for writing, through the SQPOLL ring RING (an fd), the
+ * path at PATHADDR in the memory of the ring's creator: its kernel thread reads the
+ * submission's pointers in its creator's address space. Prints MMAP_ERRNO=... when the
+ * ring may not be mapped, else URING_OPEN_OK or URING_OPEN_ERRNO=... */
+static int uring_open(int ring, __u64 path)
 {
 	struct io_uring_params q;
 	memset(&q, 0, sizeof q);
@@ -147,16 +141,14 @@ static int uring_open(int ring, void *at, const char *path)
 	if (sq == MAP_FAILED)
 		return report("MMAP", 0, errno);
 	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
-	struct io_uring_sqe *sqes = at;
-	if (mmap(at, 8 * sizeof *sqes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_POPULATE, ring,
-		 IORING_OFF_SQES) != at || cq == MAP_FAILED)
-		return report("MMAP", 0, errno);
-	char *name = (char *)&sqes[4];
-	snprintf(name, 3 * sizeof *sqes, "%s", path);
+	struct io_uring_sqe *sqes = mmap(NULL, 8 * sizeof *sqes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+					 ring, IORING_OFF_SQES);
+	if (cq == MAP_FAILED || sqes == MAP_FAILED)
+		return report("MMAP_REST", 0, errno);
 	memset(&sqes[0], 0, sizeof sqes[0]);
 	sqes[0].opcode = IORING_OP_OPENAT;
 	sqes[0].fd = AT_FDCWD;
-	sqes[0].addr = (__u64)(uintptr_t)name;
+	sqes[0].addr = path;
 	sqes[0].open_flags = O_WRONLY;
 	unsigned *tail = (unsigned *)(sq + q.sq_off.tail);
 	unsigned *array = (unsigned *)(sq + q.sq_off.array);
@@ -964,37 +956,36 @@ int main(int argc, char **argv)
 		printf("MAPFILL %s n=%ld of %ld\n", fill ? "filled" : "drained", done, n);
 		return done == n ? 0 : 1;
 	}
-	if (!strcmp(verb, "uring-sqpoll-fork") && argc >= 3) {
-		/* uring-sqpoll-fork CMD ARGS: makes an SQPOLL ring (fd 7), then runs CMD in a child
-		 * with "@SQES@" in ARGS replaced by where this process mapped the ring's SQEs; keeps
-		 * the ring's thread alive until CMD ends */
-		void *sqes;
-		int ring = sqpoll_ring(&sqes);
+	if (!strcmp(verb, "uring-sqpoll-fork") && argc >= 4) {
+		/* uring-sqpoll-fork PATH CMD ARGS: makes an SQPOLL ring (fd 7) and keeps PATH in its
+		 * memory, then runs CMD in a child with "@PATH@" in ARGS replaced by PATH's address
+		 * here; keeps the ring's thread alive until CMD ends */
+		static char path[256];
+		snprintf(path, sizeof path, "%s", argv[2]);
+		int ring = sqpoll_ring();
 		if (ring < 0 || dup2(ring, 7) != 7)
 			return report("SETUP", 0, errno);
 		char at[32];
-		snprintf(at, sizeof at, "%lx", (unsigned long)(uintptr_t)sqes);
-		for (int i = 2; i < argc; i++)
-			if (!strcmp(argv[i], "@SQES@"))
+		snprintf(at, sizeof at, "%lx", (unsigned long)(uintptr_t)path);
+		for (int i = 3; i < argc; i++)
+			if (!strcmp(argv[i], "@PATH@"))
 				argv[i] = at;
 		pid_t pid = fork();
 		if (pid == 0) {
-			execvp(argv[2], argv + 2);
+			execvp(argv[3], argv + 3);
 			_exit(127);
 		}
 		int st = 0;
 		waitpid(pid, &st, 0);
 		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 	}
-	if (!strcmp(verb, "uring-open") && argc == 5)
-		return uring_open(atoi(argv[2]), (void *)(uintptr_t)strtoul(argv[3], NULL, 16), argv[4]);
+	if (!strcmp(verb, "uring-open") && argc == 4)
+		return uring_open(atoi(argv[2]), (__u64)strtoull(argv[3], NULL, 16));
 	if (!strcmp(verb, "uring-open-self") && argc == 3) { /* uring-open-self PATH: through its own SQPOLL ring */
-		void *sqes;
-		int ring = sqpoll_ring(&sqes);
+		int ring = sqpoll_ring();
 		if (ring < 0)
 			return report("SETUP", 0, errno);
-		munmap(sqes, 8 * sizeof(struct io_uring_sqe));
-		return uring_open(ring, sqes, argv[2]);
+		return uring_open(ring, (__u64)(uintptr_t)argv[2]);
 	}
 	if (!strcmp(verb, "fd-op") && argc == 4)
 		return fd_op(argv[2], atoi(argv[3]));
