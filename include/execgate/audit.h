@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,26 @@ struct AuditOptions {
   std::size_t fsync_max_records = 1000;                  // or this many pending records
   std::uint64_t rotate_bytes = 64ull << 20;              // rotate when the file exceeds this
   bool try_append_only = true;  // set FS_APPEND_FL (needs CAP_LINUX_IMMUTABLE)
+
+  // When the disk is full (docs/audit.md "When the disk is full"):
+  // a file "<path>.reserve" of this many bytes (fallocated, 0600) is kept beside the log and
+  // given up when a write fails with ENOSPC/EDQUOT, so the held records and a `gap` record
+  // (reason disk_full) still reach the disk; the log counts as durable again only once the
+  // reserve could be made whole again. 0 = no reserve.
+  std::uint64_t reserve_bytes = 2ull << 20;
+  // Records held in memory while writes fail with ENOSPC/EDQUOT (retried every
+  // retry_interval); beyond this, records are dropped and counted, and a `gap` record
+  // (reason disk_full) with the exact count goes in before the next record once writing
+  // works again.
+  std::size_t max_held_bytes = 64u << 20;
+  std::chrono::milliseconds retry_interval{500};
+  // Called with false as soon as records cannot be made durable (a failed write/fsync, the
+  // reserve given up or missing) and with true once they can again; once by open() with the
+  // starting state. Called without the writer's locks, from open() and the writer's thread
+  // (never concurrently); must not call flush() or close().
+  std::function<void(bool durable)> on_durability;
+  // Test seam: write(2) of the live file (empty = ::write).
+  std::function<long(int fd, const void* data, std::size_t size)> write_syscall;
 };
 
 struct AuditStatus {
@@ -53,6 +74,13 @@ struct AuditStatus {
   std::string key_id;                 // signing key id; empty = not signing
   bool failed = false;                // a write/fsync failed; append() now throws
   std::string error;
+  // false while records cannot be made durable: writes failing with ENOSPC/EDQUOT (records
+  // held in memory and retried), the reserve not whole, or failed
+  bool durable = true;
+  bool disk_full = false;              // the last write failed with ENOSPC/EDQUOT
+  std::uint64_t held_records = 0;      // appended, not yet on disk
+  std::uint64_t dropped_records = 0;   // dropped beyond max_held_bytes (each in a gap count)
+  std::string stall_detail;            // why durable is false
 };
 
 // Thread-safe writer. append() formats, hashes and buffers a record; a background thread
@@ -72,17 +100,22 @@ class AuditLog {
 
   // `fields` must be an object with a string `event` from the contract other than
   // "checkpoint"; `seq`, `prev` and `hash` must not be set (Error(usage)); `time` is always
-  // set by the writer. Returns the record's seq. Throws Error(io) after a write failure.
+  // set by the writer. Returns the record's seq, or 0 when the record was dropped (the disk
+  // full and max_held_bytes held: counted in a later `gap`). Throws Error(io) after a write
+  // failure other than ENOSPC/EDQUOT.
   std::uint64_t append(nlohmann::json fields);
   // A `gap` record: `count` lost kernel events (nullopt = unknown) and why.
   std::uint64_t append_gap(std::optional<std::uint64_t> count, std::string_view reason,
                            std::string_view detail = {});
-  // Writes and fsyncs everything appended so far before returning.
+  // Writes and fsyncs everything appended so far before returning. Throws Error(io) when
+  // that cannot be done now (the disk full: the records stay held and are retried).
   void flush();
   // Final checkpoint (when signing and there are unsigned records) + fsync; stops the
   // background thread. Idempotent; also run by the destructor (errors swallowed there).
   void close();
   AuditStatus status() const;
+  // status().durable
+  bool durable() const;
 
   struct Impl;
 

@@ -252,8 +252,8 @@ outside_then_inside() {
 
 # start_daemon POLICY: starts execgated and waits until it answers (up to 90 s: under
 # emulation 6.12's verifier takes ~20 s for the gate's programs, 6.1's and 7.x's ~3 s)
-start_daemon() { # start_daemon POLICY (EXECGATED: another daemon binary)
-  ${EXECGATED:-execgated} --config "$1" --state-dir $W/state >>$W/daemon.log 2>&1 &
+start_daemon() { # start_daemon POLICY (EXECGATED: another daemon binary; STATE_DIR: another state directory)
+  ${EXECGATED:-execgated} --config "$1" --state-dir "${STATE_DIR:-$W/state}" >>$W/daemon.log 2>&1 &
   DPID=$!
   _sd_i=0
   while [ $_sd_i -lt 900 ]; do

@@ -291,4 +291,108 @@ case_hostile_clients() {
   check "daemon still answers" execgate status
 }
 
+# ---- the audit log's file system full (docs/audit.md "When the disk is full") ----
+# A 8 MiB tmpfs holds the log (and its reserve); a file written beside it from outside the
+# scope fills it (a file system shared with something the scope can fill). Its own state
+# directory, a signed log, the suite's daemon stopped meanwhile and started again after.
+DF=/mnt/egdf
+df_policy() { # df_policy REQUIRED
+  echo 'name = "diskfull"'
+  policy_head
+  echo 'max_ttl = "1d"'
+  printf '[audit]\npath = "%s"\nsigning_key = "%s"\nrequired = %s\n' "$DF/audit/audit.jsonl" "$W/dfaudit.key" "$1"
+}
+# df_begin REQUIRED: the tmpfs, the policy, the daemon, /opt/df/true ticketed (DF_INO)
+df_begin() {
+  stop_daemon
+  mkdir -p $DF /opt/df
+  mount -t tmpfs -o size=8m egdf $DF || { fail "tmpfs" "cannot mount"; return 1; }
+  [ -f $W/dfaudit.key ] || execgate keygen -o $W/dfaudit >/dev/null
+  cp /bin/busybox /opt/df/true; chmod 755 /opt/df/true
+  DF_INO=$(stat -c %i /opt/df/true)
+  AUDIT=$DF/audit/audit.jsonl
+  CASE_MARK=0
+  df_policy "$1" >$W/df.toml
+  rm -rf $W/state-df
+  STATE_DIR=$W/state-df start_daemon $W/df.toml || { fail "daemon" "cannot start with the diskfull policy"; return 1; }
+  issue df /opt/df/true --key $W/ops.key --ttl 1h --this-host
+  execgate submit $W/df.ticket >/dev/null
+}
+# df_end: the log verifies; the suite's own log and daemon back
+df_end() {
+  stop_daemon
+  out=$(execgate audit verify $AUDIT --pub $W/dfaudit.pub 2>&1); rc=$?
+  check "  ... execgate audit verify passes on the log" [ "$rc" = 0 ]
+  [ "$rc" = 0 ] || echo "$out" | head -5
+  umount $DF
+  AUDIT=$W/audit/audit.jsonl
+  CASE_MARK=$(audit_mark)
+  start_daemon $W/p.toml || abort "cannot restart the suite's daemon"
+}
+df_fill() { dd if=/dev/zero of=$DF/fill$1 bs=64k 2>/dev/null; sync; }
+df_execs() { audit_count '"event":"exec"' '"hook":"exec"' "\"ino\":$DF_INO,"; }
+# (execgate run execs it in a new cgroup of the scope: while the log is stalled with
+# `required` every exec in the scope is denied, a probe started first would be as well)
+df_run() { # df_run: one exec of /opt/df/true in the scope (its output in DF_OUT); counts it
+  DF_TRIED=$((DF_TRIED + 1))
+  gated /opt/df/true >$W/df.out 2>&1; _dr=$?
+  DF_OUT=$(cat $W/df.out)
+  return $_dr
+}
+# df_until_stalled: ticketed execs until the daemon says stalled (at most 20)
+df_until_stalled() {
+  _du=0
+  while [ $_du -lt 20 ] && ! status_is stalled=true; do df_run; sleep 0.3; _du=$((_du + 1)); done
+}
+
+case_audit_disk_full() {
+  DF_TRIED=0
+  df_begin true || return
+  check "disk not full: status not stalled" status_is stalled=false
+  df_run
+  check "disk not full: the ticketed file runs" [ $? = 0 ]
+  df_fill 1
+  # the first record that does not fit (the log's last page may take a few): the writer
+  # gives up its reserve, writes what it holds and the record of the full disk, and stalls
+  df_until_stalled
+  check "the log's file system full: status says stalled" poll status_is stalled=true
+  check "  ... the full disk is on the log (gap disk_full)" audit_has '"event":"gap"' '"reason":"disk_full"'
+  df_fill 2 # the reserve's space taken too: records are held in memory
+  df_run
+  check "  ... a ticketed exec in the scope is denied EPERM" contains "$DF_OUT" "Operation not permitted"
+  df_run
+  check "  ... and again" contains "$DF_OUT" "Operation not permitted"
+  echo "  status while full: disk_full=$(status_field disk_full) held_records=$(status_field held_records)"
+  rm -f $DF/fill1 $DF/fill2
+  check "space back: not stalled within 5 s, without a restart" poll status_is stalled=false
+  df_run
+  check "  ... a ticketed exec runs again" [ $? = 0 ]
+  check "  ... the denied execs are on the log as audit_unavailable" audit_has '"event":"exec"' "\"ino\":$DF_INO," '"reason":"audit_unavailable"'
+  sleep 1
+  n=$(df_execs)
+  echo "  $DF_TRIED execs attempted, $n exec records of /opt/df/true"
+  check "  ... every exec attempted is on the log" [ "$n" = "$DF_TRIED" ]
+  df_end
+}
+
+case_audit_disk_full_optional() {
+  DF_TRIED=0
+  df_begin false || return
+  df_fill 1
+  df_until_stalled
+  check "not required, disk full: status says stalled" poll status_is stalled=true
+  df_fill 2
+  ok=0
+  for i in 1 2 3 4 5; do df_run && ok=$((ok + 1)); done
+  check "  ... execs in the scope still run" [ "$ok" = 5 ]
+  rm -f $DF/fill1 $DF/fill2
+  check "space back: not stalled within 5 s" poll status_is stalled=false
+  sleep 1
+  n=$(df_execs)
+  lost=$(audit_lines | grep -F '"event":"gap"' | grep -F '"reason":"disk_full"' | sed -n 's/.*"count":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+  echo "  $DF_TRIED execs attempted, $n exec records, gaps count $lost lost"
+  check "  ... the log has every exec or an exact gap count" [ $((n + lost)) = "$DF_TRIED" ]
+  df_end
+}
+
 run_cases

@@ -49,8 +49,23 @@ struct AuditLog::Impl {
   std::uint64_t file_bytes = 0;  // bytes of the live file, including pending
   std::uint64_t file_first_seq = 1;
   bool stop = false, closed = false;
-  std::string error;  // sticky write failure
+  std::string error;  // sticky write failure (not ENOSPC/EDQUOT)
   Clk::time_point last_sync = Clk::now();
+  // ---- the disk full (docs/audit.md "When the disk is full"): guarded by mu ----
+  bool writing = false;          // a batch is being written with mu released (one at a time)
+  std::size_t inflight = 0;      // its bytes
+  bool full = false;             // the last write failed with ENOSPC/EDQUOT: pending is held
+  std::string full_error;
+  Clk::time_point retry_at = Clk::now();  // next write retry (full) or reserve attempt
+  bool durable = true;           // what status()/the callback say
+  std::string stall_detail;
+  bool reported_durable = true;  // what the callback was last told (the flusher's)
+  std::uint64_t dropped = 0;     // dropped and not yet in a gap record
+  std::uint64_t dropped_total = 0;
+  // the reserve file: made and given up by open() and the flusher thread only (its I/O
+  // with mu released); reserve_ok guarded by mu
+  bool reserve_ok = false;
+  std::string reserve_path;
   // time stamp cache
   std::int64_t cached_sec = -1;
   std::string cached_prefix;  // "YYYY-MM-DDTHH:MM:SS."
@@ -132,57 +147,191 @@ struct AuditLog::Impl {
   }
 
   // Before appending a record: rotate, or checkpoint when checkpoint_every is reached.
-  void before_append_locked() {
-    if (file_bytes >= opt.rotate_bytes && next_seq > file_first_seq) rotate_locked();
+  // Rotation waits for a batch in flight and is put off while the disk is full.
+  void before_append_locked(std::unique_lock<std::mutex>& lk) {
+    while (file_bytes >= opt.rotate_bytes && next_seq > file_first_seq && !full && error.empty()) {
+      if (writing) {
+        space.wait(lk);
+        continue;
+      }
+      rotate_locked();
+      break;
+    }
     if (key && since_cp >= opt.checkpoint_every) checkpoint_locked(false);
   }
 
+  // A record of the writer's own (gap) outside append(): checkpoint rule, then the record.
+  void emit_own_locked(const nlohmann::json& rec) {
+    if (key && since_cp >= opt.checkpoint_every) checkpoint_locked(false);
+    emit_locked(rec);
+    ++since_cp;
+  }
+
+  // The gap for records dropped while the disk was full, before the next record.
+  void emit_dropped_gap_locked() {
+    if (dropped == 0) return;
+    const std::uint64_t n = dropped;
+    dropped = 0;
+    emit_own_locked({{"event", "gap"},
+                     {"reason", "disk_full"},
+                     {"count", n},
+                     {"detail", std::to_string(n) + " records dropped: the audit log's file system was full and " +
+                                    std::to_string(opt.max_held_bytes) + " bytes of records were held in memory"}});
+  }
+
+  void set_durable_locked(bool d, std::string why = {}) {
+    durable = d;
+    stall_detail = d ? std::string() : std::move(why);
+    if (d != reported_durable) wake.notify_one();
+  }
+
+  // ---- the file I/O of a batch ----------------------------------------------------------
+  struct WriteResult {
+    int err = 0;             // 0 = written and fsynced
+    bool permanent = false;  // the file could not be put back as it was
+    std::string what;
+  };
+  // Writes buf at the end of the live file and fdatasyncs it; on failure truncates the file
+  // back to its size before the write, so no torn record is left. Caller holds io.
+  WriteResult write_batch_io_locked(std::string_view buf) {
+    WriteResult r;
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+      r.err = errno;
+      r.permanent = true;
+      r.what = opt.path + ": fstat failed: " + std::strerror(r.err);
+      return r;
+    }
+    std::size_t off = 0;
+    while (off < buf.size()) {
+      const long n = opt.write_syscall ? opt.write_syscall(fd.get(), buf.data() + off, buf.size() - off)
+                                       : static_cast<long>(::write(fd.get(), buf.data() + off, buf.size() - off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        r.err = n < 0 ? errno : EIO;
+        r.what = opt.path + ": write failed: " + std::strerror(r.err);
+        break;
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    if (r.err == 0 && ::fdatasync(fd.get()) != 0) {
+      r.err = errno;
+      r.what = opt.path + ": fsync failed: " + std::strerror(r.err);
+    }
+    if (r.err == 0) return r;
+    // Put the file back as it was (the records are kept in memory and written again).
+    struct stat now {};
+    if (::fstat(fd.get(), &now) == 0 && now.st_size == st.st_size) return r;
+    if (append_only) audit_detail::set_append_only(fd.get(), false);
+    const int t = ::ftruncate(fd.get(), st.st_size) == 0 ? 0 : errno;
+    if (append_only) audit_detail::set_append_only(fd.get(), true);
+    if (t != 0) {
+      r.permanent = true;
+      r.what += std::string("; cannot truncate the partial batch: ") + std::strerror(t);
+    }
+    return r;
+  }
+
+  static bool is_disk_full(int e) { return e == ENOSPC || e == EDQUOT; }
+
+  // After a failed batch whose bytes were put back in front of pending. Caller holds mu.
+  void write_failed_locked(const WriteResult& r) {
+    if (is_disk_full(r.err) && !r.permanent) {
+      full = true;
+      full_error = r.what;
+      // with the reserve still there, the flusher gives it up and writes again at once
+      retry_at = reserve_ok ? Clk::now() : Clk::now() + opt.retry_interval;
+      set_durable_locked(false, "disk full: " + r.what);
+    } else {
+      if (error.empty()) error = r.what;
+      set_durable_locked(false, "failed: " + error);
+    }
+  }
+
+  // ---- the reserve -----------------------------------------------------------------------
+  // Makes <log>.reserve whole (reserve_bytes allocated). On failure removes it (a partial
+  // reserve would only take space from the log) and returns false.
+  bool make_reserve(std::string* why) {
+    UniqueFd rfd(::open(reserve_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600));
+    int e = 0;
+    if (!rfd) {
+      e = errno;
+    } else {
+      ::fchmod(rfd.get(), 0600);
+      e = ::posix_fallocate(rfd.get(), 0, static_cast<off_t>(opt.reserve_bytes));
+      if (e == 0 && ::fdatasync(rfd.get()) != 0) e = errno;
+    }
+    if (e == 0) return true;
+    *why = reserve_path + ": cannot reserve " + std::to_string(opt.reserve_bytes) + " bytes: " + std::strerror(e);
+    rfd.reset();
+    ::unlink(reserve_path.c_str());
+    return false;
+  }
+  void release_reserve() { ::unlink(reserve_path.c_str()); }
+
   // Takes the pending buffer and writes + fsyncs it. Called with mu held via lk; mu is
-  // released during the I/O (io is acquired first, so batches hit the file in order).
+  // released during the I/O (one batch at a time: `writing`). A batch that fails goes back
+  // in front of pending (order and chain kept) and the file is put back as it was.
   void sync_locked(std::unique_lock<std::mutex>& lk) {
-    if (pending.empty() || !error.empty()) return;
+    if (pending.empty() || !error.empty() || writing) return;
     std::string buf;
     buf.swap(pending);
+    const std::size_t nrec = pending_records;
     const std::uint64_t upto = next_seq - 1;
     pending_records = 0;
+    writing = true;
+    inflight = buf.size();
     std::unique_lock<std::mutex> iol(io);
     lk.unlock();
-    std::string err;
-    try {
-      write_all(fd.get(), buf, opt.path);
-      if (::fdatasync(fd.get()) != 0) throw IoError(opt.path, errno, "fsync failed");
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
+    const WriteResult r = write_batch_io_locked(buf);
     iol.unlock();
     lk.lock();
-    if (!err.empty()) {
-      if (error.empty()) error = err;
+    writing = false;
+    inflight = 0;
+    if (r.err != 0) {
+      buf.append(pending);
+      pending.swap(buf);
+      pending_records += nrec;
+      write_failed_locked(r);
     } else {
       ++fsyncs;
       durable_seq = std::max(durable_seq, upto);
+      full = false;
+      full_error.clear();
     }
     last_sync = Clk::now();
     space.notify_all();
+    if (pending_records > 0 || !durable) {
+      rearm = true;  // the flusher skipped its deadline while this batch was in flight
+      wake.notify_one();
+    }
   }
 
   // Writes pending + fsync while holding mu (rotation/close: nothing may interleave).
-  void sync_holding_locked() {
+  // Returns false when the disk is full (pending kept); throws on any other failure.
+  bool sync_holding_locked() {
     std::lock_guard<std::mutex> iol(io);
-    if (!pending.empty()) write_all(fd.get(), pending, opt.path);
-    if (::fdatasync(fd.get()) != 0) throw IoError(opt.path, errno, "fsync failed");
+    const WriteResult r = write_batch_io_locked(pending);
+    if (r.err != 0) {
+      write_failed_locked(r);
+      if (!error.empty()) throw IoError(opt.path, r.err, r.what);
+      return false;
+    }
     pending.clear();
     pending_records = 0;
+    full = false;
+    full_error.clear();
     ++fsyncs;
     durable_seq = next_seq - 1;
     last_sync = Clk::now();
     space.notify_all();
+    return true;
   }
 
   void rotate_locked() {
     if (key && since_cp > 0) checkpoint_locked(false);
     try {
-      sync_holding_locked();
+      if (!sync_holding_locked()) return;  // the disk full: rotate once writes work again
       std::lock_guard<std::mutex> iol(io);
       const std::string rotated = audit_rotated_name(opt.path, file_first_seq);
       // rename(2) of an FS_APPEND_FL file is refused: clear the flag, rename, set it again.
@@ -224,29 +373,114 @@ struct AuditLog::Impl {
     }
   }
 
+  // Tells on_durability what `durable` is now, mu released around the call. Flusher only.
+  void report_durability(std::unique_lock<std::mutex>& lk) {
+    while (reported_durable != durable) {
+      const bool d = durable;
+      reported_durable = d;
+      if (!opt.on_durability) continue;
+      lk.unlock();
+      try {
+        opt.on_durability(d);
+      } catch (...) {
+      }
+      lk.lock();
+    }
+  }
+
+  // The disk-full steps the flusher takes with mu released: give up the reserve at the
+  // first ENOSPC, make it whole again once writes work. Returns with mu held.
+  void reserve_step(std::unique_lock<std::mutex>& lk, Clk::time_point now) {
+    if (opt.reserve_bytes == 0 || !error.empty()) return;
+    if (full && reserve_ok) {
+      // Execs are already denied (durable is false, reported above); the reserve's space
+      // lets the held records and the record of the full disk reach the log.
+      reserve_ok = false;
+      lk.unlock();
+      release_reserve();
+      lk.lock();
+      emit_own_locked({{"event", "gap"},
+                       {"reason", "disk_full"},
+                       {"count", 0},
+                       {"detail", "the audit log's file system is full (" + full_error +
+                                      "); records are held in memory and retried; with [audit] required execs in "
+                                      "the scope are denied audit_unavailable until the reserve " + reserve_path +
+                                      " can be made whole again"}});
+      retry_at = now;  // write at once
+      return;
+    }
+    if (!full && !reserve_ok && pending_records == 0 && !writing && now >= retry_at) {
+      lk.unlock();
+      std::string why;
+      const bool ok = make_reserve(&why);
+      lk.lock();
+      reserve_ok = ok;
+      if (!ok) {
+        retry_at = Clk::now() + opt.retry_interval;
+        if (durable) set_durable_locked(false, why);
+        else stall_detail = why;
+      }
+    }
+  }
+
+  bool can_be_durable_locked() const {
+    return error.empty() && !full && (reserve_ok || opt.reserve_bytes == 0);
+  }
+
   void flusher_loop() {
     std::unique_lock<std::mutex> lk(mu);
     while (!stop) {
-      auto deadline = Clk::now() + std::chrono::hours(1);
-      if (pending_records > 0) deadline = std::min(deadline, last_sync + opt.fsync_interval);
-      if (key && since_cp > 0) deadline = std::min(deadline, last_cp_time + opt.checkpoint_interval);
-      wake.wait_until(lk, deadline, [&] { return stop || rearm || pending_records >= opt.fsync_max_records; });
+      report_durability(lk);
       if (stop) break;
-      if (rearm && pending_records < opt.fsync_max_records && Clk::now() < deadline) {
+      auto deadline = Clk::now() + std::chrono::hours(1);
+      // a batch of another thread (flush()) in flight: its end sets rearm
+      if (pending_records > 0 && !writing)
+        deadline = std::min(deadline, full ? retry_at : last_sync + opt.fsync_interval);
+      if (!durable && error.empty() && !writing) deadline = std::min(deadline, retry_at);
+      if (key && since_cp > 0) deadline = std::min(deadline, last_cp_time + opt.checkpoint_interval);
+      wake.wait_until(lk, deadline, [&] {
+        return stop || rearm || (!full && !writing && pending_records >= opt.fsync_max_records) ||
+               reported_durable != durable;
+      });
+      if (stop) break;
+      if (reported_durable != durable) continue;
+      if (rearm && (full || pending_records < opt.fsync_max_records) && Clk::now() < deadline) {
         rearm = false;
         continue;  // new work arrived while idle: sleep until its own deadline
       }
       rearm = false;
-      const auto now = Clk::now();
+      auto now = Clk::now();
       try {
         if (key && since_cp > 0 && now >= last_cp_time + opt.checkpoint_interval && error.empty())
           checkpoint_locked(false);
       } catch (const std::exception& e) {
         if (error.empty()) error = e.what();
+        set_durable_locked(false, "failed: " + error);
       }
-      if (pending_records > 0 && (pending_records >= opt.fsync_max_records || now >= last_sync + opt.fsync_interval))
+      if (full) {
+        report_durability(lk);  // the kernel stalls execs before anything else is tried
+        reserve_step(lk, now);
+        if (Clk::now() >= retry_at) {
+          if (pending_records > 0)
+            sync_locked(lk);
+          else
+            full = false;  // only an fsync failed, with nothing to write again
+        }
+      } else if (pending_records > 0 &&
+                 (pending_records >= opt.fsync_max_records || now >= last_sync + opt.fsync_interval)) {
         sync_locked(lk);
+      }
+      if (!full && error.empty() && dropped > 0) {
+        emit_dropped_gap_locked();
+        sync_locked(lk);
+      }
+      if (!full && !durable) {
+        now = Clk::now();
+        reserve_step(lk, now);
+        if (can_be_durable_locked() && pending_records == 0) set_durable_locked(true);
+      }
     }
+    report_durability(lk);
   }
 
   // ---- resume ------------------------------------------------------------------------
@@ -368,6 +602,18 @@ std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options) {
   impl->durable_seq = impl->next_seq - 1;  // what is already in the files
   impl->open_file_io_locked();
   impl->last_sync = impl->last_cp_time = Clk::now();
+  impl->reserve_path = options.path + ".reserve";
+  if (impl->opt.reserve_bytes > 0) {
+    std::string why;
+    impl->reserve_ok = impl->make_reserve(&why);
+    if (!impl->reserve_ok) {
+      impl->durable = false;
+      impl->stall_detail = why;
+      impl->retry_at = Clk::now() + impl->opt.retry_interval;
+    }
+  }
+  impl->reported_durable = impl->durable;
+  if (impl->opt.on_durability) impl->opt.on_durability(impl->durable);
   std::unique_ptr<AuditLog> log(new AuditLog(std::move(impl)));
   if (torn > 0)
     log->append_gap(1, "torn_write",
@@ -420,15 +666,20 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
   }
   Impl& im = *impl_;
   std::unique_lock<std::mutex> lk(im.mu);
-  if (im.closed) throw Error(ErrorKind::usage, "audit log is closed");
-  im.check_failed_locked();
-  if (im.pending.size() >= kMaxPendingBytes) {
-    im.wake.notify_one();
-    im.space.wait(lk, [&] { return im.pending.size() < kMaxPendingBytes || !im.error.empty() || im.closed; });
-    im.check_failed_locked();
+  for (;;) {
     if (im.closed) throw Error(ErrorKind::usage, "audit log is closed");
+    im.check_failed_locked();
+    if (im.full && im.pending.size() + im.inflight >= im.opt.max_held_bytes) {
+      ++im.dropped;  // counted in a gap record before the next record that is kept
+      ++im.dropped_total;
+      return 0;
+    }
+    if (im.full || im.pending.size() < kMaxPendingBytes) break;
+    im.wake.notify_one();
+    im.space.wait(lk, [&] { return im.pending.size() < kMaxPendingBytes || !im.error.empty() || im.closed || im.full; });
   }
-  im.before_append_locked();
+  im.emit_dropped_gap_locked();
+  im.before_append_locked(lk);
   const std::uint64_t seq = im.emit_locked(fields);
   ++im.since_cp;
   if (im.pending_records >= im.opt.fsync_max_records) {
@@ -451,12 +702,18 @@ std::uint64_t AuditLog::append_gap(std::optional<std::uint64_t> count, std::stri
 void AuditLog::flush() {
   Impl& im = *impl_;
   std::unique_lock<std::mutex> lk(im.mu);
-  im.check_failed_locked();
   const std::uint64_t target = im.next_seq - 1;
-  im.sync_locked(lk);
-  // A batch the group-commit thread took before us may still be in flight.
-  im.space.wait(lk, [&] { return im.durable_seq >= target || !im.error.empty() || im.fd.get() < 0; });
-  im.check_failed_locked();
+  for (;;) {
+    im.check_failed_locked();
+    if (im.durable_seq >= target || im.fd.get() < 0) return;
+    if (im.full)
+      throw Error(ErrorKind::io, "audit log: records cannot be made durable now (" + im.full_error +
+                                     "); they are held in memory and retried");
+    if (im.writing)
+      im.space.wait(lk);  // a batch the group-commit thread took before us is in flight
+    else
+      im.sync_locked(lk);
+  }
 }
 
 void AuditLog::close() {
@@ -471,9 +728,13 @@ void AuditLog::close() {
   }
   if (im.flusher.joinable()) im.flusher.join();
   std::unique_lock<std::mutex> lk(im.mu);
+  im.space.wait(lk, [&] { return !im.writing; });  // a flush() of another thread
   if (!im.error.empty()) throw Error(ErrorKind::io, "audit log unavailable: " + im.error);
+  im.emit_dropped_gap_locked();
   if (im.key && im.since_cp > 0) im.checkpoint_locked(true);
-  im.sync_holding_locked();
+  if (!im.sync_holding_locked())
+    throw Error(ErrorKind::io, "audit log: " + std::to_string(im.pending_records) +
+                                   " records could not be written at close (" + im.full_error + ")");
   std::lock_guard<std::mutex> iol(im.io);
   im.fd.reset();
 }
@@ -498,7 +759,17 @@ AuditStatus AuditLog::status() const {
   s.key_id = im.key_id;
   s.failed = !im.error.empty();
   s.error = im.error;
+  s.durable = im.durable;
+  s.disk_full = im.full;
+  s.held_records = im.pending_records;
+  s.dropped_records = im.dropped_total;
+  s.stall_detail = im.stall_detail;
   return s;
+}
+
+bool AuditLog::durable() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->durable;
 }
 
 }  // namespace execgate

@@ -173,6 +173,10 @@ void add_status(CLI::App& app, Cli& cli) {
                 << "          append-only: "
                 << (a.value("append_only", false) ? "yes" : "NO (" + a.value("append_only_detail", "") + ")") << "\n";
       if (a.value("failed", false)) std::cout << "          FAILED: " << a.value("error", "") << "\n";
+      if (a.value("stalled", false))
+        std::cout << "          STALLED" << (a.value("required", false) ? " (execs in the scope denied audit_unavailable)" : "")
+                  << ": " << printable(a.value("stall_detail", "")) << "; " << a.value("held_records", 0)
+                  << " records held in memory, " << a.value("dropped_records", 0) << " dropped\n";
       if (s.contains("metrics")) {
         const json& m = s["metrics"];
         const std::string file = m.value("textfile", "");

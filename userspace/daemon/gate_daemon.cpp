@@ -249,7 +249,9 @@ json GateDaemon::status_json() const {
       {"audit", {{"path", as.path}, {"last_seq", as.last_seq}, {"durable_seq", as.durable_seq},
                  {"append_only", as.append_only}, {"append_only_detail", as.append_only_detail},
                  {"signing", !as.key_id.empty()}, {"key_id", as.key_id}, {"required", policy_.audit.required},
-                 {"failed", as.failed}, {"error", as.error}}},
+                 {"failed", as.failed}, {"error", as.error}, {"stalled", !as.durable},
+                 {"disk_full", as.disk_full}, {"held_records", as.held_records},
+                 {"dropped_records", as.dropped_records}, {"stall_detail", as.stall_detail}}},
       {"metrics", metrics},
   };
 }

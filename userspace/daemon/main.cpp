@@ -19,6 +19,7 @@
 #include <cstring>
 #include <iostream>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "control_server.h"
@@ -96,6 +97,18 @@ int main(int argc, char** argv) {
     aopts.signing_key_path = policy.audit.signing_key;
     aopts.checkpoint_every = policy.audit.checkpoint_every;
     aopts.rotate_bytes = policy.audit.rotate_bytes;
+    // The kernel half of audit durability (docs/audit.md "When the disk is full"): while the
+    // writer cannot make records durable, execs in the scope are denied audit_unavailable
+    // ([audit] required). open() reports the starting state: a daemon that died stalled
+    // left the word set.
+    aopts.on_durability = [g = gate.get(), first = true](bool durable) mutable {
+      g->set_audit_stalled(!durable);
+      if (std::exchange(first, false) && durable) return;  // the start, as it should be
+      service::log(durable ? service::Priority::notice : service::Priority::error,
+                   durable ? "audit: records are durable again; execs are no longer stalled"
+                           : "audit: records cannot be made durable (disk full or write failure); with [audit] "
+                             "required, execs in the scope are denied audit_unavailable");
+    };
     std::unique_ptr<AuditLog> audit = AuditLog::open(aopts);
 
     SystemClock clock;
