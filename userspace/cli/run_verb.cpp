@@ -101,7 +101,7 @@ void add_run_verb(CLI::App& app, Cli& cli) {
       if (!cg.empty()) ::rmdir(cg.c_str());
       if (got == sizeof exec_err) {
         std::cerr << "execgate run: " << ticket_verbs::printable(o->cmd[0]) << ": " << std::strerror(exec_err)
-                  << (exec_err == EPERM || exec_err == EACCES ? " (denied by the gate: no valid ticket)" : "") << "\n";
+                  << (exec_err == EPERM || exec_err == EACCES ? " (denied by the gate: the reason is in the audit log, `execgate audit tail`)" : "") << "\n";
         return exec_err == EPERM || exec_err == EACCES ? static_cast<int>(ExitCode::denied) : 127;
       }
       if (WIFEXITED(st)) return WEXITSTATUS(st);
