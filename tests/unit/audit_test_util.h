@@ -119,6 +119,13 @@ struct Keys {
   std::string pub() const { return base + ".pub"; }
 };
 
+// The log verified as `audit verify` does it at a clean stop: a final checkpoint required.
+inline AuditVerifyResult verify_closed_log(const std::string& path, const Keys& keys) {
+  AuditVerifyOptions strict;
+  strict.require_final_checkpoint = true;
+  return verify_audit(path, keys.kp.pub, strict);
+}
+
 inline AuditOptions test_options(const TempDir& dir, const Keys& keys) {
   AuditOptions o;
   o.path = dir.file("audit.jsonl");

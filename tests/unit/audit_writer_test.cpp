@@ -46,9 +46,7 @@ TEST(AuditWriter, FirstRecordsAndStatus) {
   EXPECT_EQ(rec(lines[3])["event"], "checkpoint");
   EXPECT_EQ(rec(lines[3])["seq_head"], 3);
   EXPECT_EQ(rec(lines[3])["key_id"], keys.kp.pub.key_id());
-  AuditVerifyOptions strict;
-  strict.require_final_checkpoint = true;
-  auto r = verify_audit(opt.path, keys.kp.pub, strict);
+  auto r = verify_closed_log(opt.path, keys);
   EXPECT_TRUE(r.ok) << r.reason;
 }
 
@@ -80,9 +78,7 @@ TEST(AuditWriter, ReopenContinuesTheChain) {
   auto lines = read_lines(opt.path);
   ASSERT_EQ(lines.size(), 10u);
   EXPECT_EQ(rec(lines[8])["prev"], rec(lines[7])["hash"]);
-  AuditVerifyOptions strict;
-  strict.require_final_checkpoint = true;
-  auto r = verify_audit(opt.path, keys.kp.pub, strict);
+  auto r = verify_closed_log(opt.path, keys);
   EXPECT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.last_seq, 10u);
 }
