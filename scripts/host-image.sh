@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# host-image.sh [--refresh]
+# host-image.sh [--release bookworm|trixie] [--refresh]
 #
-# Builds, once, a Debian 12 (bookworm) system for the VM: systemd as PID 1, Debian's cloud
+# Builds, once, a Debian system for the VM (--release: bookworm, Debian 12, systemd 252, the
+# default; trixie, Debian 13, systemd 257, which sets services up in systemd-executor):
+# systemd as PID 1, Debian's cloud
 # kernel with its own initramfs, the runtime libraries the execgate package depends on, and a
 # toolchain (build-essential, debhelper) for the workload tests. Made with debootstrap from
 # the Debian mirror this machine's apt uses. Prints the directory that holds it:
 #   rootfs.img   ext4 root filesystem (label egroot), used read-only through overlays
 #   vmlinuz, initrd.img, version   the image's own kernel and initramfs
 #
-# Cached under ${EXECGATE_CACHE:-~/.cache/execgate}/host-image/<key>/, keyed on this script
+# Cached under ${EXECGATE_CACHE:-~/.cache/execgate}/host-image/<key>/, keyed on the release, this script
 # and the files it copies into the image (the package list is in this script): any change
 # builds a new one. scripts/host-vm.sh boots it (docs/vm.md, "A systemd host").
 # Exit status: 0 ok (directory on stdout), 1 build failed, 2 usage.
@@ -18,21 +20,29 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "$prog: $*" >&2; exit 1; }
 
 refresh=0
-case "${1:-}" in
-  "") ;;
-  --refresh) refresh=1 ;;
-  -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "$prog: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
-
 SUITE=bookworm
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --refresh) refresh=1; shift ;;
+    --release)
+      [ $# -ge 2 ] || { echo "$prog: --release needs a value (bookworm or trixie)" >&2; exit 2; }
+      SUITE=$2; shift 2 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$prog: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$SUITE" in
+  bookworm) TOML_LIB=libtomlplusplus3 ;;
+  trixie) TOML_LIB=libtomlplusplus3t64 ;;   # the 64-bit time_t transition renamed it
+  *) echo "$prog: --release must be bookworm or trixie, got '$SUITE'" >&2; exit 2 ;;
+esac
 # The system: systemd and udev, Debian's cloud kernel (initramfs-tools builds its initrd in
 # the image), what `apt install ./execgate_*.deb` needs offline (the package's Depends), and a
 # toolchain for the workload a gated CI runner would run (a package build).
 PACKAGES=(
   systemd systemd-sysv udev dbus kmod procps iproute2 util-linux
   linux-image-cloud-amd64 initramfs-tools
-  libbpf1 libsodium23 libtomlplusplus3 libstdc++6 libgcc-s1 zlib1g
+  libbpf1 libsodium23 "$TOML_LIB" libstdc++6 libgcc-s1 zlib1g
   build-essential debhelper fakeroot
 )
 GUEST_FILES=("$here/host-vm/vm-payload" "$here/host-vm/vm-payload.service")
@@ -43,7 +53,7 @@ done
 [ "$(id -u)" = 0 ] || die "debootstrap needs root"
 
 cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
-key=$(cat "${BASH_SOURCE[0]}" "${GUEST_FILES[@]}" | sha256sum | cut -c1-16)
+key=$( (echo "$SUITE"; cat "${BASH_SOURCE[0]}" "${GUEST_FILES[@]}") | sha256sum | cut -c1-16)
 dir=$cache/host-image/$key
 ready() { [ -s "$dir/rootfs.img" ] && [ -s "$dir/vmlinuz" ] && [ -s "$dir/initrd.img" ]; }
 if [ "$refresh" = 0 ] && ready; then echo "$dir"; exit 0; fi
@@ -96,7 +106,7 @@ cp "$root/boot/initrd.img-$kver" "$work/out/initrd.img"
 echo "$kver" >"$work/out/version"
 # Room for the package, its state and a package build on top of the system.
 size_mb=$(( $(du -sm "$root" | cut -f1) + 1536 ))
-mkfs.ext4 -q -L egroot -d "$root" "$work/out/rootfs.img" "${size_mb}M" || die "mkfs.ext4 -d failed"
+mkfs.ext4 -q -L egroot -d "$root" "$work/out/rootfs.img" "${size_mb}M" >&2 || die "mkfs.ext4 -d failed"
 rm -rf "$dir"
 mv "$work/out" "$dir"
 # Images of older keys go when unused for a week.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # host-vm.sh [options] PAYLOAD_DIR
 #
-# Boots the Debian 12 system of scripts/host-image.sh under qemu (TCG) with systemd as PID 1,
+# Boots the Debian system of scripts/host-image.sh (Debian 12 unless --release) under qemu (TCG) with systemd as PID 1,
 # its own cloud kernel and initramfs, and runs PAYLOAD_DIR/run in it as root once the system
 # is up (vm-payload.service, after multi-user.target). The root disk is a throw-away overlay
 # over the cached image; PAYLOAD_DIR is a second, read-only disk mounted at /payload. The
@@ -10,6 +10,7 @@
 # disks and runs the payload again (it keeps its progress on the root disk, e.g. /var/lib).
 #
 # Options:
+#   --release NAME      the image's release: bookworm (Debian 12, default) or trixie (13)
 #   --timeout SECONDS   per boot (default 900); exit 124 when hit
 #   --console           also stream the guest's console (ttyS0) to stderr
 #   -v, --verbose       timings on stderr
@@ -29,12 +30,14 @@ smp=${EXECGATE_VM_SMP:-2}
 show_console=${EXECGATE_VM_CONSOLE:-0}
 verbose=${EXECGATE_VM_VERBOSE:-0}
 payload=
+release=bookworm
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) [ $# -ge 2 ] || fail "--timeout needs a value"; timeout_s=$2; shift 2 ;;
+    --release) [ $# -ge 2 ] || fail "--release needs a value"; release=$2; shift 2 ;;
     --console) show_console=1; shift ;;
     -v | --verbose) verbose=1; shift ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) fail "unknown option '$1' (see --help)" ;;
     *) [ -z "$payload" ] || fail "one payload directory only"; payload=$1; shift ;;
   esac
@@ -51,7 +54,7 @@ done
 
 t0=$(date +%s.%N)
 cache=${EXECGATE_CACHE:-${HOME:-/root}/.cache/execgate}
-image=$("$here/host-image.sh") || fail "no host image (scripts/host-image.sh failed)"
+image=$("$here/host-image.sh" --release "$release") || fail "no host image (scripts/host-image.sh failed)"
 vm_workdir execgate-host-vm
 
 qemu-img create -q -f qcow2 -F raw -b "$image/rootfs.img" "$tmp/root.qcow2" || fail "qemu-img create failed"

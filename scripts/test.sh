@@ -6,13 +6,13 @@
 # ASan+UBSan, then runs the real-kernel suites in the VM: every security suite (exec,
 # bypass, tamper, launcher, lifecycle) on bookworm 6.1, trixie 6.12 and trixie-backports
 # 7.x; the others on two kernels each (clock and upgrade on 6.1 and 7.x, where a daemon
-# start verifies in seconds; audit and no-LSM on 6.1 and 6.12, observability on 6.1), builds the
-# Debian package and runs it on a Debian 12 system booted with systemd (install, enforce,
-# reboot, upgrade during an exec loop, a broken daemon at boot, stop, purge), and last the
-# VM benchmarks on one kernel (6.1): the exec path (as installed and with full maps), and
-# the whole cost beside fapolicyd (3 rounds). The benchmarks (the host's after the unit
-# tests) print their figures and fail only when execs are denied or not all recorded,
-# never on a ratio.
+# start verifies in seconds; audit and no-LSM on 6.1 and 6.12, observability on 6.1), two VMs
+# at a time; builds the Debian package and runs it on Debian 12 and Debian 13 systems booted
+# with systemd (install, enforce, reboot, upgrade during an exec loop, a broken daemon at
+# boot, stop, purge), and last the VM benchmarks on one kernel (6.1): the exec path (as
+# installed and with full maps), and the whole cost beside fapolicyd (3 rounds). The
+# benchmarks (the host's after the unit tests) print their figures and fail only when execs
+# are denied or not all recorded, never on a ratio.
 #
 #   scripts/test.sh                   # everything
 #   EXECGATE_KERNELS=bookworm scripts/test.sh          (all suites on these kernels only)
@@ -69,21 +69,35 @@ newest=()
 [ -n "${EXECGATE_KERNELS:-}" ] || newest=("trixie:exec,bypass,tamper,launcher,lifecycle,audit,no_lsm"
   "backports:exec,bypass,tamper,launcher,lifecycle,clock,upgrade")
 for k in "${kernels[@]}" "${newest[@]}"; do scripts/fetch-kernel.sh "${k%%:*}" >/dev/null; done
-# Meanwhile the Debian package and the systemd host's image are built on the core that
-# the single-threaded VM leaves idle (their output is shown with the systemd host suite).
+# Two lanes of VMs (a TCG vCPU each, one per core), longest suites first. Meanwhile the
+# Debian package and the two systemd hosts' images are built at the lowest priority, in
+# the time the VMs leave (a guest that sleeps frees its core); their output is shown with
+# the systemd host suites.
 pkglog=$(mktemp)
 rm -f dist/execgate_*_amd64.deb
-(PACKAGE_JOBS=1 nice scripts/package.sh && scripts/host-image.sh) >"$pkglog" 2>&1 &
+(PACKAGE_JOBS=1 nice -n 19 scripts/package.sh && nice -n 19 scripts/host-image.sh --release bookworm &&
+  nice -n 19 scripts/host-image.sh --release trixie) >"$pkglog" 2>&1 &
 pkg_pid=$!
 trap 'kill "$pkg_pid" 2>/dev/null || :' EXIT
-BUILD_DIR=$build tests/e2e/run-vm-suites.sh "${kernels[@]}" "${newest[@]}"
+BUILD_DIR=$build EXECGATE_VM_LANES=${EXECGATE_VM_LANES:-2} tests/e2e/run-vm-suites.sh "${kernels[@]}" "${newest[@]}"
 
-step "the package on a systemd host: scripts/package.sh, then tests/host/systemd_host_test.sh (Debian 12, systemd as PID 1)"
+step "the package on systemd hosts: scripts/package.sh, then tests/host/systemd_host_test.sh on Debian 12 and Debian 13 (systemd as PID 1), side by side"
 wait "$pkg_pid" || { cat "$pkglog"; echo "test: scripts/package.sh or scripts/host-image.sh failed" >&2; exit 1; }
 trap - EXIT
 cat "$pkglog"
 rm -f "$pkglog"
-tests/host/systemd_host_test.sh
+hostlogs=$(mktemp -d)
+for r in bookworm trixie; do
+  EXECGATE_VM_NOLOCK=1 tests/host/systemd_host_test.sh --release "$r" >"$hostlogs/$r.log" 2>&1 &
+  echo $! >"$hostlogs/$r.pid"
+done
+host_failed=0
+for r in bookworm trixie; do
+  wait "$(cat "$hostlogs/$r.pid")" || host_failed=1
+  cat "$hostlogs/$r.log"
+done
+rm -rf "$hostlogs"
+[ "$host_failed" = 0 ] || { echo "test: the systemd host suite failed (above)" >&2; exit 1; }
 
 step "VM benchmark: exec path cost, as installed and with 10,000 tickets and 200,000 baseline entries (tests/bench/vm_exec_cost.sh)"
 BUILD_DIR=$build MAPS=10000:200000 ROUNDS=4 tests/bench/vm_exec_cost.sh "${kernels[0]}"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The systemd host suite, inside the Debian 12 system of scripts/host-image.sh (as
+# The systemd host suite, inside the Debian 12 or 13 system of scripts/host-image.sh (as
 # /payload/run; tests/host/systemd_host_test.sh puts it there with the two packages). Runs as
 # root from vm-payload.service once the system is up; exits 100 to be rebooted and run again.
 # Its progress and its counts survive the reboot in /var/lib/egtest.
@@ -47,16 +47,24 @@ unit_prop() { systemctl show -P "$2" "$1"; }
 journal_has() { journalctl -u execgated -o json --no-pager | grep -F "\"PRIORITY\":\"$1\"" | grep -qF -- "$2"; }
 # job_denied UNIT: the unit's main process never ran: exec failed (status 203/EXEC, EPERM)
 job_denied() { [ "$(unit_prop "$1" ExecMainStatus)" = 203 ] && [ "$(unit_prop "$1" Result)" = exit-code ]; }
+# reload_applied: systemctl reload, then execgated's journal has one more 'policy reloaded'
+reload_applied() {
+  local n
+  n=$(journalctl -u execgated --no-pager | grep -c 'policy reloaded')
+  systemctl reload execgated &&
+    poll sh -c "[ \$(journalctl -u execgated --no-pager | grep -c 'policy reloaded') -gt $n ]"
+}
 job_ran() { [ "$(unit_prop "$1" ExecMainStatus)" = 0 ] && [ "$(unit_prop "$1" Result)" = success ]; }
 phase=$(cat $S/phase 2>/dev/null || echo 1)
 echo "=== boot $phase ($(uname -r), systemd $(systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p'))"
 
-write_policy() { # MODE
+write_policy() { # MODE [SCOPE_LINE]: SCOPE_LINE is one more line of [scope]
   cat >/etc/execgate/policy.toml <<EOT
 name = "ci-runner"
 mode = "$1"
 [scope]
 cgroups = ["/ci.slice"]
+${2:-}
 [baseline]
 trust = "none"
 paths = ["/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec", "/bin", "/sbin", "/lib", "/lib64"]
@@ -136,6 +144,7 @@ EOT
   check "  ... and did its work" [ -s /var/lib/private/egsandboxed/ran ]
   sleep 1
   check "  ... with nothing refused" no_audit_after "$m" '"verdict":"deny"'
+  [ ! -x /usr/lib/systemd/systemd-executor ] || executor_launcher
   cat >/etc/systemd/system/egmount.service <<'EOT'
 [Unit]
 Description=a sandboxed service in ci.slice whose workload tries to mount
@@ -153,6 +162,26 @@ EOT
   echo 2 >$S/phase
   echo "--- reboot"
   exit 100
+}
+
+# systemd 255 and later (Debian 13) set a service up in systemd-executor, a program exec'd
+# in the service's cgroup: the policy's default launcher programs name it, and without them
+# the same service cannot start (docs/gate.md "Launcher programs").
+executor_launcher() {
+  local m
+  echo "--- systemd-executor sets the service up: the policy's launcher program"
+  write_policy enforce 'launchers = []'
+  check "  ... a policy without launcher programs applied" reload_applied
+  m=$(mark)
+  check "with launchers = [], the sandboxed service cannot start (its setup in systemd-executor is judged as workload)" \
+    sh -c '! systemctl start egsandboxed.service 2>/dev/null'
+  check "  ... audited deny privilege" audit_since "$m" '"verdict":"deny"' '"reason":"privilege"'
+  tail -n +$((m + 1)) $AUDIT | grep -F '"verdict":"deny"' | head -2 | sed 's/^/  /'
+  cp $S/good.toml /etc/execgate/policy.toml
+  check "  ... the policy with the default launcher programs applied again" reload_applied
+  m=$(mark)
+  check "the default launchers again: the sandboxed service starts" systemctl start egsandboxed.service
+  check "  ... with nothing refused" sh -c "sleep 1; ! tail -n +$((m + 1)) $AUDIT | grep -qF '\"verdict\":\"deny\"'"
 }
 
 # The default posture (docs/gate.md "Privilege posture") while the policy is in monitor

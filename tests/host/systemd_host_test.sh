@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tests/host/systemd_host_test.sh [DEB]
+# tests/host/systemd_host_test.sh [--release bookworm|trixie] [DEB]
 #
-# The installed agent on a real systemd host: boots the Debian 12 system of
-# scripts/host-image.sh (systemd as PID 1, Debian's cloud kernel) and runs tests/host/guest.sh
+# The installed agent on a real systemd host: boots the Debian system of scripts/host-image.sh
+# (--release: bookworm, Debian 12 with systemd 252, the default; trixie, Debian 13 with
+# systemd 257, whose services are set up in systemd-executor, the policy's default launcher
+# program) with systemd as PID 1 and Debian's cloud kernel, and runs tests/host/guest.sh
 # in it: apt install of the package, enforce with a ci.slice scope, a job denied from its
 # first exec, the default posture under a package build and a sandboxed service, a real
 # reboot (denied from boot, boot-to-enforcing time), an upgrade to a newer package during an
@@ -18,6 +20,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 prog=systemd-host-test
 
+release=bookworm
+if [ "${1:-}" = --release ]; then
+  [ $# -ge 2 ] || { echo "$prog: --release needs a value" >&2; exit 2; }
+  release=$2
+  shift 2
+fi
 deb=${1:-}
 if [ -z "$deb" ]; then
   deb=$(find "$root/dist" -maxdepth 1 -name 'execgate_*_amd64.deb' 2>/dev/null | sort -V | tail -1)
@@ -39,10 +47,10 @@ rm -rf "$payload/repack"
 dpkg --compare-versions "$newer" gt "$version" || { echo "$prog: $newer is not newer than $version" >&2; exit 1; }
 install -m 0755 "$root/tests/host/guest.sh" "$payload/run"
 
-echo "=== systemd host: ${deb##*/}, then execgate_${newer}_amd64.deb"
+echo "=== systemd host ($release): ${deb##*/}, then execgate_${newer}_amd64.deb"
 log=$(mktemp)
 rc=0
-"$root/scripts/host-vm.sh" --timeout 1200 "$payload" | tee "$log" || rc=$?
+"$root/scripts/host-vm.sh" --release "$release" --timeout 1200 "$payload" | tee "$log" || rc=$?
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 || true)
 rm -f "$log"
 [ -n "$line" ] || { echo "$prog: no summary (host-vm exit $rc)"; exit 1; }
