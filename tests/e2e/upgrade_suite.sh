@@ -4,7 +4,8 @@
 # A daemon whose install fails half way, and a daemon of another kernel ABI, each over the
 # pins of a running gate: each refuses, says why, and leaves the old gate enforcing with
 # every pinned link the old one. A good daemon of another build then takes over without a
-# gap; a restart of the same build keeps the pinned programs, unless the set is not whole.
+# gap; a restart of the same build keeps the pinned programs, unless the set is not whole;
+# a pin or rename refused half way leaves every hook pinned.
 # Each case: lib.sh, "cases" (EXECGATE_CASES picks some).
 # Ends with "N passed, M failed".
 E2E=$(cd "$(dirname "$0")" && pwd)
@@ -115,6 +116,33 @@ case_link_missing() {
   check "a pinned set with a link missing is loaded again" audit_since "$m" '"event":"daemon_start"' '"programs":"loaded"'
   check "  ... every program pinned again" [ "$(cut -d' ' -f1 $W/links1)" = "$(cut -d' ' -f1 $W/links3)" ]
   check "  ... each link a new one" sh -c "! grep -qxF -f $W/links1 $W/links3"
+  enforces
+  stop_daemon
+}
+
+# a pin that fails half way (bpffs refusing a new link's pin, or its rename over the old
+# one, at the first, a middle or the last link, or the build stamp's pin): every hook's pin
+# holds the old link or the new one, never none, and the gate enforces; the next start
+# loads again (docs/daemon.md "Restarts")
+needs pin_faults takeover
+case_pin_faults() {
+  $PROBE link-ids $PIN >$W/before
+  n=$(wc -l <$W/before)
+  for step in pin:0 rename:0 pin:$((n / 2)) rename:$((n / 2)) pin:last rename:last stamp; do
+    out=$(EXECGATE_FAULT_PIN=$step timeout 120 $FAULTS --config $W/p.toml --state-dir $W/state 2>&1); rc=$?
+    echo "  execgated-faults ($step fails): $out" | head -2
+    $PROBE link-ids $PIN >$W/after
+    check "a daemon whose $step fails exits non-zero" [ "$rc" != 0 ]
+    check "  ... saying what bpffs refused" sh -c 'echo "$1" | grep -qE "cannot (pin|rename) /"' _ "$out"
+    check "  ... every hook still has its link pinned, each one readable" \
+      sh -c "[ \"\$(cut -d' ' -f1 $W/before)\" = \"\$(cut -d' ' -f1 $W/after)\" ] && ! grep -q unreadable $W/after"
+    check "  ... no temporary pin left" sh -c "! ls -a $PIN | grep -q '^[.]new-'"
+    enforces
+  done
+  check "the last failures replaced links (a rename that took is kept)" sh -c "! cmp -s $W/before $W/after"
+  m=$(audit_mark)
+  start_daemon $W/p.toml || abort "cannot start the daemon"
+  check "the next start loads again (no build stamp)" audit_since "$m" '"event":"daemon_start"' '"programs":"loaded"'
   enforces
   stop_daemon
 }

@@ -135,13 +135,29 @@ bool attach_fault(const bpf_program* prog, bool last) {
   const char* want = std::getenv("EXECGATE_FAULT_ATTACH");
   return want && (std::string(want) == bpf_program__name(prog) || (last && std::string(want) == "last"));
 }
+// EXECGATE_FAULT_PIN=STEP:N makes step STEP (pin: the new link under its temporary name;
+// rename: that name over the link's own) of the Nth link pinned (from 0, or "last") fail
+// as if bpffs refused it; EXECGATE_FAULT_PIN=stamp, the build stamp's pin.
+bool pin_fault(const char* step, std::size_t index, bool last) {
+  const char* want = std::getenv("EXECGATE_FAULT_PIN");
+  if (!want) return false;
+  const std::string w(want), prefix = std::string(step) + ":";
+  if (w == step) return true;
+  if (w.rfind(prefix, 0) != 0) return false;
+  const std::string n = w.substr(prefix.size());
+  return (n == "last" && last) || n == std::to_string(index);
+}
 // EXECGATE_FAULT_ABI_BUMP=1 makes it claim the next kernel ABI.
 std::uint32_t abi_version() { return EG_ABI_VERSION + (std::getenv("EXECGATE_FAULT_ABI_BUMP") ? 1 : 0); }
 // EXECGATE_FAULT_NEW_BUILD=1 makes it load over its own build's pins as another build
 // would (so does an attach fault: the fault is in the load path).
-bool loads_as_another_build() { return std::getenv("EXECGATE_FAULT_NEW_BUILD") || std::getenv("EXECGATE_FAULT_ATTACH"); }
+bool loads_as_another_build() {
+  return std::getenv("EXECGATE_FAULT_NEW_BUILD") || std::getenv("EXECGATE_FAULT_ATTACH") ||
+         std::getenv("EXECGATE_FAULT_PIN");
+}
 #else
 constexpr bool attach_fault(const bpf_program*, bool) { return false; }
+constexpr bool pin_fault(const char*, std::size_t, bool) { return false; }
 constexpr std::uint32_t abi_version() { return EG_ABI_VERSION; }
 constexpr bool loads_as_another_build() { return false; }
 #endif
@@ -326,6 +342,12 @@ std::string build_stamp(std::uint64_t tick_nsec) {
   return buf;
 }
 
+// A new link's pin while it waits to be renamed over the old one (load_and_pin). A leftover
+// (a daemon killed between the two steps) is removed at the next install.
+constexpr const char* kPinTemp = ".new-";
+constexpr const char* kPinFailed =
+    " (each hook's pin holds the old link or the new one; the next start loads again)";
+
 // Removes the pins in pin_dir whose names start with prefix, but those in keep.
 void unlink_pins_with_prefix(const std::string& pin_dir, const std::string& prefix,
                              const std::set<std::string>& keep = {}) {
@@ -423,6 +445,7 @@ std::unique_ptr<Gate> Gate::install(const GateOptions& opts) {
   impl->skel->rodata->eg_tick_nsec = opts.tick_nsec;
   select_programs(impl->skel->obj);
   const std::string stamp = build_stamp(opts.tick_nsec);
+  unlink_pins_with_prefix(opts.pin_dir, kPinTemp);
   if (!impl->keep_pinned(stamp)) impl->load_and_pin(stamp);
 
   impl->state = StateMapping(bpf_map__fd(impl->skel->maps.eg_state));
@@ -456,14 +479,22 @@ void Gate::Impl::load_and_pin(const std::string& build) {
 
   // The pinned set stops naming a build before its first link changes (build_stamp).
   unlink_pins_with_prefix(pin_dir, "build-");
-  // Each new link takes its pinned name; the old link it replaces stays attached until
-  // the new one is pinned (its fd is held meanwhile): no moment without the hook.
+  // Each new link is pinned under a temporary name, then renamed over the old link's pin
+  // (bpffs renames atomically): at every moment the hook's name holds the old link or the
+  // new one. A failure stops there: the links renamed so far stay (new), the others old.
   std::set<std::string> names;
-  for (auto& [name, link] : fresh.links) {
-    const std::string pin = pin_dir + "/link_" + name;
-    UniqueFd old(bpf_obj_get(pin.c_str()));
-    if (old) ::unlink(pin.c_str());
-    if (int rc = bpf_link__pin(link, pin.c_str()); rc < 0) throw GateUnavailable("cannot pin " + pin + ": " + errstr(rc));
+  for (std::size_t i = 0; i < fresh.links.size(); ++i) {
+    auto& [name, link] = fresh.links[i];
+    const bool last = i + 1 == fresh.links.size();
+    const std::string pin = pin_dir + "/link_" + name, tmp = pin_dir + "/" + kPinTemp + "link_" + name;
+    ::unlink(tmp.c_str());
+    if (int rc = pin_fault("pin", i, last) ? -EPERM : bpf_link__pin(link, tmp.c_str()); rc < 0)
+      throw GateUnavailable("cannot pin " + tmp + ": " + errstr(rc) + kPinFailed);
+    if (pin_fault("rename", i, last) ? (errno = EPERM, true) : ::rename(tmp.c_str(), pin.c_str()) != 0) {
+      const int err = errno;
+      bpf_link__unpin(link);
+      throw GateUnavailable("cannot rename " + tmp + " to " + pin + ": " + errstr(err) + kPinFailed);
+    }
     // The pin holds the attachment; keep our own fd too and let libbpf forget the link.
     link_fds.emplace_back(::dup(bpf_link__fd(link)));
     bpf_link__disconnect(link);
@@ -478,6 +509,7 @@ void Gate::Impl::load_and_pin(const std::string& build) {
   unlink_pins_with_prefix(pin_dir, "abi-", {abi});
   std::error_code ec;
   if (!fs::exists(pin_dir + "/" + abi, ec)) check(bpf_obj_pin(state_fd, (pin_dir + "/" + abi).c_str()), "pin " + pin_dir + "/" + abi);
+  if (pin_fault("stamp", 0, true)) throw GateUnavailable("cannot pin " + pin_dir + "/" + build + ": " + errstr(-EPERM));
   check(bpf_obj_pin(state_fd, (pin_dir + "/" + build).c_str()), "pin " + pin_dir + "/" + build);
   clock_sync_fd = UniqueFd(::dup(bpf_program__fd(skel->progs.eg_clock_sync)));
 }
