@@ -125,4 +125,23 @@ static __always_inline int sigio_rule(struct task_struct *tsk, int sig)
 	return deny_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, sig);
 }
 
+/* ptrace_access_check: in scope, no ptrace attach (nor process_vm_writev): no injecting code
+ * into a process outside the gate or running an unticketed image's code inside a ticketed
+ * one. */
+static __always_inline int ptrace_attach_rule(unsigned int mode)
+{
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return 0;
+	return deny_in_scope(EG_R_PTRACE, EG_HOOK_PTRACE);
+}
+
+/* task_prlimit: prlimit(2) of another task names only its credentials: from the scope, no
+ * other task's limits are set (the kernel calls the hook only for another task). */
+static __always_inline int prlimit_rule(unsigned int flags)
+{
+	if (!(flags & LSM_PRLIMIT_WRITE))
+		return 0;
+	return deny_in_scope_arg(EG_R_SCOPE_ESCAPE, EG_HOOK_OTHER_TASK, EG_OP_PRLIMIT);
+}
+
 #endif /* EG_LIB_POSTURE_H */
