@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The one test command (README, .ci/run): installs deps, shellchecks every script, builds
-# with warnings as errors, runs the unit tests, builds the CLI without the daemon
-# (EXECGATE_DAEMON=OFF, the issuing workstation's build) and runs its offline verbs, fuzzes
-# the four parsers (tickets, policy, audit lines, control requests) for 20 s each under
-# ASan+UBSan, then runs the real-kernel suites in the VM: every security suite (exec,
-# bypass, tamper, launcher, lifecycle) on bookworm 6.1, trixie 6.12 and trixie-backports
-# 7.x; the others on two kernels each (clock and upgrade on 6.1 and 7.x, where a daemon
-# start verifies in seconds; audit and no-LSM on 6.1 and 6.12, observability on 6.1), two VMs
-# at a time; builds the Debian package and runs it on Debian 12 and Debian 13 systems booted
-# with systemd (install, enforce, reboot, upgrade during an exec loop, a broken daemon at
-# boot, stop, purge), and last the VM benchmarks on one kernel (6.1): the exec path (as
+# The one test command (README, .ci/run): installs deps, shellchecks every script, checks
+# that what the docs name exists (scripts/check-docs.sh), builds with warnings as errors,
+# runs the unit tests, builds the CLI without the daemon (EXECGATE_DAEMON=OFF, the issuing
+# workstation's build) and runs its offline verbs, fuzzes the four parsers (tickets,
+# policy, audit lines, control requests) for 20 s each under ASan+UBSan, then runs the
+# real-kernel suites in the VM: every security suite (exec, bypass, tamper, launcher,
+# lifecycle) on bookworm 6.1, trixie 6.12 and trixie-backports 7.x; the others on two
+# kernels each (clock and upgrade on 6.1 and 7.x, where a daemon start verifies in
+# seconds; audit and no-LSM on 6.1 and 6.12, observability on 6.1), two VMs at a time;
+# builds the Debian package and runs it on Debian 12 and Debian 13 systems booted with
+# systemd (install, enforce, reboot, upgrade during an exec loop, a broken daemon at boot,
+# stop, purge), and last the VM benchmarks on one kernel (6.1): the exec path (as
 # installed and with full maps), and the whole cost beside fapolicyd (3 rounds). The
-# benchmarks (the host's after the unit tests) print their figures and fail only when execs
-# are denied or not all recorded, never on a ratio.
+# benchmarks (the host's after the unit tests) print their figures and fail only when
+# execs are denied or not all recorded, never on a ratio.
 #
 #   scripts/test.sh                   # everything
 #   EXECGATE_KERNELS=bookworm scripts/test.sh          (all suites on these kernels only)
@@ -29,6 +30,9 @@ scripts/install-deps.sh
 step "shellcheck (every script, warnings are errors)"
 git ls-files -z '*.sh' | xargs -0 shellcheck -x -S warning
 echo "shellcheck: clean"
+
+step "docs: every path, script and CLI verb the docs name exists (scripts/check-docs.sh)"
+scripts/check-docs.sh
 
 step "build ($build, warnings are errors)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECGATE_WERROR=ON >/dev/null

@@ -7,7 +7,7 @@
 # alternates) and time a loop of 200 static execs of a ticketed binary from the scope
 # with bpf_stats. Prints, per program, its time per exec for each (median over rounds) and
 # the median of the per-round ratios new / old: programs the change did not touch show
-# what the host's noise does to a ratio (docs/notes.md has the A/Bs made with it).
+# what the host's noise does to a ratio (docs/cost.md "What could cut it").
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 old=${1:?usage: program_ab.sh OLD_BUILD_DIR [KERNEL ...]}
