@@ -4,6 +4,7 @@
 #     packaging/, bench/, .ci/; a trailing / for a directory) and every doc named bare
 #     (`gate.md`), placeholders and globs left out (`*`, `<`, `{`, `$`, `...`, a component
 #     in capitals such as NAME or N);
+#   - every source file named bare in backticks (`decision.h`) is a file of the tree;
 #   - every section a doc is cited by (`docs/gate.md "Exec clock"`: a heading, or a
 #     paragraph's bold lead, holding it);
 #   - every script run as a command (the first word of a backticked span or of a line in a
@@ -77,6 +78,11 @@ extract() {
         sec = t; sub(/^[^"]*"/, "", sec); sub(/"$/, "", sec)
         emit("section", d, sec)
       }
+      # a source file named bare in backticks (`tamper.h`): one of that name is in the tree
+      s = line
+      while (match(s, /`[a-z][a-z0-9_-]*\.(h|c|cpp|sh)`/)) {
+        emit("source", substr(s, RSTART + 1, RLENGTH - 2)); s = substr(s, RSTART + RLENGTH)
+      }
       if (fence) { spans(line, 1); next }
       # A backticked span may go on over the next lines of its paragraph.
       n = split(line, part, "`")
@@ -138,6 +144,10 @@ done
 # Format headers that begin with the word execgate (key files, the state seal) are no verbs.
 not_verbs=" public secret installed "
 
+# The tree's file names, for the sources named bare.
+declare -A sources=()
+while read -r f; do sources[${f##*/}]=1; done < <(git ls-files 2>/dev/null || find . -type f -not -path './.git/*')
+
 missing=0 checked=0
 miss() { echo "$1:$2: $3"; missing=$((missing + 1)); }
 while IFS=$'\t' read -r kind file line value value2; do
@@ -151,6 +161,9 @@ while IFS=$'\t' read -r kind file line value value2; do
       else
         [ -e "$value" ] || miss "$file" "$line" "$value does not exist"
       fi
+      ;;
+    source)
+      [ -n "${sources[$value]:-}" ] || miss "$file" "$line" "no file $value in the tree"
       ;;
     doc)
       [ -e "$(doc_path "$value")" ] || miss "$file" "$line" "$value does not exist"

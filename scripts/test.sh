@@ -38,6 +38,20 @@ step "build ($build, warnings are errors)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECGATE_WERROR=ON >/dev/null
 cmake --build "$build" -j2
 
+# The Debian package and the two systemd hosts' images are built at the lowest priority
+# from here on, in the time the steps below leave (the fuzzers and the VMs each keep one
+# core busy; a guest that sleeps frees its core); their output is shown with the systemd
+# host suites.
+pkglog=$(mktemp)
+rm -f dist/execgate_*_amd64.deb
+pkg_pid=
+if [ "${EXECGATE_SKIP_VM:-0}" != 1 ]; then
+  (PACKAGE_JOBS=1 nice -n 19 scripts/package.sh && nice -n 19 scripts/host-image.sh --release bookworm &&
+    nice -n 19 scripts/host-image.sh --release trixie) >"$pkglog" 2>&1 &
+  pkg_pid=$!
+  trap 'kill "$pkg_pid" 2>/dev/null || :' EXIT
+fi
+
 step "unit tests"
 ctest --test-dir "$build" --output-on-failure -j2
 
@@ -49,8 +63,7 @@ step "benchmarks on this host (they print ratios; none fails on one)"
 
 step "offline build: the CLI without the daemon (EXECGATE_DAEMON=OFF: no clang, bpftool, libbpf or BTF)"
 offline=${build}-offline
-cmake -S . -B "$offline" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXECGATE_WERROR=ON -DEXECGATE_DAEMON=OFF \
-  -DEXECGATE_BUILD_TESTS=OFF -DEXECGATE_BUILD_BENCH=OFF >/dev/null
+cmake --preset offline -B "$offline" >/dev/null   # CMakePresets.json: the README's workstation build
 cmake --build "$offline" --target execgate -j2
 ! grep -qE '^(BPF_CLANG|BPFTOOL|LIBBPF_[A-Z_]+)[:=]' "$offline/CMakeCache.txt" || { echo "the offline build looked for the BPF toolchain" >&2; exit 1; }
 scratch=$(mktemp -d)
@@ -64,6 +77,7 @@ step "fuzz (${FUZZ_SECONDS:-20} s per parser, ASan+UBSan)"
 scripts/fuzz.sh
 
 if [ "${EXECGATE_SKIP_VM:-0}" = 1 ]; then
+  rm -f "$pkglog"
   echo "EXECGATE_SKIP_VM=1: the real-kernel suites did NOT run"
   exit 0
 fi
@@ -73,16 +87,7 @@ newest=()
 [ -n "${EXECGATE_KERNELS:-}" ] || newest=("trixie:exec,bypass,tamper,launcher,lifecycle,audit,no_lsm"
   "backports:exec,bypass,tamper,launcher,lifecycle,clock,upgrade")
 for k in "${kernels[@]}" "${newest[@]}"; do scripts/fetch-kernel.sh "${k%%:*}" >/dev/null; done
-# Two lanes of VMs (a TCG vCPU each, one per core), longest suites first. Meanwhile the
-# Debian package and the two systemd hosts' images are built at the lowest priority, in
-# the time the VMs leave (a guest that sleeps frees its core); their output is shown with
-# the systemd host suites.
-pkglog=$(mktemp)
-rm -f dist/execgate_*_amd64.deb
-(PACKAGE_JOBS=1 nice -n 19 scripts/package.sh && nice -n 19 scripts/host-image.sh --release bookworm &&
-  nice -n 19 scripts/host-image.sh --release trixie) >"$pkglog" 2>&1 &
-pkg_pid=$!
-trap 'kill "$pkg_pid" 2>/dev/null || :' EXIT
+# Two lanes of VMs (a TCG vCPU each, one per core), longest suites first.
 BUILD_DIR=$build EXECGATE_VM_LANES=${EXECGATE_VM_LANES:-2} tests/e2e/run-vm-suites.sh "${kernels[@]}" "${newest[@]}"
 
 step "the package on systemd hosts: scripts/package.sh, then tests/host/systemd_host_test.sh on Debian 12 and Debian 13 (systemd as PID 1), side by side"

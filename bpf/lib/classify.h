@@ -12,18 +12,11 @@
 #include <bpf/bpf_helpers.h>
 
 #include "execgate.h"
+#include "lib/inode_key.h"
 #include "lib/kernel_defs.h"
 #include "lib/maps.h"
 #include "lib/scope.h"
 #include "lib/state.h"
-
-static __always_inline struct eg_inode_key inode_key(struct inode *inode)
-{
-	struct eg_inode_key k = {};
-	k.dev = inode->i_sb->s_dev;
-	k.ino = inode->i_ino;
-	return k;
-}
 
 static __always_inline __u64 sb_magic(struct file *file)
 {

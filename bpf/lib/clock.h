@@ -7,6 +7,7 @@
 #ifndef EG_LIB_CLOCK_H
 #define EG_LIB_CLOCK_H
 
+#include "lib/clock_bound.h"
 #include "lib/maps.h"
 
 /* Reading the clocksource is the costliest single step of an exec under emulation (the
@@ -15,11 +16,6 @@
  * kernel, from its CONFIG_HZ (set by the daemon before load; 0: no estimate, the clock is
  * read on every check). */
 const volatile __u64 eg_tick_nsec = 0;
-
-/* The estimate is within EG_CLOCK_SLACK_NS of CLOCK_BOOTTIME as long as jiffies lag the
- * clock by less than that (they lag by under a tick while the CPU runs); a decision it
- * cannot make with that margin reads the clock. */
-#define EG_CLOCK_SLACK_NS 1000000000ULL
 
 static __always_inline struct eg_clock *exec_clock(void)
 {
@@ -36,16 +32,6 @@ static __always_inline __u64 boot_estimate(void)
 	struct eg_clock *c = exec_clock();
 	__u64 base = c ? c->boot_base_ns : 0;
 	return base ? base + bpf_jiffies64() * eg_tick_nsec : 0;
-}
-
-static __always_inline __u64 abs_diff(__u64 a, __u64 b)
-{
-	return a > b ? a - b : b - a;
-}
-
-static __always_inline bool near_bound(__u64 now, __u64 bound)
-{
-	return abs_diff(now, bound) < EG_CLOCK_SLACK_NS;
 }
 
 /* The suspend_resume tracepoint's step (ACTION, VAL, START), or the daemon's call (action

@@ -3,11 +3,18 @@
  * The decision on a file that is about to run (exec, executable mapping, exec check):
  * struct decision, the ticket and baseline checks (ticket_reason, baseline_reason) and
  * decide(), which applies them in the order docs/gate.md "Decision on exec" lists. Also
- * the 16-byte ticket id helpers (copy_id, same_id).
+ * the 16-byte ticket id helpers (copy_id, same_id). The same code is compiled natively
+ * (EG_NATIVE, userspace/decision/): `execgate policy simulate` and the unit tests run the
+ * decision the kernel runs.
  */
 #ifndef EG_LIB_DECISION_H
 #define EG_LIB_DECISION_H
 
+#ifdef EG_NATIVE
+/* Compiled natively (userspace/decision/): the kernel's types, maps and helpers it uses
+ * are stand-ins there, with the same names. */
+#include "decision/kernel_shim.h"
+#else
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -17,6 +24,9 @@
 #include "lib/compat.h"
 #include "lib/kernel_defs.h"
 #include "lib/maps.h"
+#endif
+#include "lib/clock_bound.h"
+#include "lib/inode_key.h"
 
 struct decision {
 	__u8 ticket[EG_ID_LEN] __attribute__((aligned(8)));

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "execgate/crypto_errors.h"
+
 namespace execgate {
 
 // Calls sodium_init() once (thread-safe); throws Error(runtime) if it fails.

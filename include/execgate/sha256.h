@@ -6,6 +6,8 @@
 #include <span>
 #include <string>
 
+#include "execgate/crypto_errors.h"
+
 namespace execgate {
 
 using Sha256Digest = std::array<std::uint8_t, 32>;

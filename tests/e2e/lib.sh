@@ -1,5 +1,6 @@
 # shellcheck shell=sh
-# Shared helpers for the VM suites (sourced; POSIX sh / busybox).
+# Shared helpers for the VM suites (sourced, with E2E set to this directory; POSIX sh /
+# busybox).
 PASS=0
 FAIL=0
 W=${W:-/tmp/eg}
@@ -69,32 +70,14 @@ open_setup() {
   T_TRUE=$TID
 }
 
-pass() { PASS=$((PASS + 1)); echo "PASS $1"; }
-fail() {
-  FAIL=$((FAIL + 1))
-  echo "FAIL $1: $2"
-  [ -z "$CASE" ] || _listed "$CASE" "$_cr_failed" || _cr_failed="$_cr_failed $CASE"
-}
-check() { # check NAME CONDITION-COMMAND... : pass when the command succeeds
-  name=$1; shift
-  if "$@"; then pass "$name"; else fail "$name" "$*"; fi
-}
+# pass, fail, check, contains, poll and the audit log's audit_mark, audit_lines,
+# audit_after, audit_since: checks.sh, shared with the systemd host (tests/host/guest.sh)
+on_fail() { [ -z "$CASE" ] || _listed "$CASE" "$_cr_failed" || _cr_failed="$_cr_failed $CASE"; }
+# shellcheck source=tests/e2e/checks.sh
+. "$E2E/checks.sh"
 
-# contains HAYSTACK NEEDLE
-contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 # _listed WORD LIST: WORD is one of the space-separated words of LIST
 _listed() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-
-# poll CMD...: runs CMD every 0.1 s until it succeeds, for up to 5 s
-poll() {
-  _i=0
-  while [ $_i -lt 50 ]; do
-    "$@" && return 0
-    sleep 0.1
-    _i=$((_i + 1))
-  done
-  return 1
-}
 
 # ---- cases ----
 # A suite is a list of cases: shell functions defined one per line as `case_NAME() {`, run
@@ -185,19 +168,6 @@ run_cases() {
 abort() { fail "${CASE:-suite}" "$1"; summary; exit 1; }
 
 # ---- the audit log ----
-# audit_mark: a watermark (the audit log's line count)
-audit_mark() { if [ -f "$AUDIT" ]; then wc -l <"$AUDIT"; else echo 0; fi; }
-# audit_lines [MARK]: the lines written after MARK (default: the case's watermark)
-audit_lines() { [ -f "$AUDIT" ] && tail -n +$((${1:-$CASE_MARK} + 1)) "$AUDIT"; }
-# audit_after MARK PATTERN...: a line written after MARK contains every pattern
-audit_after() {
-  _al=$(audit_lines "$1") || return 1
-  shift
-  for _ap in "$@"; do _al=$(printf '%s\n' "$_al" | grep -F -- "$_ap"); done
-  [ -n "$_al" ]
-}
-# audit_since MARK PATTERN...: waits up to 5 s for such a line
-audit_since() { poll audit_after "$@" || { echo "  audit has no line after line $1 with: $*" >&2; return 1; }; }
 # audit_has PATTERN...: the same after the case's watermark
 audit_has() { poll audit_after "$CASE_MARK" "$@" || { echo "  audit has no line since case $CASE began with: $*" >&2; return 1; }; }
 # audit_count PATTERN...: how many lines since the case began contain every pattern

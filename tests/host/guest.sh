@@ -25,22 +25,15 @@ PASS=$(cat $S/pass 2>/dev/null || echo 0)
 FAIL=$(cat $S/fail 2>/dev/null || echo 0)
 AUDIT=/var/log/execgate/audit.jsonl
 PINS=/sys/fs/bpf/execgate
-save() { echo "$PASS" >$S/pass; echo "$FAIL" >$S/fail; }
-pass() { PASS=$((PASS + 1)); echo "PASS $1"; save; }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL $1${2:+: $2}"; save; }
-check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "$*"; fi; }
+POLL_TRIES=100
+# the counts survive the reboots
+on_count() { echo "$PASS" >$S/pass; echo "$FAIL" >$S/fail; }
+# pass, fail, check, contains, poll, audit_mark, audit_after, audit_since: the real-kernel
+# suites' own (tests/e2e/checks.sh, copied beside this file by systemd_host_test.sh)
+# shellcheck source=tests/e2e/checks.sh
+. "$(dirname "$0")/checks.sh"
 summary() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" = 0 ]; }
-poll() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
-# audit_after MARK PATTERN...: a record after line MARK of the audit log has every pattern
-audit_after() {
-  local m=$1 lines; shift
-  lines=$(tail -n +$((m + 1)) $AUDIT 2>/dev/null)
-  for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
-  [ -n "$lines" ]
-}
 no_audit_after() { ! audit_after "$@"; }
-audit_since() { poll audit_after "$@" || { echo "  no audit record after line $1 with: ${*:2}"; return 1; }; }
-mark() { wc -l <$AUDIT 2>/dev/null || echo 0; }
 json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" | head -1; }
 unit_prop() { systemctl show -P "$2" "$1"; }
 # journal_has PRIORITY TEXT: execgated's journal has a message with TEXT at that priority
@@ -130,7 +123,7 @@ EOT
     /etc/systemd/system/egjob-denied.service >/etc/systemd/system/egjob-ticketed.service
   systemctl daemon-reload
   systemctl enable egjob-denied.service egjob-ticketed.service 2>/dev/null
-  m=$(mark)
+  m=$(audit_mark)
   systemctl start egjob-denied.service 2>/dev/null
   check "a ci.slice service running an unticketed binary: denied at its first exec (203/EXEC)" job_denied egjob-denied.service
   check "  ... audited deny no_ticket for /opt/job/unticketed" audit_since "$m" '"verdict":"deny"' '"reason":"no_ticket"' '/opt/job/unticketed'
@@ -138,7 +131,7 @@ EOT
   check "a ci.slice service running a ticketed binary runs" job_ran egjob-ticketed.service
   check "  ... audited allow ticket" audit_since "$m" '"verdict":"allow"' '/opt/job/ticketed'
   echo "--- the posture in enforce mode: systemd's setup of a sandboxed service passes, its workload is judged"
-  m=$(mark)
+  m=$(audit_mark)
   rm -f /var/lib/private/egsandboxed/ran
   check "a sandboxed service in ci.slice still starts (its launcher's mounts and capabilities pass)" systemctl start egsandboxed.service
   check "  ... and did its work" [ -s /var/lib/private/egsandboxed/ran ]
@@ -155,10 +148,10 @@ PrivateTmp=yes
 ExecStart=/bin/mount -t tmpfs none /mnt
 EOT
   systemctl daemon-reload
-  m=$(mark)
+  m=$(audit_mark)
   check "its workload's mount is refused (the service fails)" sh -c '! systemctl start egmount.service 2>/dev/null'
   check "  ... audited deny privilege" audit_since "$m" '"verdict":"deny"' '"reason":"privilege"' '"comm":"mount"'
-  mark >$S/mark1
+  audit_mark >$S/mark1
   echo 2 >$S/phase
   echo "--- reboot"
   exit 100
@@ -172,14 +165,14 @@ executor_launcher() {
   echo "--- systemd-executor sets the service up: the policy's launcher program"
   write_policy enforce 'launchers = []'
   check "  ... a policy without launcher programs applied" reload_applied
-  m=$(mark)
+  m=$(audit_mark)
   check "with launchers = [], the sandboxed service cannot start (its setup in systemd-executor is judged as workload)" \
     sh -c '! systemctl start egsandboxed.service 2>/dev/null'
   check "  ... audited deny privilege" audit_since "$m" '"verdict":"deny"' '"reason":"privilege"'
   tail -n +$((m + 1)) $AUDIT | grep -F '"verdict":"deny"' | head -2 | sed 's/^/  /'
   cp $S/good.toml /etc/execgate/policy.toml
   check "  ... the policy with the default launcher programs applied again" reload_applied
-  m=$(mark)
+  m=$(audit_mark)
   check "the default launchers again: the sandboxed service starts" systemctl start egsandboxed.service
   check "  ... with nothing refused" sh -c "sleep 1; ! tail -n +$((m + 1)) $AUDIT | grep -qF '\"verdict\":\"deny\"'"
 }
@@ -189,7 +182,7 @@ executor_launcher() {
 # (a posture refusal would be a non-exec monitor_deny).
 posture_workload() {
   local m b
-  m=$(mark)
+  m=$(audit_mark)
   b=/home/execgate-test/hello
   mkdir -p $b/debian
   cat >$b/hello.c <<'EOT'
@@ -373,7 +366,7 @@ boot3() {
   check "  ... and ran" [ -s $S/gated-ran ]
   check "  ... execgate-ready.service active" systemctl is-active -q execgate-ready.service
   local m
-  m=$(mark)
+  m=$(audit_mark)
   systemctl start egjob-denied.service 2>/dev/null
   check "  ... gated: the unticketed ci.slice job is denied at its first exec (203/EXEC)" job_denied egjob-denied.service
   check "  ... audited deny no_ticket" audit_since "$m" '"verdict":"deny"' '"reason":"no_ticket"' '/opt/job/unticketed'

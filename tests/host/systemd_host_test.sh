@@ -46,6 +46,7 @@ dpkg-deb --root-owner-group -b "$payload/repack" "$payload/upgrade/execgate_${ne
 rm -rf "$payload/repack"
 dpkg --compare-versions "$newer" gt "$version" || { echo "$prog: $newer is not newer than $version" >&2; exit 1; }
 install -m 0755 "$root/tests/host/guest.sh" "$payload/run"
+install -m 0644 "$root/tests/e2e/checks.sh" "$payload/checks.sh"
 
 echo "=== systemd host ($release): ${deb##*/}, then execgate_${newer}_amd64.deb"
 log=$(mktemp)

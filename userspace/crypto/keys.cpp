@@ -14,7 +14,7 @@
 #include "execgate/error.h"
 #include "common/fs.h"
 #include "execgate/sha256.h"
-#include "execgate/ticket_errors.h"
+#include "execgate/crypto_errors.h"
 
 namespace execgate {
 

@@ -12,7 +12,7 @@
 #include "execgate/error.h"
 #include "common/fs.h"
 #include "execgate/keys.h"
-#include "execgate/ticket_errors.h"
+#include "execgate/crypto_errors.h"
 
 namespace execgate {
 

@@ -10,28 +10,11 @@ std::string envelope_digest(const std::string& envelope_json) {
   return hex_encode(d);
 }
 
-std::vector<TrustedIssuer> Authority::load_issuers(const Policy& policy) {
-  std::vector<TrustedIssuer> out;
-  for (const auto& ip : policy.issuers) {
-    try {
-      out.push_back(TrustedIssuer{ip, load_public_key(ip.pubkey)});
-    } catch (const Error& e) {
-      throw Error(e.kind(), "issuer \"" + ip.name + "\": " + e.what());
-    }
-  }
-  return out;
-}
-
-const TrustedIssuer* Authority::issuer_for(const std::string& key_id) const {
-  for (const auto& i : issuers_)
-    if (i.key.key_id() == key_id) return &i;
-  return nullptr;
-}
+const TrustedIssuer* Authority::issuer_for(const std::string& key_id) const { return find_issuer(issuers_, key_id); }
 
 Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot& state) const {
   Judgement j;
-  std::vector<PublicKey> keys;
-  for (const auto& i : issuers_) keys.push_back(i.key);
+  const std::vector<PublicKey> keys = issuer_keys(issuers_);
   try {
     j.doc = verify_document(envelope_json, keys);
   } catch (const VerificationError& e) {
@@ -70,8 +53,7 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
 }
 
 std::optional<Refusal> Authority::recheck(const std::string& envelope_json) const {
-  std::vector<PublicKey> keys;
-  for (const auto& i : issuers_) keys.push_back(i.key);
+  const std::vector<PublicKey> keys = issuer_keys(issuers_);
   try {
     verify_document(envelope_json, keys);
   } catch (const VerificationError& e) {

@@ -13,13 +13,9 @@
 #include "common/fs.h"
 #include "state_store.h"
 #include "ticket/refusal.h"
+#include "ticket/trusted_issuers.h"
 
 namespace execgate {
-
-struct TrustedIssuer {
-  IssuerPolicy policy;
-  PublicKey key;
-};
 
 struct Judgement {
   VerifiedDocument doc;           // valid when !refusal
@@ -32,9 +28,6 @@ class Authority {
  public:
   Authority(std::vector<TrustedIssuer> issuers, std::string machine_id, const Clock& clock)
       : issuers_(std::move(issuers)), machine_id_(std::move(machine_id)), clock_(clock) {}
-
-  // Loads each issuer's public key; throws naming the issuer and file.
-  static std::vector<TrustedIssuer> load_issuers(const Policy& policy);
 
   Judgement judge(const std::string& envelope_json, const StateSnapshot& state) const;
   // Re-checks an installed ticket (start-up, SIGHUP): signature and issuer only.

@@ -21,7 +21,7 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& a
       clock_(clock),
       store_(paths_.state_dir),
       machine_id_(read_machine_id()),
-      authority_(std::make_unique<Authority>(Authority::load_issuers(policy_), machine_id_, clock_)),
+      authority_(std::make_unique<Authority>(load_trusted_issuers(policy_), machine_id_, clock_)),
       recorder_([this](json r) { audit_.append(std::move(r)); }),
       applier_(gate_, paths_),
       book_(gate_, store_, clock_, [this](const TicketBody& t) { return resolve_subjects(t, gate_); },
@@ -164,7 +164,7 @@ bool GateDaemon::peer_in_scope(pid_t pid) const {
 
 void GateDaemon::reload(Policy policy) {
   // may throw: keep the old policy then
-  auto issuers = Authority::load_issuers(policy);
+  auto issuers = load_trusted_issuers(policy);
   auto scopes = PolicyApplier::resolve_scopes(policy);
   std::lock_guard lk(mu_);
   policy_ = std::move(policy);

@@ -10,6 +10,7 @@
 #include "common/text.h"
 #include "execgate/ticket_errors.h"
 #include "ticket/refusal.h"
+#include "ticket/trusted_issuers.h"
 #include "ticket/ticket_rank.h"
 
 namespace execgate {
@@ -36,14 +37,8 @@ bool path_within(const std::string& path, const std::string& dir) {
 
 CandidateTickets load_candidate_tickets(const std::string& dir, const Policy& policy, const std::string& machine_id,
                                         std::int64_t now) {
-  std::vector<PublicKey> keys;
-  for (const auto& is : policy.issuers) {
-    try {
-      keys.push_back(load_public_key(is.pubkey));
-    } catch (const Error& e) {
-      throw Error(ErrorKind::usage, "[[issuer]] \"" + is.name + "\" pubkey: " + e.what());
-    }
-  }
+  const std::vector<TrustedIssuer> issuers = load_trusted_issuers(policy);
+  const std::vector<PublicKey> keys = issuer_keys(issuers);
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec))
@@ -68,9 +63,7 @@ CandidateTickets load_candidate_tickets(const std::string& dir, const Policy& po
       refuse("malformed", e.what());
       continue;
     }
-    const IssuerPolicy* issuer = nullptr;
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (keys[i].key_id() == doc.key_id) issuer = &policy.issuers[i];
+    const IssuerPolicy* issuer = &find_issuer(issuers, doc.key_id)->policy;  // verify_document knew the key
     if (doc.kind == VerifiedDocument::Kind::revocation) {
       for (const auto& id : doc.revocation->revoked) revoked.emplace(id, file);
       continue;

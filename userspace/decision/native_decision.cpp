@@ -1,0 +1,121 @@
+#include "decision/native_decision.h"
+
+#include <cstring>
+
+#include "decision/native_decision_abi.h"
+
+namespace execgate {
+
+namespace {
+// The tables and clock of the decision running on this thread (decide() sets them): the
+// C side's stand-ins for the kernel's maps call back here.
+thread_local NativeDecision* current = nullptr;
+thread_local std::uint64_t current_now = 0;
+
+
+
+template <typename T>
+std::vector<std::uint8_t> bytes_of(const T& v) {
+  std::vector<std::uint8_t> b(sizeof(T));
+  std::memcpy(b.data(), &v, sizeof(T));
+  return b;
+}
+}  // namespace
+
+void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino) {
+  if (!current) return nullptr;
+  const NativeDecision::Key k{dev, ino};
+  auto find = [&](auto& m) -> void* {
+    auto it = m.find(k);
+    return it == m.end() ? nullptr : static_cast<void*>(it->second.data());
+  };
+  switch (table) {
+    case EG_NATIVE_TICKETS: return find(current->tickets_);
+    case EG_NATIVE_BASELINE: return find(current->baseline_);
+    case EG_NATIVE_LOADERS: {
+      auto it = current->loaders_.find(k);
+      return it == current->loaders_.end() ? nullptr : static_cast<void*>(&it->second);
+    }
+    default: return nullptr;
+  }
+}
+
+void NativeDecision::add_ticket(const NativeFile& file, const NativeTicket& t) {
+  eg_ticket e{};
+  std::memcpy(e.id, t.id.data(), EG_ID_LEN);
+  if (t.parent) {
+    std::memcpy(e.parent, t.parent->data(), EG_ID_LEN);
+    e.flags |= EG_TF_HAS_PARENT;
+  }
+  e.not_before_ns = t.not_before_ns;
+  e.not_after_ns = t.not_after_ns;
+  e.ctime_sec = file.ctime_sec;
+  e.ctime_nsec = file.ctime_nsec;
+  e.generation = file.generation;
+  if (t.uses_left) {
+    e.flags |= EG_TF_LIMITED_USES;
+    e.uses_left = *t.uses_left;
+  }
+  if (t.pending) e.flags |= EG_TF_PENDING;
+  e.n_uids = static_cast<__u32>(std::min<std::size_t>(t.uids.size(), EG_MAX_UIDS));
+  for (__u32 i = 0; i < e.n_uids; ++i) e.uids[i] = t.uids[i];
+  tickets_[{file.dev, file.ino}] = bytes_of(e);
+}
+
+void NativeDecision::remove_ticket(const NativeFile& file) { tickets_.erase({file.dev, file.ino}); }
+
+void NativeDecision::pin_baseline(const NativeFile& file) {
+  eg_baseline b{};
+  b.ctime_sec = file.ctime_sec;
+  b.ctime_nsec = file.ctime_nsec;
+  baseline_[{file.dev, file.ino}] = bytes_of(b);
+}
+
+void NativeDecision::add_loader(const NativeFile& file) { loaders_[{file.dev, file.ino}] = true; }
+
+std::optional<std::int64_t> NativeDecision::uses_left(const NativeFile& file) const {
+  auto it = tickets_.find({file.dev, file.ino});
+  if (it == tickets_.end()) return std::nullopt;
+  eg_ticket e;
+  std::memcpy(&e, it->second.data(), sizeof e);
+  if (!(e.flags & EG_TF_LIMITED_USES)) return std::nullopt;
+  return e.uses_left;
+}
+
+NativeVerdict NativeDecision::decide(const NativeFile& file, std::uint32_t uid,
+                                     const std::optional<NativeTicketId>& caller_image, bool consume, bool is_exec,
+                                     std::uint64_t estimate_ns) {
+  eg_config cfg{};
+  cfg.trust = root_owned_ ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
+  eg_task_state caller{};
+  if (caller_image) {
+    caller.has_ticket = 1;
+    std::memcpy(caller.ticket, caller_image->data(), EG_ID_LEN);
+  }
+  const eg_native_file f{file.dev,   file.ino,   file.ctime_sec, file.ctime_nsec,     file.generation,
+                         file.owner, file.mode,  file.nlink,     file.kernel_mount ? __u8{1} : __u8{0},
+                         file.name.c_str()};
+  eg_native_verdict out{};
+  current = this;
+  current_now = now_;
+  eg_native_decide(&cfg, &f, uid, &caller, consume, is_exec, estimate_ns, &out);
+  current = nullptr;
+  NativeVerdict v;
+  v.reason = out.reason;
+  v.allowed = out.reason == EG_R_TICKET || out.reason == EG_R_BASELINE;
+  v.has_ticket = out.has_ticket;
+  v.pinned = out.pinned;
+  v.per_exec = out.per_exec;
+  v.spent = out.spent;
+  v.last_use = out.last_use;
+  std::memcpy(v.ticket.data(), out.ticket, EG_ID_LEN);
+  return v;
+}
+
+}  // namespace execgate
+
+extern "C" void* eg_native_lookup(enum eg_native_table table, const struct eg_inode_key* key) {
+  return execgate::native_lookup(table, key->dev, key->ino);
+}
+
+extern "C" __u64 eg_native_boot_ns(void) { return execgate::current_now; }

@@ -1,0 +1,82 @@
+// The kernel's decision on a file about to run (bpf/lib/decision.h decide(): ticket, loader,
+// baseline, nameless files), compiled natively and run over tables this class holds in
+// place of the kernel's maps. `execgate policy simulate` and the unit tests judge with it:
+// the code the kernel runs, not a second description of it (docs/gate.md "Decision on exec").
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace execgate {
+
+using NativeTicketId = std::array<std::uint8_t, 16>;
+
+// A file as the kernel sees it: its key (dev in the kernel's encoding, ino) and the inode
+// fields the decision reads.
+struct NativeFile {
+  std::uint64_t dev = 0, ino = 0;
+  std::int64_t ctime_sec = 0;
+  std::uint32_t ctime_nsec = 0;
+  std::uint32_t generation = 0;
+  std::uint32_t owner = 0;
+  std::uint32_t mode = 0100755;
+  std::uint32_t nlink = 1;
+  bool kernel_mount = false;  // memfd, SysV shm
+  std::string name = "file";  // "#<ino>": an O_TMPFILE file
+};
+
+// A ticket entry as the daemon installs it for a file (its ctime and generation).
+struct NativeTicket {
+  NativeTicketId id{};
+  std::optional<NativeTicketId> parent;     // the caller's image must hold this ticket (at exec)
+  std::uint64_t not_before_ns = 0, not_after_ns = ~0ull;  // CLOCK_BOOTTIME
+  std::vector<std::uint32_t> uids;          // empty: any uid
+  std::optional<std::int64_t> uses_left;    // max_uses: spent by each allowed exec
+  bool pending = false;                     // installed, not yet sealed
+};
+
+struct NativeVerdict {
+  std::uint8_t reason = 0;  // EG_R_* (the kernel's code)
+  bool allowed = false;
+  bool has_ticket = false, pinned = false, per_exec = false, spent = false, last_use = false;
+  NativeTicketId ticket{};
+};
+
+class NativeDecision {
+ public:
+  void set_trust_root_owned(bool on) { root_owned_ = on; }
+  // CLOCK_BOOTTIME as the decision reads it (bpf_ktime_get_boot_ns).
+  void set_now(std::uint64_t boot_ns) { now_ = boot_ns; }
+  // The entry for FILE, taken as it is now (ctime, generation): a later change is `stale`.
+  void add_ticket(const NativeFile& file, const NativeTicket& ticket);
+  void remove_ticket(const NativeFile& file);
+  // FILE pinned as baseline as it is now.
+  void pin_baseline(const NativeFile& file);
+  // FILE is the dynamic loader (never allowed as a program by the baseline).
+  void add_loader(const NativeFile& file);
+  // The uses left on FILE's ticket (nullopt: none, or no use limit).
+  std::optional<std::int64_t> uses_left(const NativeFile& file) const;
+
+  // The decision on FILE run by UID. caller_image: the ticket of the image that asks (its
+  // lineage), nullopt for none. consume: an exec (spends a use, judges lineage); else a
+  // mapping. is_exec: the file runs as a program (the loader rule). estimate_ns: the exec
+  // clock's estimate (0: the clock is read).
+  NativeVerdict decide(const NativeFile& file, std::uint32_t uid, const std::optional<NativeTicketId>& caller_image,
+                       bool consume, bool is_exec, std::uint64_t estimate_ns = 0);
+
+ private:
+  using Key = std::pair<std::uint64_t, std::uint64_t>;
+  struct Tables;
+  bool root_owned_ = false;
+  std::uint64_t now_ = 0;
+  std::map<Key, std::vector<std::uint8_t>> tickets_, baseline_;  // the kernel's value bytes
+  std::map<Key, bool> loaders_;
+  friend void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino);
+};
+
+}  // namespace execgate
