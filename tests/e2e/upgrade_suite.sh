@@ -136,7 +136,7 @@ case_pin_faults() {
     check "  ... saying what bpffs refused" sh -c 'echo "$1" | grep -qE "cannot (pin|rename) /"' _ "$out"
     check "  ... every hook still has its link pinned, each one readable" \
       sh -c "[ \"\$(cut -d' ' -f1 $W/before)\" = \"\$(cut -d' ' -f1 $W/after)\" ] && ! grep -q unreadable $W/after"
-    check "  ... no temporary pin left" sh -c "! ls -a $PIN | grep -q '^[.]new-'"
+    check "  ... no temporary pin left" sh -c "! ls $PIN | grep -q '^new_'"
     enforces
   done
   check "the last failures replaced links (a rename that took is kept)" sh -c "! cmp -s $W/before $W/after"

@@ -344,7 +344,7 @@ std::string build_stamp(std::uint64_t tick_nsec) {
 
 // A new link's pin while it waits to be renamed over the old one (load_and_pin). A leftover
 // (a daemon killed between the two steps) is removed at the next install.
-constexpr const char* kPinTemp = ".new-";
+constexpr const char* kPinTemp = "new_";  // bpffs refuses names with a dot
 constexpr const char* kPinFailed =
     " (each hook's pin holds the old link or the new one; the next start loads again)";
 
