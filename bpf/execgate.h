@@ -8,6 +8,8 @@
 #ifndef EXECGATE_ABI_H
 #define EXECGATE_ABI_H
 
+#include "names.h" /* EG_VERDICTS, EG_REASONS, EG_HOOKS: codes and names */
+
 #define EG_ID_LEN 16           /* ticket id: 128 bit */
 #define EG_COMM_LEN 16
 #define EG_PATH_LEN 256
@@ -160,82 +162,14 @@ struct eg_task_state {
 	__u32 workload;                /* EG_TASK_*: workload (never a launcher), or a launcher's launcher program */
 };
 
-/* Verdicts, reasons and hooks: each list gives, once, every code's constant, value and the
- * name userspace prints and the audit log records (userspace/gate/names.cpp expands the same
- * lists: reason_name, verdict_name, hook_name). X(constant, value, "name"). */
-#define EG_VERDICTS(X) \
-	X(EG_VERDICT_ALLOW, 0, "allow") \
-	X(EG_VERDICT_DENY, 1, "deny") \
-	X(EG_VERDICT_MONITOR_DENY, 2, "monitor_deny") /* would deny; monitor mode let it run */
-
-#define EG_REASONS(X) \
-	X(EG_R_TICKET, 1, "ticket")     /* allowed: a valid ticket covers the file */ \
-	X(EG_R_BASELINE, 2, "baseline") /* allowed: policy baseline trusts the file */ \
-	X(EG_R_NO_TICKET, 10, "no_ticket") \
-	X(EG_R_EXPIRED, 11, "expired") \
-	X(EG_R_NOT_YET_VALID, 12, "not_yet_valid") \
-	X(EG_R_UID_MISMATCH, 13, "uid_mismatch") \
-	X(EG_R_STALE, 14, "stale") \
-	X(EG_R_EXHAUSTED, 15, "exhausted") \
-	X(EG_R_LINEAGE, 16, "lineage") \
-	X(EG_R_AUDIT_UNAVAILABLE, 17, "audit_unavailable") \
-	X(EG_R_LOADER_BYPASS, 18, "loader_bypass") \
-	X(EG_R_MEMFD, 19, "memfd")                     /* memory without a file: memfd_create, SysV shm */ \
-	X(EG_R_WRITE_PROTECTED, 20, "write_protected") /* open for write of a ticketed file */ \
-	X(EG_R_SCOPE_ESCAPE, 21, "scope_escape")       /* cgroupfs write or clone3(CLONE_INTO_CGROUP) from the scope */ \
-	X(EG_R_GATE_TAMPER, 22, "gate_tamper")         /* bpf() or unlinking bpffs pins from the scope */ \
-	X(EG_R_PTRACE, 23, "ptrace")                   /* ptrace attach / process_vm_writev from the scope */ \
-	X(EG_R_UNSEALED, 24, "unsealed")               /* the ticket's entry is still being sealed by the daemon */ \
-	X(EG_R_PRIVILEGE, 25, "privilege")             /* refused by the scope's privilege posture (capability, mount, userns, ...) */ \
-	X(EG_R_TMPFILE, 26, "tmpfile")                 /* an O_TMPFILE file, never linked into a directory */ \
-	X(EG_R_UNLINKED, 27, "unlinked")               /* a file unlinked while it was open */ \
-	X(EG_R_SCOPE_WRITTEN, 28, "scope_written")     /* a file the scope created, wrote or renamed, run or loaded outside it */
-
-/* Which hook produced an event */
-#define EG_HOOKS(X) \
-	X(EG_HOOK_EXEC, 1, "exec") \
-	X(EG_HOOK_OPEN_WRITE, 2, "open_write") \
-	X(EG_HOOK_MMAP_EXEC, 3, "mmap_exec") \
-	X(EG_HOOK_MPROTECT_EXEC, 4, "mprotect_exec") \
-	X(EG_HOOK_CGROUP_WRITE, 5, "cgroup_write") \
-	X(EG_HOOK_CLONE_INTO_CGROUP, 6, "clone_into_cgroup") \
-	X(EG_HOOK_BPF, 7, "bpf") \
-	X(EG_HOOK_PIN_UNLINK, 8, "pin_unlink") \
-	X(EG_HOOK_PTRACE, 9, "ptrace") \
-	X(EG_HOOK_STATE_WRITE, 10, "state_write")       /* write/create/unlink/rename in the daemon's directories */ \
-	X(EG_HOOK_KERNEL_LOAD, 11, "kernel_load")       /* module / kexec image / policy load from the scope */ \
-	X(EG_HOOK_FD_WRITE, 12, "fd_write")             /* write through an fd opened before entering the scope */ \
-	X(EG_HOOK_TRUNCATE, 13, "truncate")             /* truncate(2) of a ticketed file */ \
-	X(EG_HOOK_SETTIME, 14, "settime")               /* setting the system clock from the scope */ \
-	X(EG_HOOK_KERNEL_SETTING, 15, "kernel_setting") /* a sysctl, uevent_helper, securityfs or binfmt_misc write from the scope */ \
-	X(EG_HOOK_DEVICE_WRITE, 16, "device_write")     /* raw device: block device / mem / kmem / port / input device opened for writing */ \
-	X(EG_HOOK_LOCKDOWN, 17, "lockdown")             /* an action kernel lockdown (integrity) forbids: iopl, MSR writes, PCI config, ... */ \
-	X(EG_HOOK_CAPABLE, 18, "capable")               /* a capability outside the posture's allow-list (arg: CAP_*) */ \
-	X(EG_HOOK_MOUNT, 19, "mount")                   /* mount (arg 1), umount (2), move_mount (3), pivot_root (4), or the new mount API's syscall number (open_tree 428, fsopen 430, fsconfig 431, fsmount 432, fspick 433, mount_setattr 442) */ \
-	X(EG_HOOK_MODULE_REQUEST, 20, "module_request") /* module autoload (path: the module's name) */ \
-	X(EG_HOOK_OTHER_TASK, 21, "other_task")         /* acting on a task outside the scope: arg = signal, or EG_OP_* */ \
-	X(EG_HOOK_USERNS, 22, "userns_create")          /* creating a user namespace */ \
-	X(EG_HOOK_MKNOD, 23, "mknod")                   /* creating a device node (arg: mode) */ \
-	X(EG_HOOK_FILE_ATTR, 24, "file_attr")           /* inode flags: immutable, append-only (arg: ioctl) */ \
-	X(EG_HOOK_BLOCK_CONFIG, 25, "block_config")     /* loop / device-mapper / nbd / partition configuration (arg: ioctl) */ \
-	X(EG_HOOK_PROTECTED_NAME, 26, "protected_name") /* rename / unlink / rmdir of a protected name */ \
-	X(EG_HOOK_PTRACE_TRACEME, 27, "ptrace_traceme") /* PTRACE_TRACEME: asking to be traced */ \
-	X(EG_HOOK_HELPER_WRITE, 28, "helper_write")     /* writing or truncating a file the gate or the kernel runs */ \
-	X(EG_HOOK_TTY_INJECT, 29, "tty_inject")         /* TIOCSTI / TIOCLINUX: typing into a terminal a process outside reads */ \
-	X(EG_HOOK_KEY_UPCALL, 30, "key_upcall")         /* request_key(2) upcall: the kernel would run /sbin/request-key */ \
-	X(EG_HOOK_EXEC_CHECK, 31, "exec_check")         /* execveat(AT_EXECVE_CHECK): may this file run? (7.x) */ \
-	X(EG_HOOK_DEVICE_COMMAND, 32, "device_command") /* a raw command to a device driver, read or write: SG_IO, NVMe passthrough (ioctl, io_uring) */ \
-	X(EG_HOOK_MMAP_WRITE, 33, "mmap_write")         /* a shared writable mapping (mmap_file, file_mprotect): a write */ \
-	X(EG_HOOK_DEVICE_READ, 34, "device_read")       /* a block device opened, read or mapped from the scope */ \
-	X(EG_HOOK_WRITE_MARK, 35, "write_mark")         /* a write from the scope whose mark could not be stored (eg_written full) */ \
-	X(EG_HOOK_CLOCK_ADJUST, 36, "clock_adjust")     /* CAP_SYS_TIME from the scope: adjtimex, clock_adjtime, settimeofday (arg: CAP_*) */ \
-	X(EG_HOOK_BASELINE_NAME, 37, "baseline_name")   /* a new name in a directory of the baseline's paths from the scope */ \
-	X(EG_HOOK_URING_SQPOLL, 38, "uring_sqpoll")     /* mapping an io_uring ring whose SQPOLL thread is outside the scope */
-
+/* Verdicts, reasons and hooks: their codes and names are listed once, in names.h
+ * (EG_VERDICTS, EG_REASONS, EG_HOOKS; userspace's names: include/execgate/names.h). */
 #define EG_ENUM_ENTRY(constant, value, name) constant = value,
+#define EG_HOOK_ENTRY(constant, value, name, event) constant = value,
 enum eg_verdict { EG_VERDICTS(EG_ENUM_ENTRY) };
 enum eg_reason { EG_REASONS(EG_ENUM_ENTRY) };
-enum eg_hook { EG_HOOKS(EG_ENUM_ENTRY) };
+enum eg_hook { EG_HOOKS(EG_HOOK_ENTRY) };
+#undef EG_HOOK_ENTRY
 #undef EG_ENUM_ENTRY
 
 /* eg_event.arg for EG_HOOK_OTHER_TASK beside signal numbers */

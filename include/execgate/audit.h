@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "execgate/keys.h"
+#include "execgate/names.h"
 
 namespace execgate {
 
@@ -26,7 +27,7 @@ inline constexpr std::string_view kAuditGenesisPrev =
 // Domain separation prefix of the checkpoint signature (29 bytes, includes the NUL).
 inline constexpr std::string_view kAuditCheckpointDomain{"execgate-audit-checkpoint-v1\0", 29};
 
-// The event names of the contract.
+// The event names of the contract (EventKind, execgate/names.h).
 bool is_audit_event(std::string_view event) noexcept;
 
 struct AuditOptions {
@@ -105,8 +106,7 @@ class AuditLog {
   // failure other than ENOSPC/EDQUOT.
   std::uint64_t append(nlohmann::json fields);
   // A `gap` record: `count` lost kernel events (nullopt = unknown) and why.
-  std::uint64_t append_gap(std::optional<std::uint64_t> count, std::string_view reason,
-                           std::string_view detail = {});
+  std::uint64_t append_gap(std::optional<std::uint64_t> count, RecordReason reason, std::string_view detail = {});
   // Writes and fsyncs everything appended so far before returning. Throws Error(io) when
   // that cannot be done now (the disk full: the records stay held and are retried).
   void flush();

@@ -16,7 +16,7 @@ TEST(AuditWriter, FirstRecordsAndStatus) {
   auto log = AuditLog::open(opt);
   EXPECT_EQ(log->append(exec_fields(0)), 1u);
   EXPECT_EQ(log->append({{"event", "daemon_start"}}), 2u);
-  EXPECT_EQ(log->append_gap(17, "ringbuf_overflow"), 3u);
+  EXPECT_EQ(log->append_gap(17, RecordReason::ring_buffer_full), 3u);
   log->flush();
   auto s = log->status();
   EXPECT_EQ(s.last_seq, 3u);
@@ -32,7 +32,7 @@ TEST(AuditWriter, FirstRecordsAndStatus) {
   auto gap = rec(lines[2]);
   EXPECT_EQ(gap["event"], "gap");
   EXPECT_EQ(gap["count"], 17);
-  EXPECT_EQ(gap["reason"], "ringbuf_overflow");
+  EXPECT_EQ(gap["reason"], "ring_buffer_full");
   auto first = rec(lines[0]);
   EXPECT_EQ(first["prev"], std::string(kAuditGenesisPrev));
   std::string t = first["time"];

@@ -1,4 +1,4 @@
-// Every reason the kernel records (bpf/execgate.h, EG_REASONS) is documented: named as a
+// Every reason the kernel records (bpf/names.h, EG_REASONS) is documented: named as a
 // code span in docs/daemon.md's reason section or, for the exec decision's reasons (the
 // brief's list), in docs/gate.md's "Decision on exec".
 #include <gtest/gtest.h>

@@ -297,10 +297,11 @@ TEST_F(VerifyTest, VerifyDoesNotCheckTime) {
 }
 
 TEST(VerificationError, IsAnErrorOfKindVerification) {
-  VerificationError e("expired", "x");
+  VerificationError e(RefusalReason::expired, "x");
   const Error& base = e;
   EXPECT_EQ(base.kind(), ErrorKind::verification);
   EXPECT_EQ(e.reason(), "expired");
+  EXPECT_TRUE(e.refusal() == RefusalReason::expired);
   EXPECT_EQ(exit_code_for(base), ExitCode::denied);
 }
 

@@ -12,18 +12,9 @@ namespace execgate {
 
 namespace {
 constexpr std::string_view kHashKey = ",\"hash\":\"";
-// The brief's events, then execgate's own: "access" (a kernel decision on an operation
-// other than running code), "policy_reload" and "state_reset" (docs/audit.md).
-constexpr std::array<std::string_view, 12> kEvents = {
-    "exec",         "ticket_installed", "ticket_refused", "ticket_expired", "ticket_revoked", "gap",
-    "checkpoint",   "daemon_start",     "daemon_stop",    "access",         "policy_reload",  "state_reset"};
 }  // namespace
 
-bool is_audit_event(std::string_view event) noexcept {
-  for (auto e : kEvents)
-    if (e == event) return true;
-  return false;
-}
+bool is_audit_event(std::string_view event) noexcept { return parse_event(event).has_value(); }
 
 std::string audit_canonical(const nlohmann::json& record) {
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

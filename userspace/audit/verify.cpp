@@ -129,7 +129,7 @@ class Verifier {
     const std::string& hash = rec["hash"].get_ref<const std::string&>();
     if (opt_.expect_seq == seq && opt_.expect_hash != hash)
       fail(seq, "record hash differs from the expected head " + opt_.expect_hash);
-    if (eit->get_ref<const std::string&>() == "checkpoint")
+    if (eit->get_ref<const std::string&>() == name(EventKind::checkpoint))
       checkpoint(rec, seq);
     else
       ++since_cp_;

@@ -17,6 +17,7 @@
 #include "execgate/audit.h"
 #include "common/encoding.h"
 #include "execgate/error.h"
+#include "execgate/names.h"
 #include "common/fs.h"
 #include "internal.h"
 
@@ -133,7 +134,7 @@ struct AuditLog::Impl {
   }
 
   void checkpoint_locked(bool final_cp) {
-    nlohmann::json rec = {{"event", "checkpoint"},
+    nlohmann::json rec = {{"event", name(EventKind::checkpoint)},
                           {"key_id", key_id},
                           {"head", prev},
                           {"seq_head", next_seq - 1},
@@ -172,8 +173,8 @@ struct AuditLog::Impl {
     if (dropped == 0) return;
     const std::uint64_t n = dropped;
     dropped = 0;
-    emit_own_locked({{"event", "gap"},
-                     {"reason", "disk_full"},
+    emit_own_locked({{"event", name(EventKind::gap)},
+                     {"reason", name(RecordReason::disk_full)},
                      {"count", n},
                      {"detail", std::to_string(n) + " records dropped: the audit log's file system was full and " +
                                     std::to_string(opt.max_held_bytes) + " bytes of records were held in memory"}});
@@ -399,13 +400,13 @@ struct AuditLog::Impl {
       lk.unlock();
       release_reserve();
       lk.lock();
-      emit_own_locked({{"event", "gap"},
-                       {"reason", "disk_full"},
+      emit_own_locked({{"event", name(EventKind::gap)},
+                       {"reason", name(RecordReason::disk_full)},
                        {"count", 0},
                        {"detail", "the audit log's file system is full (" + full_error +
                                       "); records are held in memory and retried; with [audit] required execs in "
-                                      "the scope are denied audit_unavailable until the reserve " + reserve_path +
-                                      " can be made whole again"}});
+                                      "the scope are denied " + std::string(name(Reason::audit_unavailable)) +
+                                      " until the reserve " + reserve_path + " can be made whole again"}});
       retry_at = now;  // write at once
       return;
     }
@@ -535,9 +536,10 @@ struct AuditLog::Impl {
 
   void resume_from_lines(const std::vector<std::string_view>& lines, const std::string& path) {
     // Start at the last checkpoint (its signature covers everything before it).
+    const std::string checkpoint_member = "\"event\":\"" + std::string(name(EventKind::checkpoint)) + "\"";
     std::size_t start = 0;
     for (std::size_t i = lines.size(); i-- > 0;) {
-      if (lines[i].find("\"event\":\"checkpoint\"") != std::string_view::npos) {
+      if (lines[i].find(checkpoint_member) != std::string_view::npos) {
         start = i;
         break;
       }
@@ -561,7 +563,7 @@ struct AuditLog::Impl {
       const auto seq = rec["seq"].get<std::uint64_t>();
       const auto& prv = rec["prev"].get_ref<const std::string&>();
       if (have && (seq != expect_seq || prv != expect_prev)) bad(i + 1, "chain broken at seq " + std::to_string(seq));
-      if (rec["event"] == "checkpoint") {
+      if (rec["event"].get_ref<const std::string&>() == name(EventKind::checkpoint)) {
         if (key && rec.value("key_id", "") == key_id &&
             !verify_audit_checkpoint(rec.value("seq_head", std::uint64_t{0}), rec.value("head", ""),
                                      rec.value("sig", ""), key->public_key()))
@@ -616,7 +618,7 @@ std::unique_ptr<AuditLog> AuditLog::open(const AuditOptions& options) {
   if (impl->opt.on_durability) impl->opt.on_durability(impl->durable);
   std::unique_ptr<AuditLog> log(new AuditLog(std::move(impl)));
   if (torn > 0)
-    log->append_gap(1, "torn_write",
+    log->append_gap(1, RecordReason::torn_write,
                     "truncated " + std::to_string(torn) +
                         " bytes of a partially written record at the end of the log (crash mid-write); records "
                         "buffered in memory at the crash are also lost");
@@ -639,13 +641,15 @@ AuditLog::~AuditLog() {
 std::uint64_t AuditLog::append(nlohmann::json fields) {
   if (!fields.is_object()) throw Error(ErrorKind::usage, "audit record must be a JSON object");
   auto eit = fields.find("event");
-  if (eit == fields.end() || !eit->is_string() || !is_audit_event(eit->get_ref<const std::string&>()))
-    throw Error(ErrorKind::usage, "audit record needs an `event` from the contract");
-  if (*eit == "checkpoint") throw Error(ErrorKind::usage, "checkpoint records are written by the audit log itself");
+  const auto event = eit != fields.end() && eit->is_string() ? parse_event(eit->get_ref<const std::string&>())
+                                                             : std::nullopt;
+  if (!event) throw Error(ErrorKind::usage, "audit record needs an `event` from the contract");
+  if (*event == EventKind::checkpoint)
+    throw Error(ErrorKind::usage, "checkpoint records are written by the audit log itself");
   // One pass over the (sorted) members: reserved names, and which exec fields are present.
   static constexpr std::string_view kExecFields[] = {"comm", "dev",  "ino",    "lineage", "path",   "pid",
                                                      "ppid", "reason", "ticket", "uid",   "verdict"};
-  const bool is_exec = *eit == "exec" || *eit == "access";  // kernel decisions
+  const bool is_exec = *event == EventKind::exec || *event == EventKind::access;  // kernel decisions
   unsigned present = 0;
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     const std::string& k = it.key();
@@ -661,8 +665,8 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
       for (unsigned i = 0; i < std::size(kExecFields); ++i)
         if (!(present & (1u << i))) fields[std::string(kExecFields[i])] = nullptr;
     const auto& v = fields["verdict"];
-    if (!(v.is_string() && (v == "allow" || v == "deny" || v == "monitor_deny")))
-      throw Error(ErrorKind::usage, "exec and access records need verdict allow, deny or monitor_deny");
+    if (!(v.is_string() && parse_verdict(v.get_ref<const std::string&>())))
+      throw Error(ErrorKind::usage, "exec and access records need a verdict: " + names_text<Verdict>());
   }
   Impl& im = *impl_;
   std::unique_lock<std::mutex> lk(im.mu);
@@ -691,9 +695,8 @@ std::uint64_t AuditLog::append(nlohmann::json fields) {
   return seq;
 }
 
-std::uint64_t AuditLog::append_gap(std::optional<std::uint64_t> count, std::string_view reason,
-                                   std::string_view detail) {
-  nlohmann::json rec = {{"event", "gap"}, {"reason", reason}};
+std::uint64_t AuditLog::append_gap(std::optional<std::uint64_t> count, RecordReason reason, std::string_view detail) {
+  nlohmann::json rec = {{"event", name(EventKind::gap)}, {"reason", name(reason)}};
   rec["count"] = count ? nlohmann::json(*count) : nlohmann::json();
   if (!detail.empty()) rec["detail"] = detail;
   return append(std::move(rec));

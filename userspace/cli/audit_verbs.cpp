@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "execgate/audit.h"
 #include "execgate/error.h"
+#include "execgate/names.h"
 #include "common/fs.h"
 
 namespace execgate::cli {
@@ -34,8 +35,9 @@ std::string render(std::string_view line) {
   auto get = [&](const char* k) { return r.contains(k) ? scalar(r[k]) : std::string("-"); };
   std::string out = get("time") + "  #" + get("seq") + "  ";
   const std::string event = r.value("event", "?");
-  if (event == "exec" || event == "access") {
-    if (event == "access") out += "access " + get("hook") + "  ";
+  const auto kind = parse_event(event);
+  if (kind == EventKind::exec || kind == EventKind::access) {
+    if (kind == EventKind::access) out += event + " " + get("hook") + "  ";
     out += get("verdict") + "  " + get("reason") + "  pid=" + get("pid") + " ppid=" + get("ppid") + " uid=" +
            get("uid") + " comm=" + get("comm") + "  " + get("path") + "  ticket=" + get("ticket");
     return out;

@@ -11,6 +11,7 @@
 #include "control_client.h"
 #include "common/encoding.h"
 #include "common/fs.h"
+#include "execgate/names.h"
 #include "execgate/policy.h"
 #include "ticket_verbs.h"
 
@@ -40,7 +41,7 @@ void add_submit(CLI::App& app, Cli& cli) {
         } catch (const DaemonUnreachable&) {
           throw;
         } catch (const Error& e) {
-          r = {{"result", "refused"}, {"reason", "malformed"}, {"detail", e.what()}};
+          r = {{"result", "refused"}, {"reason", name(RefusalReason::malformed)}, {"detail", e.what()}};
         }
         r["file"] = f;
         if (r.value("result", "") == "refused") all_ok = false;

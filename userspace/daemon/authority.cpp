@@ -18,7 +18,7 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
   try {
     j.doc = verify_document(envelope_json, keys);
   } catch (const VerificationError& e) {
-    j.refusal = Refusal{refusal_reason(e.reason()), e.what()};
+    j.refusal = Refusal{e.refusal(), e.what()};
     return j;
   } catch (const Error& e) {
     j.refusal = Refusal{RefusalReason::malformed, e.what()};
@@ -57,7 +57,7 @@ std::optional<Refusal> Authority::recheck(const std::string& envelope_json) cons
   try {
     verify_document(envelope_json, keys);
   } catch (const VerificationError& e) {
-    return Refusal{refusal_reason(e.reason()), e.what()};
+    return Refusal{e.refusal(), e.what()};
   }
   return std::nullopt;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/encoding.h"
+#include "execgate/names.h"
 
 namespace execgate {
 using nlohmann::json;
@@ -31,7 +32,7 @@ void EventRecorder::record(const GateEvent& ev) {
   r["uid"] = ev.uid;
   r["comm"] = ev.comm;
   std::string path = ev.path;
-  if (path.empty() && ev.hook == "exec") path = known_path(InodeKey{ev.dev, ev.ino});
+  if (path.empty() && ev.hook == name(Hook::exec)) path = known_path(InodeKey{ev.dev, ev.ino});
   r["path"] = path.empty() ? json(nullptr) : json(path);
   r["dev"] = kernel_dev_string(ev.dev);
   r["ino"] = ev.ino;
@@ -50,7 +51,8 @@ void EventRecorder::record(const GateEvent& ev) {
   r["kernel_time_ns"] = boot_ns_to_wall_ns(ev.boot_ns);
   DecisionKey key{r["event"], r["verdict"], r["reason"]};
   // a use of the ticket: what the kernel let run (or map executable) because of it
-  const bool hit = ev.ticket && ev.verdict == "allow" && ev.reason == "ticket" && ev.event == "exec";
+  const bool hit = ev.ticket && ev.verdict == name(Verdict::allow) && ev.reason == name(Reason::ticket) &&
+                   ev.event == name(EventKind::exec);
   const std::string ticket = hit ? hex_id(*ev.ticket) : std::string();
   audit_(std::move(r));
   const std::uint64_t appended = boot_ns_();

@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/text.h"
+#include "execgate/names.h"
 #include "state_history.h"
 
 namespace execgate {
@@ -47,8 +48,8 @@ void GateDaemon::open_state() {
   const std::string marker = state_reset_marker(policy_.audit.path);
   if (path_exists(marker)) {
     const std::string why = read_file_trimmed(marker, 4096);
-    audit_.append({{"event", "state_reset"},
-                   {"reason", "operator"},
+    audit_.append({{"event", name(EventKind::state_reset)},
+                   {"reason", name(RecordReason::operator_)},
                    {"detail", marker + ": " + printable(why) +
                                   "; the audit log's earlier state records (revocations, spent tickets, the state "
                                   "key) no longer bind the state directory"}});
@@ -118,7 +119,8 @@ void GateDaemon::spend_used_up() {
 void GateDaemon::note_drops() {
   const std::uint64_t drops = gate_.counters().ringbuf_drops;
   const std::uint64_t before = drops_reported_.exchange(drops);
-  if (drops > before) audit_.append_gap(drops - before, "ring_buffer_full", "kernel events could not be reserved");
+  if (drops > before)
+    audit_.append_gap(drops - before, RecordReason::ring_buffer_full, "kernel events could not be reserved");
 }
 
 bool GateDaemon::peer_in_scope(pid_t pid) const {
@@ -172,7 +174,9 @@ void GateDaemon::reload(Policy policy) {
   applier_.apply(policy_, scopes, book_.tracks_lineage());
   recorder_.set_baseline_paths(applier_.baseline_paths());
   book_.drop_untrusted(*authority_);
-  audit_.append({{"event", "policy_reload"}, {"reason", "sighup"}, {"detail", "policy " + paths_.config + " reloaded"}});
+  audit_.append({{"event", name(EventKind::policy_reload)},
+                 {"reason", name(RecordReason::sighup)},
+                 {"detail", "policy " + paths_.config + " reloaded"}});
 }
 
 json GateDaemon::tickets_json() const {

@@ -24,6 +24,7 @@
 
 #include "control_server.h"
 #include "execgate/audit.h"
+#include "execgate/names.h"
 #include "common/fs.h"
 #include "gate/gate.h"
 #include "execgate/policy.h"
@@ -117,8 +118,8 @@ int main(int argc, char** argv) {
     if (daemon.state_key_created())
       service::log(service::Priority::notice, "created the state key " + paths.state_dir + "/state.key (id " +
                                                   daemon.state_key_id() + ")");
-    audit->append({{"event", "daemon_start"},
-                   {"reason", reused ? "reused_pins" : "fresh"},
+    audit->append({{"event", name(EventKind::daemon_start)},
+                   {"reason", name(reused ? RecordReason::reused_pins : RecordReason::fresh)},
                    {"programs", gate->programs_kept() ? "kept" : "loaded"},
                    {"state_key", daemon.state_key_id()},
                    {"detail", "policy " + paths.config + ", mode " + to_string(policy.mode)}});
@@ -285,7 +286,9 @@ int main(int argc, char** argv) {
     wakeup.notify();
     for (auto& t : threads) t.join();
     metrics_file.remove();  // stale numbers are not scraped as current ones
-    audit->append({{"event", "daemon_stop"}, {"reason", "signal"}, {"detail", "the pinned gate keeps enforcing"}});
+    audit->append({{"event", name(EventKind::daemon_stop)},
+                   {"reason", name(RecordReason::signal)},
+                   {"detail", "the pinned gate keeps enforcing"}});
     audit->close();
     return 0;
   } catch (const PolicyError& e) {

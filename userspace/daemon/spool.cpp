@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "execgate/error.h"
+#include "execgate/names.h"
 #include "service.h"
 
 namespace execgate {
@@ -184,14 +185,14 @@ void Spool::handle(const std::string& name) {
   }
   path_fd.reset();
   if (!refused.empty()) {
-    j.reason = "malformed: " + refused;
+    j.reason = to_string(RefusalReason::malformed) + ": " + refused;
   } else {
     try {
       const nlohmann::json r = submit_(body, "spool:" + name);
       j.ok = r.value("result", "") != "refused";
       j.reason = r.value("reason", "") + ": " + r.value("detail", "");
     } catch (const std::exception& e) {
-      j.reason = std::string("malformed: ") + e.what();
+      j.reason = to_string(RefusalReason::malformed) + ": " + e.what();
     }
   }
   finish(name, j.ok, j.reason);

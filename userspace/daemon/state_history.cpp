@@ -9,24 +9,36 @@
 #include "execgate/audit.h"
 #include "common/fs.h"
 #include "execgate/error.h"
+#include "execgate/names.h"
 
 namespace execgate {
 using nlohmann::json;
 
 namespace {
 
+// `"key":"value"`: a member as canonical record bytes hold it (docs/audit.md).
+std::string member(std::string_view key, std::string_view value) {
+  return "\"" + std::string(key) + "\":\"" + std::string(value) + "\"";
+}
+
 // The records that change the state: a cheap substring test before any JSON is parsed.
 bool state_event(const std::string& line) {
-  for (const char* event : {"\"event\":\"ticket_installed\"", "\"event\":\"ticket_revoked\"", "\"event\":\"ticket_expired\"",
-                            "\"event\":\"daemon_start\"", "\"event\":\"state_reset\""})
+  static const std::string kEvents[] = {
+      member("event", name(EventKind::ticket_installed)), member("event", name(EventKind::ticket_revoked)),
+      member("event", name(EventKind::ticket_expired)),   member("event", name(EventKind::daemon_start)),
+      member("event", name(EventKind::state_reset))};
+  for (const std::string& event : kEvents)
     if (line.find(event) != std::string::npos) return true;
   return false;
 }
 
 // An exec the kernel allowed through a ticket: the ticket's id, else "".
 std::string_view ticket_hit(std::string_view line) {
-  for (std::string_view member : {R"("event":"exec")", R"("verdict":"allow")", R"("reason":"ticket")"})
-    if (line.find(member) == std::string_view::npos) return {};
+  static const std::string kMembers[] = {member("event", name(EventKind::exec)),
+                                         member("verdict", name(Verdict::allow)),
+                                         member("reason", name(Reason::ticket))};
+  for (std::string_view m : kMembers)
+    if (line.find(m) == std::string_view::npos) return {};
   constexpr std::string_view kTicket = R"("ticket":")";
   const auto at = line.find(kTicket);
   if (at == std::string_view::npos || line.size() < at + kTicket.size() + 32) return {};
@@ -55,7 +67,7 @@ AuditedState audited_state(const std::string& log_path) {
       if (!r.is_object() || !r.contains("seq") || !r.contains("event") || !r["event"].is_string()) continue;
       const std::string event = r["event"];
       const std::uint64_t seq = r["seq"].is_number_unsigned() ? r["seq"].get<std::uint64_t>() : 0;
-      if (event == "state_reset") {  // a purge: what came before no longer binds the state directory
+      if (event == name(EventKind::state_reset)) {  // a purge: what came before no longer binds the state directory
         const std::int64_t first = out.first_time;
         out = AuditedState{};
         limited.clear();
@@ -64,24 +76,24 @@ AuditedState audited_state(const std::string& log_path) {
                              : first;
         continue;
       }
-      if (event == "daemon_start") {
+      if (event == name(EventKind::daemon_start)) {
         if (r.contains("state_key") && r["state_key"].is_string()) out.state_key = AuditedStateKey{r["state_key"], seq};
         continue;
       }
       if (!r.contains("ticket") || !r["ticket"].is_string()) continue;
       const std::string id = r["ticket"];
       const std::string reason = r.value("reason", "");
-      if (event == "ticket_installed") {
+      if (event == name(EventKind::ticket_installed)) {
         out.installed.insert(id);
         out.hits[id] = AuditedHits{0, r.contains("time") && r["time"].is_string()
                                           ? parse_audit_time(r["time"].get<std::string>()).value_or(0)
                                           : 0};
         if (r.contains("max_uses") && r["max_uses"].is_number() && r["max_uses"].get<std::int64_t>() > 0)
           limited.insert(id);
-      } else if (event == "ticket_revoked" && reason == "revoked") {
+      } else if (event == name(EventKind::ticket_revoked) && reason == name(RefusalReason::revoked)) {
         out.revoked.emplace(id, seq);
         if (limited.count(id)) out.spent.emplace(id, seq);
-      } else if (reason == "exhausted" || limited.count(id)) {  // expired, untrusted_issuer
+      } else if (reason == name(Reason::exhausted) || limited.count(id)) {  // expired, untrusted_issuer
         out.spent.emplace(id, seq);
       }
     }

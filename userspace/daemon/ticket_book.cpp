@@ -25,9 +25,9 @@ json subjects_json(const std::vector<ResolvedSubject>& subs) {
 TicketBook::TicketBook(TicketMap& kernel, StateStore& store, const Clock& clock, Resolver resolve, AuditSink audit)
     : kernel_(kernel), store_(store), clock_(clock), resolve_(std::move(resolve)), audit_(std::move(audit)) {}
 
-void TicketBook::audit_ticket(const std::string& event, const std::string& id, const std::string& reason, json extra) {
+void TicketBook::audit_ticket(EventKind event, const std::string& id, std::string_view reason, json extra) {
   json r = std::move(extra);
-  r["event"] = event;
+  r["event"] = name(event);
   r["ticket"] = id.empty() ? json(nullptr) : json(id);
   r["reason"] = reason;
   audit_(std::move(r));
@@ -46,27 +46,28 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     // planted by hand. Never installed; the ticket may be submitted again.
     if (rec.unrecognised) {
       store_.remove_installed(id);
-      audit_ticket("ticket_refused", id, to_string(RefusalReason::planted),
+      audit_ticket(EventKind::ticket_refused, id, name(RefusalReason::planted),
                    {{"detail", "at start-up: " + store_.installed_path(id) + " " + *rec.unrecognised +
                                    ": not written by this host's execgated; removed, not installed"}});
       continue;
     }
     // A record the daemon itself would never have kept: revoked, or spent (a state
     // directory rewound, or a record planted beside the others). Never installed again.
-    if (auto why = state_.tombstones.count(id) ? std::optional<std::string>("revoked")
-                   : state_.spent.count(id)    ? std::optional<std::string>("replay")
+    if (auto why = state_.tombstones.count(id) ? std::optional(RefusalReason::revoked)
+                   : state_.spent.count(id)    ? std::optional(RefusalReason::replay)
                                                : std::nullopt) {
       store_.remove_installed(id);
-      audit_ticket("ticket_refused", id, *why,
+      audit_ticket(EventKind::ticket_refused, id, name(*why),
                    {{"detail", "at start-up: " + store_.installed_path(id) + " holds a ticket that is " +
-                                   (*why == "revoked" ? "revoked (tombstone " + state_.tombstones.at(id) + ")"
-                                                      : std::string("spent")) +
+                                   (*why == RefusalReason::revoked
+                                        ? "revoked (tombstone " + state_.tombstones.at(id) + ")"
+                                        : std::string("spent")) +
                                    ": removed, not installed"}});
       continue;
     }
     if (auto bad = authority.recheck(rec.envelope)) {
       store_.remove_installed(id);
-      audit_ticket("ticket_refused", id, bad->name(), {{"detail", "at start-up: " + bad->detail}});
+      audit_ticket(EventKind::ticket_refused, id, name(bad->reason), {{"detail", "at start-up: " + bad->detail}});
       continue;
     }
     VerifiedDocument doc = parse_document_unverified(rec.envelope);
@@ -74,13 +75,14 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     if (clock_.now() >= t.not_after) {
       store_.remove_installed(id);
       if (t.max_uses) store_.put_spent(id, envelope_digest(rec.envelope)), state_.spent[id] = envelope_digest(rec.envelope);
-      audit_ticket("ticket_expired", id, "expired");
+      audit_ticket(EventKind::ticket_expired, id, name(Reason::expired));
       continue;
     }
     Resolution r = resolve_(t);
     if (r.refusal) {
       store_.remove_installed(id);
-      audit_ticket("ticket_refused", id, r.refusal->name(), {{"detail", "at start-up: " + r.refusal->detail}});
+      audit_ticket(EventKind::ticket_refused, id, name(r.refusal->reason),
+                   {{"detail", "at start-up: " + r.refusal->detail}});
       continue;
     }
     InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
@@ -99,7 +101,7 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
         store_.put_spent(id, d);
         state_.spent[id] = d;
         store_.remove_installed(id);
-        audit_ticket("ticket_expired", id, "exhausted",
+        audit_ticket(EventKind::ticket_expired, id, name(Reason::exhausted),
                      {{"detail", "at start-up: the kernel counted its last use while no daemon read it"}});
         continue;
       }
@@ -117,7 +119,7 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     if (!covered.count(key)) {
       kernel_.delete_ticket(key);
       if (!released.count(key))
-        audit_ticket("ticket_refused", hex_id(value.id), to_string(RefusalReason::unbacked),
+        audit_ticket(EventKind::ticket_refused, hex_id(value.id), name(RefusalReason::unbacked),
                      {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
                                      " had no installed ticket behind it: removed"}});
     }
@@ -202,14 +204,13 @@ void TicketBook::put(const std::string& id, InstalledTicket inst) {
   const InstalledTicket& in = add_installed(id, std::move(inst));
   if (in.body.parent) on_lineage_change();  // lineage tracking on before the entries
   for (const auto& s : in.subjects) sync_entry(s.key);
-  audit_ticket("ticket_installed", id, "ticket",
+  audit_ticket(EventKind::ticket_installed, id, name(Reason::ticket),
                {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
                 {"not_after", in.body.not_after}, {"max_uses", in.body.max_uses},
                 {"initiator", in.body.initiator}, {"purpose", in.body.purpose}});
 }
 
-void TicketBook::uninstall(const std::string& id, const std::string& event, const std::string& reason,
-                           const std::string& detail) {
+void TicketBook::uninstall(const std::string& id, EventKind event, std::string_view reason, const std::string& detail) {
   auto it = installed_.find(id);
   if (it == installed_.end()) return;
   std::vector<InodeKey> uncovered;
@@ -229,7 +230,7 @@ void TicketBook::uninstall(const std::string& id, const std::string& event, cons
 }
 
 void TicketBook::spend(const std::string& id, const std::string& detail) {
-  uninstall(id, "ticket_expired", "exhausted", detail);
+  uninstall(id, EventKind::ticket_expired, name(Reason::exhausted), detail);
 }
 
 json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) {
@@ -241,10 +242,11 @@ json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) 
       state_.tombstones[tid] = r.id;
     }
     if (installed_.count(tid)) {
-      uninstall(tid, "ticket_revoked", "revoked");
+      uninstall(tid, EventKind::ticket_revoked, name(RefusalReason::revoked));
       removed.push_back(tid);
     } else {
-      audit_ticket("ticket_revoked", tid, "revoked", {{"detail", "not installed: tombstoned"}});
+      audit_ticket(EventKind::ticket_revoked, tid, name(RefusalReason::revoked),
+                   {{"detail", "not installed: tombstoned"}});
     }
   }
   return {{"result", "revoked"}, {"revocation", r.id}, {"issuer", issuer}, {"revoked", r.revoked}, {"removed", removed}};
@@ -258,8 +260,11 @@ void TicketBook::release_pending(const std::string& id, const std::vector<Resolv
 
 json TicketBook::refuse(const Judgement& j, const Refusal& r, const std::string& source) {
   const std::string id = j.doc.ticket ? j.doc.ticket->id : (j.doc.revocation ? j.doc.revocation->id : "");
-  audit_ticket("ticket_refused", id, r.name(), {{"detail", r.detail}, {"source", source}});
-  return json{{"result", "refused"}, {"reason", r.name()}, {"detail", r.detail}, {"id", id.empty() ? json(nullptr) : json(id)}};
+  audit_ticket(EventKind::ticket_refused, id, name(r.reason), {{"detail", r.detail}, {"source", source}});
+  return json{{"result", "refused"},
+              {"reason", name(r.reason)},
+              {"detail", r.detail},
+              {"id", id.empty() ? json(nullptr) : json(id)}};
 }
 
 std::variant<Judgement, json> TicketBook::judge(const std::string& envelope, const std::string& source,
@@ -316,7 +321,7 @@ void TicketBook::sweep() {
     persist_uses(id, left);
     if (left == 0) used_up.push_back(id);
   }
-  for (const auto& id : expired) uninstall(id, "ticket_expired", "expired");
+  for (const auto& id : expired) uninstall(id, EventKind::ticket_expired, name(Reason::expired));
   for (const auto& id : used_up) spend(id, "all uses spent");
   for (const auto& key : became_valid) sync_entry(key);
   last_sweep_ = now;
@@ -332,7 +337,7 @@ void TicketBook::drop_untrusted(const Authority& authority) {
   std::vector<std::string> gone;
   for (const auto& [id, inst] : installed_)
     if (!authority.issuer_for(inst.key_id)) gone.push_back(id);
-  for (const auto& id : gone) uninstall(id, "ticket_revoked", "untrusted_issuer");
+  for (const auto& id : gone) uninstall(id, EventKind::ticket_revoked, name(RefusalReason::untrusted_issuer));
 }
 
 bool TicketBook::tracks_lineage() const {

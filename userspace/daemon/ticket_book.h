@@ -19,6 +19,7 @@
 
 #include "authority.h"
 #include "execgate/clock.h"
+#include "execgate/names.h"
 #include "gate/gate.h"
 #include "state_store.h"
 #include "gate/sealing.h"
@@ -93,11 +94,10 @@ class TicketBook {
       [](const std::string&, const std::vector<InodeKey>&) {};
 
  private:
-  void audit_ticket(const std::string& event, const std::string& id, const std::string& reason,
+  void audit_ticket(EventKind event, const std::string& id, std::string_view reason,
                     nlohmann::json extra = nlohmann::json::object());
   void put(const std::string& id, InstalledTicket inst);
-  void uninstall(const std::string& id, const std::string& event, const std::string& reason,
-                 const std::string& detail = "");
+  void uninstall(const std::string& id, EventKind event, std::string_view reason, const std::string& detail = "");
   void spend(const std::string& id, const std::string& detail);
   nlohmann::json revoke(const VerifiedDocument& doc, const std::string& issuer);
   void sync_entry(const InodeKey& key);

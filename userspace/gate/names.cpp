@@ -1,49 +1,21 @@
 // Names of the kernel's reason, verdict and hook codes (the brief's vocabulary), and the
 // kernel's events decoded into them. The codes and their names are listed once, in
-// bpf/execgate.h (EG_REASONS, EG_VERDICTS, EG_HOOKS).
+// bpf/names.h; include/execgate/names.h makes them C++ (Reason, Verdict, Hook, EventKind).
 #include <cstring>
 
-#include "gate/kernel_abi.h"  // EG_REASONS, EG_VERDICTS, EG_HOOKS, struct eg_event
+#include "execgate/names.h"
+#include "gate/kernel_abi.h"  // struct eg_event
 #include "gate/gate.h"
 
 namespace execgate {
 
-#define EG_NAME_CASE(constant, value, name) \
-  case constant:                            \
-    return name;
+std::string reason_name(std::uint8_t code) { return std::string(name(static_cast<Reason>(code))); }
 
-std::string reason_name(std::uint8_t code) {
-  switch (code) {
-    EG_REASONS(EG_NAME_CASE)
-    default: return "unknown";
-  }
-}
+std::string verdict_name(std::uint8_t verdict) { return std::string(name(static_cast<Verdict>(verdict))); }
 
-std::string verdict_name(std::uint8_t verdict) {
-  switch (verdict) {
-    EG_VERDICTS(EG_NAME_CASE)
-    default: return "unknown";
-  }
-}
+std::string hook_name(std::uint32_t hook) { return std::string(name(static_cast<Hook>(hook))); }
 
-std::string hook_name(std::uint32_t hook) {
-  switch (hook) {
-    EG_HOOKS(EG_NAME_CASE)
-    default: return "unknown";
-  }
-}
-
-#undef EG_NAME_CASE
-
-std::string event_name(std::uint32_t hook) {
-  switch (hook) {
-    case EG_HOOK_EXEC:
-    case EG_HOOK_MMAP_EXEC:
-    case EG_HOOK_MPROTECT_EXEC:
-    case EG_HOOK_EXEC_CHECK: return "exec";
-    default: return "access";
-  }
-}
+std::string event_name(std::uint32_t hook) { return std::string(name(event_of(static_cast<Hook>(hook)))); }
 
 static TicketId id_of(const __u8 (&raw)[EG_ID_LEN]) {
   TicketId id{};
@@ -81,9 +53,9 @@ std::optional<GateEvent> decode_gate_event(std::span<const std::uint8_t> bytes) 
 }
 
 std::vector<std::string> reason_names() {
-#define EG_NAME_ENTRY(constant, value, name) name,
-  return {EG_REASONS(EG_NAME_ENTRY)};
-#undef EG_NAME_ENTRY
+  std::vector<std::string> names;
+  for (const auto& e : all_names<Reason>()) names.emplace_back(e.name);
+  return names;
 }
 
 }  // namespace execgate

@@ -8,6 +8,7 @@
 #include "common/encoding.h"
 #include "common/fs.h"
 #include "common/text.h"
+#include "execgate/names.h"
 #include "execgate/ticket_errors.h"
 #include "ticket/refusal.h"
 #include "ticket/trusted_issuers.h"
@@ -25,7 +26,8 @@ std::string str(const json& r, const char* key) {
 }
 
 bool nameless_reason(const std::string& reason) {
-  return reason == "memfd" || reason == "tmpfile" || reason == "unlinked";
+  const auto r = parse_reason(reason);
+  return r == Reason::memfd || r == Reason::tmpfile || r == Reason::unlinked;
 }
 
 }  // namespace
@@ -57,10 +59,10 @@ CandidateTickets load_candidate_tickets(const std::string& dir, const Policy& po
     try {
       doc = verify_document(read_file(file, dsse::kMaxEnvelopeBytes), keys);
     } catch (const VerificationError& e) {
-      refuse(to_string(refusal_reason(e.reason())), e.what());
+      refuse(to_string(e.refusal()), e.what());
       continue;
     } catch (const Error& e) {
-      refuse("malformed", e.what());
+      refuse(to_string(RefusalReason::malformed), e.what());
       continue;
     }
     const IssuerPolicy* issuer = &find_issuer(issuers, doc.key_id)->policy;  // verify_document knew the key
@@ -74,7 +76,7 @@ CandidateTickets load_candidate_tickets(const std::string& dir, const Policy& po
       continue;
     }
     if (!ids.insert(t.id).second) {
-      refuse("replay", "ticket " + t.id + " is also in another file of the directory");
+      refuse(to_string(RefusalReason::replay), "ticket " + t.id + " is also in another file of the directory");
       continue;
     }
     out.usable.push_back({t, file, issuer->name});
@@ -82,7 +84,8 @@ CandidateTickets load_candidate_tickets(const std::string& dir, const Policy& po
   std::erase_if(out.usable, [&](const CandidateTickets::Usable& u) {
     auto it = revoked.find(u.body.id);
     if (it == revoked.end()) return false;
-    out.refused.push_back({u.file, "revoked", "ticket " + u.body.id + " is revoked by " + it->second});
+    out.refused.push_back(
+        {u.file, to_string(RefusalReason::revoked), "ticket " + u.body.id + " is revoked by " + it->second});
     return true;
   });
   return out;
@@ -109,7 +112,7 @@ std::string FileNames::resolve(const json& r) {
 void RefusalGroup::add(const json& r, const std::string& reason) {
   ++count;
   const std::string hook = str(r, "hook");
-  if (hook == "mmap_exec" || hook == "mprotect_exec") ++mappings;
+  if (hook == name(Hook::mmap_exec) || hook == name(Hook::mprotect_exec)) ++mappings;
   ++reasons[reason];
   if (comms.size() < kSample) comms.insert(str(r, "comm"));
   if (hooks.size() < kSample) hooks.insert(str(r, "hook"));
@@ -175,13 +178,14 @@ Simulator::Verdict Simulator::judge_exec(const json& r) {
   const std::string recorded = str(r, "reason");
   const std::string hook = str(r, "hook");
   // execs (and AT_EXECVE_CHECK) spend uses and are judged for lineage; mappings are not
-  const bool consume = hook == "exec" || hook == "exec_check";
+  const bool consume = hook == name(Hook::exec) || hook == name(Hook::exec_check);
   const auto pid = r.value("pid", std::uint32_t{0}), ppid = r.value("ppid", std::uint32_t{0});
   if (nameless_reason(recorded) || (str(r, "path").empty() && !r.contains("ino")))
-    return {false, nameless_reason(recorded) ? recorded : "memfd", "a file no directory names never runs in the scope", "", ""};
+    return {false, nameless_reason(recorded) ? recorded : to_string(Reason::memfd),
+            "a file no directory names never runs in the scope", "", ""};
   const std::string path = names_.resolve(r);
   if (path.empty())  // a mapping of a file no earlier record named by its path
-    return {false, consume ? "no_ticket" : "loader_bypass",
+    return {false, to_string(consume ? Reason::no_ticket : Reason::loader_bypass),
             "the kernel named it only \"" + str(r, "path") + "\" and no earlier record gave its path: not judged", "",
             file_label(r)};
   const std::string canon = host_.canonical(path);
@@ -189,39 +193,41 @@ Simulator::Verdict Simulator::judge_exec(const json& r) {
   if (!file) not_on_host_.insert(canon);
   std::string mismatch;
   const CandidateTickets::Usable* t = holder(canon, file.has_value(), &mismatch);
-  Verdict failed{false, "no_ticket", mismatch, "", path};
+  Verdict failed{false, to_string(Reason::no_ticket), mismatch, "", path};
   if (t) {
     const TicketBody& b = t->body;
     failed = {false, "", "", b.id, path};
-    if (now_ < b.not_before) failed.reason = "not_yet_valid";
-    else if (now_ >= b.not_after) failed.reason = "expired";
+    if (now_ < b.not_before) failed.reason = name(Reason::not_yet_valid);
+    else if (now_ >= b.not_after) failed.reason = name(Reason::expired);
     else if (!b.uids.empty() && std::find(b.uids.begin(), b.uids.end(), r.value("uid", 0u)) == b.uids.end())
-      failed.reason = "uid_mismatch";
+      failed.reason = name(Reason::uid_mismatch);
     else if (consume && b.parent) {
       // the caller's image: its own last exec, else what it inherited from its parent
       auto img = images_.find(pid);
       if (img == images_.end()) img = images_.find(ppid);
-      if (img == images_.end() || img->second != *b.parent) failed.reason = "lineage";
+      if (img == images_.end() || img->second != *b.parent) failed.reason = name(Reason::lineage);
     } else if (!consume && (b.max_uses || b.parent)) {
       // a per-exec ticket's file maps only as the image of the exec that spent the use
       auto img = images_.find(pid);
-      if (img == images_.end() || img->second != b.id) failed.reason = b.parent ? "lineage" : "loader_bypass";
+      if (img == images_.end() || img->second != b.id)
+        failed.reason = name(b.parent ? Reason::lineage : Reason::loader_bypass);
     }
     if (failed.reason.empty() && consume && b.max_uses && uses_[b.id + "\n" + canon]++ >= b.max_uses)
-      failed.reason = "exhausted";
+      failed.reason = name(Reason::exhausted);
     if (failed.reason.empty()) {
       if (consume) images_[pid] = b.id;
-      return {true, "ticket", "", b.id, path};
+      return {true, to_string(Reason::ticket), "", b.id, path};
     }
     failed.detail = "ticket " + b.id + " (" + t->file + "): " + failed.reason;
   }
-  if (consume && recorded == "loader_bypass")
-    return {false, "loader_bypass", "the dynamic loader run as a program: never by the baseline", "", path};
+  if (consume && recorded == name(Reason::loader_bypass))
+    return {false, to_string(Reason::loader_bypass), "the dynamic loader run as a program: never by the baseline", "",
+            path};
   if (baseline_covers(canon, file)) {
     if (consume) images_[pid] = "";
-    return {true, "baseline", "", "", path};
+    return {true, to_string(Reason::baseline), "", "", path};
   }
-  if (!consume) failed.reason = "loader_bypass";  // whatever else maps executable unallowed
+  if (!consume) failed.reason = name(Reason::loader_bypass);  // whatever else maps executable unallowed
   return failed;
 }
 
@@ -229,14 +235,14 @@ Simulator::Verdict Simulator::judge_operation(const json& r) const {
   const std::string hook = str(r, "hook");
   auto allowed_op = [&](ScopeAllow op) { return (policy_.scope_allow & static_cast<std::uint32_t>(op)) != 0; };
   bool allowed = false;
-  if (hook == "capable") {
+  if (hook == name(Hook::capable)) {
     const auto cap = capability_number(str(r, "capability"));
     allowed = cap && *cap < 64 && ((policy_.scope_capabilities >> *cap) & 1);
-  } else if (hook == "mount") {
+  } else if (hook == name(Hook::mount)) {
     allowed = allowed_op(ScopeAllow::mount);
-  } else if (hook == "userns_create") {
+  } else if (hook == name(Hook::userns_create)) {
     allowed = allowed_op(ScopeAllow::userns);
-  } else if (hook == "module_request") {
+  } else if (hook == name(Hook::module_request)) {
     allowed = allowed_op(ScopeAllow::module_request);
   }
   return {allowed, allowed ? "" : str(r, "reason"), "", "", ""};
@@ -244,25 +250,25 @@ Simulator::Verdict Simulator::judge_operation(const json& r) const {
 
 void Simulator::record(const json& r) {
   const std::string event = str(r, "event");
-  if (event != "exec" && event != "access") return;
+  if (event != name(EventKind::exec) && event != name(EventKind::access)) return;
   if (!in_scope(r)) {
     ++report_.outside_scope;
     return;
   }
-  if (event == "access") {
+  if (event == name(EventKind::access)) {
     ++report_.operations;
     const Verdict v = judge_operation(r);
     if (v.allowed) return;
     ++report_.operations_refused;
     const std::string hook = str(r, "hook");
-    report_.operations_by[hook == "capable" ? hook + " " + str(r, "capability") : hook].add(r, v.reason);
+    report_.operations_by[hook == name(Hook::capable) ? hook + " " + str(r, "capability") : hook].add(r, v.reason);
     return;
   }
   ++report_.execs;
-  if (str(r, "verdict") == "deny") ++report_.enforce_denials;
+  if (str(r, "verdict") == name(execgate::Verdict::deny)) ++report_.enforce_denials;
   const Verdict v = judge_exec(r);
   if (v.allowed) {
-    ++(v.reason == "ticket" ? report_.allowed_ticket : report_.allowed_baseline);
+    ++(v.reason == name(Reason::ticket) ? report_.allowed_ticket : report_.allowed_baseline);
     return;
   }
   ++report_.refused;
@@ -340,7 +346,8 @@ std::string SimulationReport::text() const {
   std::ostringstream o;
   const bool monitor = mode != "enforce";
   o << "candidate mode " << mode
-    << (monitor ? ": it denies nothing; what follows would be recorded monitor_deny\n" : "\n");
+    << (monitor ? ": it denies nothing; what follows would be recorded " + to_string(Verdict::monitor_deny) + "\n"
+                : std::string("\n"));
   o << execs << " exec record(s) judged: " << allowed_ticket << " allowed by a ticket, " << allowed_baseline
     << " by the baseline, " << refused << (monitor ? " refused" : " denied") << " (" << files.size() << " file(s))";
   if (outside_scope) o << "; " << outside_scope << " record(s) outside the candidate's scope";

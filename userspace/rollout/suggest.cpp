@@ -4,11 +4,16 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "execgate/names.h"
 
 namespace execgate {
 using nlohmann::json;
 
 namespace {
+
+// The group of mappings whose file no record named by its path: not a reason of the
+// kernel's, suggest's own word for what it cannot ticket.
+constexpr const char* kUnnamed = "unnamed";
 
 std::string str(const json& r, const char* key) {
   auto it = r.find(key);
@@ -45,32 +50,35 @@ bool in_system_directory(const std::string& p) {
 }
 
 void Suggester::record(const json& r) {
-  const std::string event = str(r, "event");
-  if (event == "access") {
-    const std::string hook = str(r, "hook");
-    if (hook == "capable") s_.posture["capabilities " + str(r, "capability")].add(r, str(r, "reason"));
-    else if (hook == "mount") s_.posture["allow mount"].add(r, str(r, "reason"));
-    else if (hook == "userns_create") s_.posture["allow userns"].add(r, str(r, "reason"));
-    else if (hook == "module_request") s_.posture["allow module_request"].add(r, str(r, "reason"));
+  const auto event = parse_event(str(r, "event"));
+  if (event == EventKind::access) {
+    const auto hook = parse_hook(str(r, "hook"));
+    if (hook == Hook::capable) s_.posture["capabilities " + str(r, "capability")].add(r, str(r, "reason"));
+    else if (hook == Hook::mount) s_.posture["allow mount"].add(r, str(r, "reason"));
+    else if (hook == Hook::userns_create) s_.posture["allow userns"].add(r, str(r, "reason"));
+    else if (hook == Hook::module_request) s_.posture["allow module_request"].add(r, str(r, "reason"));
     else ++s_.guarded;
     return;
   }
-  if (event != "exec") return;
+  if (event != EventKind::exec) return;
   const std::string path = names_.resolve(r);  // learnt from allowed records too
-  if (str(r, "verdict") == "allow") return;
-  const std::string reason = str(r, "reason"), hook = str(r, "hook");
-  const bool mapping = hook == "mmap_exec" || hook == "mprotect_exec";
-  if (reason == "memfd" || reason == "tmpfile" || reason == "unlinked" || (str(r, "path").empty() && !r.contains("ino"))) {
-    s_.unfixable[reason.empty() ? "memfd" : reason].add(r, reason);
+  if (parse_verdict(str(r, "verdict")) == Verdict::allow) return;
+  const std::string reason = str(r, "reason");
+  const auto hook = parse_hook(str(r, "hook"));
+  const auto why = parse_reason(reason);
+  const bool mapping = hook == Hook::mmap_exec || hook == Hook::mprotect_exec;
+  if (why == Reason::memfd || why == Reason::tmpfile || why == Reason::unlinked ||
+      (str(r, "path").empty() && !r.contains("ino"))) {
+    s_.unfixable[reason.empty() ? to_string(Reason::memfd) : reason].add(r, reason);
     return;
   }
   // the loader run as a program; a mapping's loader_bypass is an unticketed file mapped
-  if ((reason == "loader_bypass" && !mapping) || reason == "audit_unavailable") {
+  if ((why == Reason::loader_bypass && !mapping) || why == Reason::audit_unavailable) {
     s_.unfixable[reason].add(r, reason);
     return;
   }
   if (path.empty()) {  // a mapping of a file no record named by its path
-    RefusalGroup& g = s_.unfixable["unnamed"];
+    RefusalGroup& g = s_.unfixable[kUnnamed];
     g.add(r, reason);
     g.detail = file_label(r);
     return;
@@ -160,12 +168,13 @@ std::string Suggestion::text(const SuggestOptions& o) const {
   if (!unfixable.empty() || guarded) {
     out << "\n# Neither a ticket nor the baseline lets these run:\n";
     for (const auto& [r, g] : unfixable) {
+      const auto reason = parse_reason(r);
       const std::string why =
-          r == "loader_bypass"       ? "the dynamic loader running a file: run the file itself"
-          : r == "audit_unavailable" ? "the audit ring buffer was full: raise [audit] ringbuf_kib"
-          : r == "unnamed" ? "the kernel named a mapped file only by its name, e.g. " + printable(g.detail) +
-                                 ": find it (find / -xdev -inum N) and ticket it"
-                           : "memory or a file no directory names: write it to a file first";
+          reason == Reason::loader_bypass       ? "the dynamic loader running a file: run the file itself"
+          : reason == Reason::audit_unavailable ? "the audit ring buffer was full: raise [audit] ringbuf_kib"
+          : r == kUnnamed ? "the kernel named a mapped file only by its name, e.g. " + printable(g.detail) +
+                                ": find it (find / -xdev -inum N) and ticket it"
+                          : "memory or a file no directory names: write it to a file first";
       out << "#   " << r << ": " << seen_text(g, "exec") << "; " << why << "\n";
     }
     if (guarded)

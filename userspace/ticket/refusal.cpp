@@ -4,15 +4,6 @@
 
 namespace execgate {
 
-std::string to_string(RefusalReason r) {
-#define EG_REFUSAL_NAME(name) \
-  case RefusalReason::name:   \
-    return #name;
-  switch (r) { EG_REFUSALS(EG_REFUSAL_NAME) }
-#undef EG_REFUSAL_NAME
-  return "malformed";
-}
-
 std::optional<Refusal> admit_ticket(const TicketBody& t, const IssuerPolicy& issuer, const std::string& machine_id,
                                     std::int64_t now) {
   bool host_ok = false;
@@ -39,12 +30,6 @@ std::optional<Refusal> admit_ticket(const TicketBody& t, const IssuerPolicy& iss
   return std::nullopt;
 }
 
-RefusalReason refusal_reason(std::string_view name) {
-#define EG_REFUSAL_MATCH(n) \
-  if (name == #n) return RefusalReason::n;
-  EG_REFUSALS(EG_REFUSAL_MATCH)
-#undef EG_REFUSAL_MATCH
-  return RefusalReason::malformed;
-}
+RefusalReason refusal_reason(std::string_view text) { return parse_refusal(text).value_or(RefusalReason::malformed); }
 
 }  // namespace execgate

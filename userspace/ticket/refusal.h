@@ -8,37 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "execgate/names.h"
 #include "execgate/policy.h"
 #include "execgate/ticket.h"
 
 namespace execgate {
 
-// Why a submission is refused: the brief's names and execgate's own (docs/daemon.md
-// "Submissions"), each defined once.
-#define EG_REFUSALS(X) \
-  X(bad_signature)     \
-  X(untrusted_issuer)  \
-  X(wrong_host)        \
-  X(ttl_too_long)      \
-  X(expired)           \
-  X(not_yet_valid)     \
-  X(revoked)           \
-  X(replay)            \
-  X(malformed)         \
-  X(missing_file)      \
-  X(not_regular)       \
-  X(unsupported_fs)    \
-  X(stale)             \
-  X(open_for_write)    \
-  X(unsealed)          \
-  X(digest_mismatch)   \
-  X(unbacked) /* start-up: a kernel entry no installed ticket backs */ \
-  X(planted)  /* start-up: an installed record this host's execgated did not write */
-#define EG_REFUSAL_ENUM(name) name,
-enum class RefusalReason { EG_REFUSALS(EG_REFUSAL_ENUM) };
-#undef EG_REFUSAL_ENUM
-
-std::string to_string(RefusalReason r);
+// Why a submission is refused: RefusalReason (execgate/names.h, the list EG_REFUSALS of
+// bpf/names.h; to_string, parse_refusal), each defined once.
 // The reason a VerificationError names (the ticket library's words); malformed when it
 // names none of these.
 RefusalReason refusal_reason(std::string_view name);

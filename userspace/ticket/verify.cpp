@@ -56,11 +56,12 @@ VerifiedDocument verify_document(std::string_view envelope_json, std::span<const
       key = &k;
       break;
     }
-  if (!key) throw VerificationError("untrusted_issuer", "key id " + env.keyid + " is not a trusted issuer key");
+  if (!key)
+    throw VerificationError(RefusalReason::untrusted_issuer, "key id " + env.keyid + " is not a trusted issuer key");
   // The signature covers PAE(payloadType, exact decoded payload bytes); nothing is
   // re-serialized before this check.
   if (!verify_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), env.sig, *key))
-    throw VerificationError("bad_signature", "Ed25519 signature does not verify with key " + env.keyid);
+    throw VerificationError(RefusalReason::bad_signature, "Ed25519 signature does not verify with key " + env.keyid);
   return finish(env, kind, envelope_json);
 }
 
@@ -72,11 +73,13 @@ VerifiedDocument parse_document_unverified(std::string_view envelope_json) {
 void check_validity(const TicketBody& body, const Clock& clock) {
   const UnixSeconds now = clock.now();
   if (now < body.not_before)
-    throw VerificationError("not_yet_valid", "ticket " + body.id + " is valid from " + std::to_string(body.not_before) +
-                                                 ", now is " + std::to_string(now));
+    throw VerificationError(RefusalReason::not_yet_valid, "ticket " + body.id + " is valid from " +
+                                                              std::to_string(body.not_before) + ", now is " +
+                                                              std::to_string(now));
   if (now >= body.not_after)
-    throw VerificationError("expired", "ticket " + body.id + " expired at " + std::to_string(body.not_after) +
-                                           ", now is " + std::to_string(now));
+    throw VerificationError(RefusalReason::expired, "ticket " + body.id + " expired at " +
+                                                        std::to_string(body.not_after) + ", now is " +
+                                                        std::to_string(now));
 }
 
 }  // namespace execgate
