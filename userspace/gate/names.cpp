@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "gate/kernel_abi.h"  // EG_REASONS, EG_VERDICTS, EG_HOOKS, struct eg_event
-#include "gate/gate.h"
+#include "gate/kernel_facts.h"
 
 namespace execgate {
 
