@@ -1,12 +1,13 @@
-// The ticket book against a fake kernel map: which ticket holds an inode, spending at the
-// last use, start-up reconciliation. Real state directory (temp dir), fixed clock.
+// The ticket book against the fake gate (tests/support/fake_gate.h) as its kernel map:
+// which ticket holds an inode, spending at the last use, start-up reconciliation. Real
+// state directory (temp dir), fixed clock.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "common/encoding.h"
-#include "fake_ticket_map.h"
+#include "fake_gate.h"
 #include "ticket_book.h"
 
 using namespace execgate;
@@ -23,7 +24,7 @@ struct TicketBookTest : ::testing::Test {
   fs::path dir = fs::temp_directory_path() / ("eg-book-" + std::to_string(::getpid()) + "-" +
                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::unique_ptr<StateStore> store;
-  test::FakeTicketMap kernel;
+  test::FakeGate kernel;
   std::vector<nlohmann::json> audit;
   std::unique_ptr<Authority> authority;
   std::unique_ptr<TicketBook> book;
@@ -185,7 +186,7 @@ TEST_F(TicketBookTest, TheLastUseSpendsTheTicketAtOnce) {
   const auto once = ticket(3600, {kFile}, 1);
   submit(once);
   const std::string id = id_of(once);
-  ASSERT_TRUE(kernel.exec(kFile)) << "the one exec takes the last use";
+  ASSERT_TRUE(kernel.exec(kFile).last_use) << "the one exec takes the last use";
   book->last_use_seen(id);
   EXPECT_FALSE(kernel.get_ticket(kFile)) << "the spent ticket's entry is removed";
   EXPECT_TRUE(audited("ticket_expired", "exhausted", id));

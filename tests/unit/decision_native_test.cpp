@@ -10,19 +10,16 @@
 
 #include "decision/native_decision.h"
 #include "execgate.h"
+#include "execgate/names.h"
 
 namespace execgate {
 namespace {
 
+// The kernel's reason code by its name (execgate/names.h), "unknown N" for a code no list has.
 std::string reason(std::uint8_t code) {
-  switch (code) {
-#define EG_TEST_NAME(constant, value, name) \
-  case constant:                            \
-    return name;
-    EG_REASONS(EG_TEST_NAME)
-#undef EG_TEST_NAME
-    default: return "unknown " + std::to_string(code);
-  }
+  for (const auto& e : all_names<Reason>())
+    if (static_cast<std::uint8_t>(e.value) == code) return std::string(e.name);
+  return "unknown " + std::to_string(code);
 }
 
 constexpr std::uint64_t kSecond = 1'000'000'000;

@@ -11,7 +11,8 @@
 #include <set>
 #include <string>
 
-#include "gate/gate.h"
+#include "gate/gate_types.h"
+#include "gate/kernel_facts.h"
 #include "execgate/policy.h"
 #include "metrics.h"
 

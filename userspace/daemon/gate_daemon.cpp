@@ -1,6 +1,5 @@
 #include "gate_daemon.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -9,19 +8,24 @@
 #include "common/fs.h"
 #include "common/text.h"
 #include "execgate/names.h"
+#include "gate/kernel_facts.h"
+#include "gate/sealing.h"
+#include "service.h"
 #include "state_history.h"
 
 namespace execgate {
 using nlohmann::json;
 
-GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& audit, const Clock& clock)
+GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog& audit, const Clock& clock,
+                       const CgroupView& cgroups)
     : policy_(std::move(policy)),
       paths_(std::move(paths)),
       gate_(gate),
       audit_(audit),
       clock_(clock),
+      cgroups_(cgroups),
       store_(paths_.state_dir),
-      machine_id_(read_machine_id()),
+      machine_id_(read_machine_id(paths_.machine_id)),
       authority_(std::make_unique<Authority>(load_trusted_issuers(policy_), machine_id_, clock_)),
       recorder_([this](json r) { audit_.append(std::move(r)); }),
       applier_(gate_, paths_),
@@ -29,8 +33,18 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& a
             [this](json r) { audit_.append(std::move(r)); }) {
   // Lineage is tracked only while some installed ticket names a parent (tracking costs a
   // task-storage allocation per ticketed exec); a parent image started before that is not
-  // known and its children are denied `lineage` (fail closed).
-  book_.on_lineage_change = [this] { applier_.configure(policy_, book_.tracks_lineage()); };
+  // known and its children are denied `lineage` (fail closed). Turning it on must succeed
+  // (the install fails otherwise); when turning it off fails, it stays on: a cost, never
+  // an allowance.
+  book_.on_lineage_change = [this] {
+    const bool track = book_.tracks_lineage();
+    try {
+      applier_.configure(policy_, track);
+    } catch (const std::exception& e) {
+      if (track) throw;
+      service::log(service::Priority::warning, std::string("lineage tracking stays on: ") + e.what());
+    }
+  };
   book_.on_install = [this](const std::string& id) { recorder_.reset_hits(id, clock_.now()); };
   book_.on_subject_added = [this](const InodeKey& key, const std::string& path) {
     recorder_.add_ticket_path(key, path);
@@ -73,9 +87,9 @@ void GateDaemon::start() {
   if (!opened_) open_state();
   std::lock_guard lk(mu_);
   started_at_ = clock_.now();
-  const auto scopes = PolicyApplier::resolve_scopes(policy_);
-  applier_.adopt_running_scopes(scopes);
-  applier_.apply(policy_, scopes, book_.tracks_lineage());
+  scope_refs_ = PolicyApplier::resolve_scopes(policy_, cgroups_);
+  applier_.adopt_running_scopes(scope_refs_);
+  applier_.apply(policy_, scope_refs_, book_.tracks_lineage());
   recorder_.set_baseline_paths(applier_.baseline_paths());
   book_.load(std::move(*opened_), *authority_);
   opened_.reset();
@@ -116,6 +130,12 @@ void GateDaemon::spend_used_up() {
   for (const auto& id : ids) book_.last_use_seen(id);
 }
 
+int GateDaemon::drain_events(int timeout_ms) {
+  const int n = gate_.poll_events(timeout_ms, [this](const GateEvent& ev) { on_event(ev); });
+  note_drops();
+  return n;
+}
+
 void GateDaemon::note_drops() {
   const std::uint64_t drops = gate_.counters().ringbuf_drops;
   const std::uint64_t before = drops_reported_.exchange(drops);
@@ -130,36 +150,19 @@ bool GateDaemon::peer_in_scope(pid_t pid) const {
     if (policy_.scope_host) return true;
     scopes = applier_.scopes();
   }
-  std::vector<std::string> parts;  // of the cgroup v2 path, the line "0::/a/b" (procfs: never blocks)
-  try {
-    std::istringstream text(read_file("/proc/" + std::to_string(pid) + "/cgroup", 1 << 16));
-    bool found = false;
-    for (std::string line; !found && std::getline(text, line);) {
-      if (!line.starts_with("0::/")) continue;
-      found = true;
-      std::istringstream path(line.substr(4));
-      for (std::string p; std::getline(path, p, '/');)
-        if (!p.empty()) parts.push_back(p);
-    }
-    if (!found) return true;
-  } catch (const std::exception&) {
-    return true;
-  }
-  static const std::string root = [] {
-    try {
-      return cgroup2_root();
-    } catch (const std::exception&) {
-      return std::string();
-    }
-  }();
-  if (root.empty()) return true;
+  const auto path = cgroups_.cgroup_of(pid);
+  if (!path) return true;
+  std::vector<std::string> parts;  // of the cgroup v2 path "/a/b"
+  std::istringstream text(*path);
+  for (std::string p; std::getline(text, p, '/');)
+    if (!p.empty()) parts.push_back(p);
+  // inside when its ancestor at a scope's level is that scope (or cannot be read)
   for (const auto& sc : scopes) {
     if (sc.id == 0 || sc.level > parts.size()) continue;
-    std::string dir = root;
+    std::string dir;
     for (std::uint32_t i = 0; i < sc.level; ++i) dir += "/" + parts[i];
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) return true;
-    if (st.st_ino == sc.id) return true;
+    const auto id = cgroups_.cgroup_id(dir);
+    if (!id || *id == sc.id) return true;
   }
   return false;
 }
@@ -167,16 +170,36 @@ bool GateDaemon::peer_in_scope(pid_t pid) const {
 void GateDaemon::reload(Policy policy) {
   // may throw: keep the old policy then
   auto issuers = load_trusted_issuers(policy);
-  auto scopes = PolicyApplier::resolve_scopes(policy);
+  auto scopes = PolicyApplier::resolve_scopes(policy, cgroups_);
   std::lock_guard lk(mu_);
+  try {
+    applier_.apply(policy, scopes, book_.tracks_lineage());
+  } catch (const std::exception& e) {
+    restore_policy(e.what());
+    throw;
+  }
   policy_ = std::move(policy);
+  scope_refs_ = std::move(scopes);
   authority_ = std::make_unique<Authority>(std::move(issuers), machine_id_, clock_);
-  applier_.apply(policy_, scopes, book_.tracks_lineage());
   recorder_.set_baseline_paths(applier_.baseline_paths());
   book_.drop_untrusted(*authority_);
   audit_.append({{"event", name(EventKind::policy_reload)},
                  {"reason", name(RecordReason::sighup)},
                  {"detail", "policy " + paths_.config + " reloaded"}});
+}
+
+// The refused policy half in the kernel (its baseline pins beside the old ones, its
+// protected set; never a moment without what stays, every set being add-then-prune): the
+// policy in force is applied again, so that nothing only the refused policy allows stays
+// allowed.
+void GateDaemon::restore_policy(const std::string& why) {
+  try {
+    applier_.apply(policy_, scope_refs_, book_.tracks_lineage());
+  } catch (const std::exception& e) {
+    service::log(service::Priority::error, "reload refused (" + why +
+                                               "), and the policy in force could not be applied again: " + e.what());
+  }
+  recorder_.set_baseline_paths(applier_.baseline_paths());
 }
 
 json GateDaemon::tickets_json() const {
@@ -239,7 +262,7 @@ json GateDaemon::status_json() const {
         {"mode", to_string(policy_.mode)},
         {"pin_dir", paths_.pin_dir},
         {"scope", {{"host", policy_.scope_host}, {"cgroups", policy_.scope_cgroups},
-                   {"cgroup_root", policy_.scope_cgroups.empty() ? "" : cgroup2_root()}}},
+                   {"cgroup_root", policy_.scope_cgroups.empty() ? "" : cgroups_.root()}}},
         {"baseline", {{"trust", to_string(policy_.trust)}, {"pinned_files", applier_.baseline_files()},
                       {"refused_files", applier_.baseline_refused()}}},
         {"tickets", book_.size()},
@@ -267,6 +290,22 @@ json GateDaemon::handle(const ControlRequest& req) {
     case ControlRequest::Op::status: return status_json();
   }
   return {};
+}
+
+std::string GateDaemon::handle_line(const std::string& line) {
+  json reply;
+  auto req = parse_control_request(line);
+  if (const auto* error = std::get_if<std::string>(&req)) {
+    reply = {{"ok", false}, {"error", *error}};
+  } else {
+    try {
+      reply = handle(std::get<ControlRequest>(req));
+      reply["ok"] = true;
+    } catch (const std::exception& e) {
+      reply = {{"ok", false}, {"error", e.what()}};
+    }
+  }
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace execgate

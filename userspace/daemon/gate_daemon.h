@@ -2,7 +2,9 @@
 // signal handlers call. The policy applier puts the policy into the kernel, the ticket
 // book keeps the installed tickets and their kernel entries, the event recorder turns
 // kernel events into audit records. Thread-safe: one lock for the control thread's
-// operations; the event thread only ever uses the recorder.
+// operations; the event thread only ever uses the recorder. The kernel is reached through
+// GateOps and the cgroup hierarchy through CgroupView: unit-tested on fakes
+// (tests/support/, tests/unit/daemon_*_test.cpp).
 #pragma once
 
 #include <atomic>
@@ -13,11 +15,12 @@
 #include <string>
 
 #include "authority.h"
+#include "cgroup_view.h"
 #include "control_api.h"
 #include "event_recorder.h"
 #include "execgate/audit.h"
-#include "gate/gate.h"
 #include "execgate/policy.h"
+#include "gate/gate_ops.h"
 #include "metrics.h"
 #include "policy_applier.h"
 #include "state_history.h"
@@ -28,7 +31,8 @@ namespace execgate {
 
 class GateDaemon {
  public:
-  GateDaemon(Policy policy, DaemonPaths paths, Gate& gate, AuditLog& audit, const Clock& clock);
+  GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog& audit, const Clock& clock,
+             const CgroupView& cgroups = system_cgroups());
 
   // Reads the state directory and checks it against the audit log: a purge's reset marker
   // is recorded (state_reset), a rewound directory or one that is not the log's (its seal
@@ -46,6 +50,9 @@ class GateDaemon {
 
   // One control request (parsed by control_api.h); the reply without "ok".
   nlohmann::json handle(const ControlRequest& request);
+  // One control-socket request line: the reply line (without its newline), "ok" true; a
+  // request that does not parse or fails is answered {"ok": false, "error": "..."}.
+  std::string handle_line(const std::string& line);
   nlohmann::json submit(const std::string& envelope, const std::string& source);
   nlohmann::json tickets_json() const;
   nlohmann::json status_json() const;
@@ -54,11 +61,17 @@ class GateDaemon {
   void sweep();
   // Spends the tickets whose last use the event thread saw. Runs on the control thread.
   void spend_used_up();
-  // SIGHUP: new policy; tickets whose issuer is gone are uninstalled.
+  // SIGHUP: new policy; tickets whose issuer is gone are uninstalled. Throws when the new
+  // policy cannot be read or applied: the policy in force stays, and the kernel is put
+  // back to it.
   void reload(Policy policy);
   // The event thread: one kernel event, and the ring buffer's losses.
   void on_event(const GateEvent& ev) { recorder_.record(ev); }
   void note_drops();
+  // The event thread's round: the kernel's events (waiting up to timeout_ms for a wakeup)
+  // into audit records, then the ring buffer's losses; the number of events. Throws what
+  // the gate throws (the events stay in the ring buffer for the next round).
+  int drain_events(int timeout_ms);
 
   const Policy& policy() const { return policy_; }
   // Whether the process PID (a control socket peer) is inside a gated scope, as the kernel
@@ -73,12 +86,18 @@ class GateDaemon {
   void set_metrics_file_status(const std::string& path, const std::string& error);
 
  private:
+  // A reload the kernel refused halfway: the policy in force applied again (logged when
+  // that fails too).
+  void restore_policy(const std::string& why);
+
   mutable std::mutex mu_;
   Policy policy_;
   DaemonPaths paths_;
-  Gate& gate_;
+  GateOps& gate_;
   AuditLog& audit_;
   const Clock& clock_;
+  const CgroupView& cgroups_;
+  std::vector<CgroupRef> scope_refs_;  // the policy in force's scope cgroups (start, reload)
   StateStore store_;
   std::optional<StateSeal> seal_;       // open_state()
   bool seal_created_ = false;

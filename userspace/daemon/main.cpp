@@ -176,8 +176,7 @@ int main(int argc, char** argv) {
         service::log(service::Priority::warning, std::string("event thread keeps its priority: ") + std::strerror(errno));
       while (!stop_events.load()) {
         try {
-          gate->poll_events(50, [&](const GateEvent& ev) { daemon.on_event(ev); });
-          daemon.note_drops();
+          daemon.drain_events(50);
         } catch (const std::exception& e) {
           service::log(service::Priority::error, std::string("event thread: ") + e.what());
         }
@@ -190,21 +189,7 @@ int main(int argc, char** argv) {
     if (!policy.control_group.empty()) copts.allowed_gid = group_id(policy.control_group);
     // peers inside a gated scope get their own lane (control_server.h)
     copts.peer_in_scope = [&](pid_t pid) { return daemon.peer_in_scope(pid); };
-    ControlServer server(copts, [&](const std::string& line, uid_t) {
-      nlohmann::json reply;
-      auto req = parse_control_request(line);
-      if (const auto* error = std::get_if<std::string>(&req)) {
-        reply = {{"ok", false}, {"error", *error}};
-      } else {
-        try {
-          reply = daemon.handle(std::get<ControlRequest>(req));
-          reply["ok"] = true;
-        } catch (const std::exception& e) {
-          reply = {{"ok", false}, {"error", e.what()}};
-        }
-      }
-      return reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    });
+    ControlServer server(copts, [&](const std::string& line, uid_t) { return daemon.handle_line(line); });
     bool spool_more = spool.drain();  // one bounded pass: a flooded inbox does not hold up READY
     // Ready only now: the programs are attached and the policy applied (Type=notify).
     const std::string ready = "ready (" + std::to_string(gate->attached_programs()) + " programs, mode " +

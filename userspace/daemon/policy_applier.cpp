@@ -41,11 +41,11 @@ std::vector<InodeKey> find_loaders() {
 
 }  // namespace
 
-PolicyApplier::PolicyApplier(Gate& gate, DaemonPaths paths) : gate_(gate), paths_(std::move(paths)) {}
+PolicyApplier::PolicyApplier(GateOps& gate, DaemonPaths paths) : gate_(gate), paths_(std::move(paths)) {}
 
-std::vector<CgroupRef> PolicyApplier::resolve_scopes(const Policy& policy) {
+std::vector<CgroupRef> PolicyApplier::resolve_scopes(const Policy& policy, const CgroupView& cgroups) {
   std::vector<CgroupRef> scopes;
-  for (const auto& c : policy.scope_cgroups) scopes.push_back(open_scope_cgroup(c));
+  for (const auto& c : policy.scope_cgroups) scopes.push_back(cgroups.open_scope(c));
   return scopes;
 }
 
@@ -63,29 +63,34 @@ void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& sc
     for (const auto& c : v) out.push_back(c.id);
     return out;
   };
-  if (posture_since_ns_ == 0 || ids(slots) != ids(scopes_)) {
+  std::uint64_t since = posture_since_ns_;
+  if (since == 0 || ids(slots) != ids(scopes_)) {
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);  // the clock of task_struct.start_time
-    posture_since_ns_ = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
+    since = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
   }
-  scopes_ = std::move(slots);
   gate_.set_loaders(find_loaders());
   ReservedNames reserved;
   gate_.set_protected(protected_inodes(policy, reserved));
   gate_.set_reserved_names(reserved);
   pin_baseline(policy);
-  configure(policy, track_lineage);
+  // The config last, and the slots with it: when anything above fails, the slots stay
+  // those the kernel reads (a reload applied again, or undone, never moves a scope).
+  gate_.set_config(kernel_config(policy, track_lineage, slots, since));
+  scopes_ = std::move(slots);
+  posture_since_ns_ = since;
 }
 
 void PolicyApplier::configure(const Policy& policy, bool track_lineage) {
-  gate_.set_config(kernel_config(policy, track_lineage));
+  gate_.set_config(kernel_config(policy, track_lineage, scopes_, posture_since_ns_));
 }
 
 // The kernel config from the policy and whether lineage is tracked. Lineage is tracked only
 // while some installed ticket names a parent (tracking costs a task-storage allocation
 // per ticketed exec); a parent image started before that is not known and its children
 // are denied `lineage` (fail closed).
-GateConfig PolicyApplier::kernel_config(const Policy& policy, bool track_lineage) const {
+GateConfig PolicyApplier::kernel_config(const Policy& policy, bool track_lineage, const std::vector<CgroupRef>& slots,
+                                        std::uint64_t posture_since_ns) const {
   GateConfig cfg;
   cfg.monitor = policy.mode == GateMode::monitor;
   cfg.scope_host = policy.scope_host;
@@ -102,9 +107,9 @@ GateConfig PolicyApplier::kernel_config(const Policy& policy, bool track_lineage
   cfg.allow_userns = allows(ScopeAllow::userns);
   cfg.allow_module_request = allows(ScopeAllow::module_request);
   cfg.allow_block_read = allows(ScopeAllow::block_read);
-  cfg.posture_since_ns = posture_since_ns_;
+  cfg.posture_since_ns = posture_since_ns;
   static_assert(kMaxScopeSlots >= kMaxScopeCgroups);
-  cfg.scopes = scopes_;  // holes: id 0
+  cfg.scopes = slots;  // holes: id 0
   return cfg;
 }
 

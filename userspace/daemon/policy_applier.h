@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cgroup_view.h"
 #include "execgate/defaults.h"
-#include "gate/gate.h"
 #include "execgate/policy.h"
+#include "gate/gate_ops.h"
 #include "protected_set.h"
 
 namespace execgate {
@@ -20,18 +21,20 @@ struct DaemonPaths {
   std::string state_dir = kDefaultStateDir;
   std::string socket = kDefaultSocketPath;
   std::string pin_dir = kDefaultPinDir;
+  std::string machine_id = "/etc/machine-id";  // the host's id, which tickets name
 };
 
 class PolicyApplier {
  public:
-  PolicyApplier(Gate& gate, DaemonPaths paths);
+  PolicyApplier(GateOps& gate, DaemonPaths paths);
 
   // The policy's scope cgroups as the kernel names them (created when missing); throws
   // naming the cgroup.
-  static std::vector<CgroupRef> resolve_scopes(const Policy& policy);
+  static std::vector<CgroupRef> resolve_scopes(const Policy& policy, const CgroupView& cgroups);
   // At start: the slots the pinned config uses now stay where they are.
   void adopt_running_scopes(const std::vector<CgroupRef>& wanted);
-  // Everything: scopes, loaders, protected set, baseline, config.
+  // Everything: scopes, loaders, protected set, baseline, config (last). Throws what the
+  // gate throws; the slots stay those of the last config written then.
   void apply(const Policy& policy, const std::vector<CgroupRef>& scopes, bool track_lineage);
   // The config alone (lineage tracking changed).
   void configure(const Policy& policy, bool track_lineage);
@@ -43,11 +46,12 @@ class PolicyApplier {
   const std::vector<CgroupRef>& scopes() const { return scopes_; }  // by slot; id 0: an empty slot
 
  private:
-  GateConfig kernel_config(const Policy& policy, bool track_lineage) const;
+  GateConfig kernel_config(const Policy& policy, bool track_lineage, const std::vector<CgroupRef>& slots,
+                           std::uint64_t posture_since_ns) const;
   ProtectedSet protected_inodes(const Policy& policy, ReservedNames& reserved) const;
   void pin_baseline(const Policy& policy);
 
-  Gate& gate_;
+  GateOps& gate_;
   DaemonPaths paths_;
   std::vector<CgroupRef> scopes_;  // GateConfig::scopes slots (scope_slots.h); id 0: an empty slot
   std::uint64_t posture_since_ns_ = 0;  // GateConfig::posture_since_ns: when this daemon last set the scopes

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "gate/gate.h"
+#include "gate/gate_types.h"
+#include "gate/kernel_facts.h"
 
 namespace execgate {
 

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "gate/gate.h"
+#include "gate/gate_types.h"
 
 namespace execgate {
 

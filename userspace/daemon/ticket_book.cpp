@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/encoding.h"
+#include "service.h"
 #include "ticket/ticket_rank.h"
 
 namespace execgate {
@@ -87,11 +88,12 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     }
     InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
                          rec.uses_left};
-    // The kernel's count is authoritative while the pinned map survives.
+    // The kernel's count is authoritative while the pinned map survives (a pending entry,
+    // the resolution's own after a reboot, holds none).
     if (t.max_uses) {
       std::optional<std::int64_t> kernel_left;
       for (const auto& s : inst.subjects)
-        if (auto k = kernel_.get_ticket(s.key); k && hex_id(k->id) == id)
+        if (auto k = kernel_.get_ticket(s.key); k && !k->pending && hex_id(k->id) == id)
           kernel_left = std::max<std::int64_t>(kernel_left.value_or(LLONG_MIN), k->uses_left.value_or(0));
       if (kernel_left) inst.uses_left = std::min<std::int64_t>(inst.uses_left.value_or(*kernel_left), *kernel_left);
       // its last use was counted while no daemon read the event: spent now
@@ -117,7 +119,7 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
     for (const auto& s : inst.subjects) covered.insert(s.key);
   for (const auto& [key, value] : kernel_.tickets()) {
     if (!covered.count(key)) {
-      kernel_.delete_ticket(key);
+      if (!kernel_.delete_ticket(key) && kernel_.get_ticket(key)) fail_closed(key);
       if (!released.count(key))
         audit_ticket(EventKind::ticket_refused, hex_id(value.id), name(RefusalReason::unbacked),
                      {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
@@ -138,9 +140,52 @@ void TicketBook::persist_uses(const std::string& id, std::int64_t left) {
   state_.installed[id] = rec;
 }
 
+void TicketBook::sync_entry(const InodeKey& key) {
+  try {
+    write_entry(key);
+    resync_.erase(key);
+  } catch (const std::exception&) {
+    fail_closed(key);
+    throw;
+  }
+}
+
+void TicketBook::sync_entry_or_defer(const InodeKey& key) {
+  try {
+    sync_entry(key);
+  } catch (const std::exception& e) {
+    service::log(service::Priority::error, "ticket map: " + std::string(e.what()) + ": the entry of " +
+                                               kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
+                                               " allows nothing until the next sweep");
+  }
+}
+
+void TicketBook::keep_kernel_count(const KernelTicket& cur) {
+  if (cur.pending) return;
+  const std::string id = hex_id(cur.id);
+  if (auto it = installed_.find(id); it != installed_.end() && it->second.body.max_uses)
+    persist_uses(id, std::max<std::int64_t>(0, cur.uses_left.value_or(0)));
+}
+
+void TicketBook::fail_closed(const InodeKey& key) {
+  resync_.insert(key);
+  try {
+    const auto cur = kernel_.get_ticket(key);
+    if (!cur) return;
+    keep_kernel_count(*cur);  // when that cannot be kept, the entry stays: it is an installed ticket's
+    if (kernel_.delete_ticket(key) || !kernel_.get_ticket(key) || cur->pending) return;
+    KernelTicket dead;  // not_after_ns 0: expired since boot, it allows nothing
+    dead.id = cur->id;
+    dead.uses_left = cur->uses_left;  // the count stays readable (kernel_uses_left)
+    kernel_.put_ticket(key, dead);
+  } catch (const std::exception&) {
+    // nothing more to try now: the next sweep does
+  }
+}
+
 // Gives the kernel entry of `key` to the installed ticket that outranks the others covering
 // it (ticket_rank.h), or removes it when none covers it.
-void TicketBook::sync_entry(const InodeKey& key) {
+void TicketBook::write_entry(const InodeKey& key) {
   const auto now = clock_.now();
   const InstalledTicket* holder = nullptr;
   const ResolvedSubject* subject = nullptr;
@@ -155,11 +200,10 @@ void TicketBook::sync_entry(const InodeKey& key) {
   const bool cur_sealed = cur && !cur->pending;
   const std::string cur_id = cur ? hex_id(cur->id) : "";
   // A limited ticket losing its entry keeps the uses the kernel counted.
-  if (cur_sealed && (!holder || holder->body.id != cur_id))
-    if (auto it = installed_.find(cur_id); it != installed_.end() && it->second.body.max_uses)
-      persist_uses(cur_id, std::max<std::int64_t>(0, cur->uses_left.value_or(0)));
+  if (cur_sealed && (!holder || holder->body.id != cur_id)) keep_kernel_count(*cur);
   if (!holder) {
-    if (cur) kernel_.delete_ticket(key);
+    if (cur && !kernel_.delete_ticket(key) && kernel_.get_ticket(key))
+      throw Error(ErrorKind::kernel, "the kernel kept the entry of ticket " + cur_id + " (removal refused)");
     return;
   }
   KernelTicket want = kernel_entry(holder->body, *subject, holder->uses_left);
@@ -202,12 +246,39 @@ void TicketBook::put(const std::string& id, InstalledTicket inst) {
   store_.put_installed(id, rec);  // durable first: a crash re-installs on start
   state_.installed[id] = rec;
   const InstalledTicket& in = add_installed(id, std::move(inst));
-  if (in.body.parent) on_lineage_change();  // lineage tracking on before the entries
-  for (const auto& s : in.subjects) sync_entry(s.key);
+  try {
+    if (in.body.parent) on_lineage_change();  // lineage tracking on before the entries
+    for (const auto& s : in.subjects) sync_entry(s.key);
+  } catch (...) {
+    withdraw(id);  // the kernel refused: not installed, and no entry of it left
+    throw;
+  }
   audit_ticket(EventKind::ticket_installed, id, name(Reason::ticket),
                {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
                 {"not_after", in.body.not_after}, {"max_uses", in.body.max_uses},
                 {"initiator", in.body.initiator}, {"purpose", in.body.purpose}});
+}
+
+void TicketBook::withdraw(const std::string& id) {
+  auto it = installed_.find(id);
+  if (it == installed_.end()) return;
+  std::vector<InodeKey> uncovered;
+  const InstalledTicket inst = take_installed(it, uncovered);
+  state_.installed.erase(id);
+  try {
+    store_.remove_installed(id);
+  } catch (const std::exception& e) {
+    service::log(service::Priority::error, "ticket " + id + " was not installed, but its record stays: " + e.what());
+  }
+  for (const auto& s : inst.subjects) sync_entry_or_defer(s.key);
+  on_removed(id, uncovered);
+  if (inst.body.parent) {
+    try {
+      on_lineage_change();
+    } catch (const std::exception&) {
+      // lineage tracked with no ticket naming a parent: a cost, never an allowance
+    }
+  }
 }
 
 void TicketBook::uninstall(const std::string& id, EventKind event, std::string_view reason, const std::string& detail) {
@@ -217,7 +288,7 @@ void TicketBook::uninstall(const std::string& id, EventKind event, std::string_v
   InstalledTicket inst = take_installed(it, uncovered);
   state_.installed.erase(id);
   // another installed ticket covering the same inode takes over in place
-  for (const auto& s : inst.subjects) sync_entry(s.key);
+  for (const auto& s : inst.subjects) sync_entry_or_defer(s.key);
   if (inst.body.max_uses && !state_.spent.count(id)) {
     std::string d = envelope_digest(inst.envelope);
     store_.put_spent(id, d);
@@ -254,8 +325,12 @@ json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) 
 
 void TicketBook::release_pending(const std::string& id, const std::vector<ResolvedSubject>& subjects) {
   for (const auto& s : subjects)
-    if (auto cur = kernel_.get_ticket(s.key); cur && cur->pending && hex_id(cur->id) == id)
-      kernel_.delete_ticket(s.key);
+    if (auto cur = kernel_.get_ticket(s.key); cur && cur->pending && hex_id(cur->id) == id) {
+      if (covering_.count(s.key))
+        sync_entry_or_defer(s.key);
+      else
+        kernel_.delete_ticket(s.key);  // one left behind stays pending: it allows no exec
+    }
 }
 
 json TicketBook::refuse(const Judgement& j, const Refusal& r, const std::string& source) {
@@ -297,13 +372,14 @@ json TicketBook::install(const Judgement& j, const std::string& envelope, const 
 
 std::int64_t TicketBook::kernel_uses_left(const InstalledTicket& inst) const {
   std::int64_t best = LLONG_MIN;
-  for (const auto& s : inst.subjects)
-    if (auto k = kernel_.get_ticket(s.key); k && hex_id(k->id) == inst.body.id)
+  for (const auto& s : inst.subjects)  // a pending entry holds no count
+    if (auto k = kernel_.get_ticket(s.key); k && !k->pending && hex_id(k->id) == inst.body.id)
       best = std::max<std::int64_t>(best, k->uses_left.value_or(0));
   return best == LLONG_MIN ? inst.uses_left.value_or(0) : best;
 }
 
 void TicketBook::sweep() {
+  for (const InodeKey& key : std::vector<InodeKey>(resync_.begin(), resync_.end())) sync_entry_or_defer(key);
   const auto now = clock_.now();
   std::vector<std::string> expired, used_up;
   std::set<InodeKey> became_valid;
@@ -323,7 +399,7 @@ void TicketBook::sweep() {
   }
   for (const auto& id : expired) uninstall(id, EventKind::ticket_expired, name(Reason::expired));
   for (const auto& id : used_up) spend(id, "all uses spent");
-  for (const auto& key : became_valid) sync_entry(key);
+  for (const auto& key : became_valid) sync_entry_or_defer(key);
   last_sweep_ = now;
 }
 

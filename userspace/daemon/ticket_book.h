@@ -20,7 +20,8 @@
 #include "authority.h"
 #include "execgate/clock.h"
 #include "execgate/names.h"
-#include "gate/gate.h"
+#include "gate/gate_ops.h"
+#include "gate/kernel_facts.h"
 #include "state_store.h"
 #include "gate/sealing.h"
 
@@ -59,11 +60,14 @@ class TicketBook {
   nlohmann::json install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects);
   // A refusal after the judgement (the resolver's): audited; the reply.
   nlohmann::json refuse(const Judgement& j, const Refusal& r, const std::string& source);
-  // Removes the pending kernel entries a resolution left for ticket `id` (not installed).
+  // Removes the pending kernel entries a resolution left for ticket `id` (not installed);
+  // an inode an installed ticket covers (this very ticket, installed meanwhile) gets that
+  // ticket's entry back instead.
   void release_pending(const std::string& id, const std::vector<ResolvedSubject>& subjects);
 
   // Every second: expired tickets go, used-up ones are spent, uses are persisted, a ticket
-  // that became valid takes the inodes it outranks.
+  // that became valid takes the inodes it outranks, and the inodes whose kernel entry a
+  // failure left allowing nothing get their entry again.
   void sweep();
   // The exec that took an entry's last use was seen: spends the ticket when none of its
   // entries has a use left.
@@ -100,7 +104,23 @@ class TicketBook {
   void uninstall(const std::string& id, EventKind event, std::string_view reason, const std::string& detail = "");
   void spend(const std::string& id, const std::string& detail);
   nlohmann::json revoke(const VerifiedDocument& doc, const std::string& issuer);
+  // Gives the kernel entry of `key` to the installed ticket that outranks the others
+  // covering it, or removes it. When the kernel refuses, the entry is made one that allows
+  // nothing (fail_closed) and the error is thrown on.
   void sync_entry(const InodeKey& key);
+  // The same, a kernel failure logged rather than thrown: the inode allows nothing until
+  // the next sweep gives it its entry (revocations, expiry, spending never stop halfway).
+  void sync_entry_or_defer(const InodeKey& key);
+  void write_entry(const InodeKey& key);
+  // The entry of `key` made one that allows nothing: removed, else (the kernel keeps it)
+  // overwritten with an entry that expired at boot; a pending entry stays (it allows no
+  // exec). The uses the kernel counted are kept; the next sweep syncs the inode again.
+  void fail_closed(const InodeKey& key);
+  // A ticket whose entry is leaving `cur` keeps the uses the kernel counted on it.
+  void keep_kernel_count(const KernelTicket& cur);
+  // An install the kernel refused, undone: neither installed nor recorded, its inodes
+  // given back to the tickets that still cover them (its pending entries removed).
+  void withdraw(const std::string& id);
   void persist_uses(const std::string& id, std::int64_t left);
   std::int64_t kernel_uses_left(const InstalledTicket& inst) const;
   // installed_ and the index of who covers each inode change together
@@ -118,6 +138,7 @@ class TicketBook {
   StateSnapshot state_;                               // tombstones, spent, installed records
   std::map<std::string, InstalledTicket> installed_;  // by ticket id
   std::map<InodeKey, std::set<std::string>> covering_;  // inode -> ids of the installed tickets naming it
+  std::set<InodeKey> resync_;  // inodes failed closed (fail_closed): synced again by sweep()
   std::int64_t last_sweep_ = 0;
 };
 

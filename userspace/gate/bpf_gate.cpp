@@ -24,7 +24,6 @@
 
 #include "gate/kernel_abi.h"
 #include "execgate.skel.h"
-#include "common/encoding.h"
 #include "common/fs.h"
 #include "gate/gate.h"
 
@@ -700,16 +699,6 @@ KernelTicket from_kernel(const eg_ticket& v) {
 }
 
 }  // namespace
-
-std::string hex_id(const TicketId& id) { return hex_encode(std::span<const std::uint8_t>(id.data(), id.size())); }
-
-TicketId ticket_id(const std::string& hex) {
-  TicketId id{};
-  if (hex.size() != 2 * id.size() || !is_lower_hex(hex, hex.size())) return id;
-  const Bytes b = hex_decode(hex);
-  std::copy(b.begin(), b.end(), id.begin());
-  return id;
-}
 
 void Gate::put_ticket(const InodeKey& key, const KernelTicket& value) {
   eg_inode_key k{key.dev, key.ino};

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "common/fs.h"
-#include "gate/gate.h"
+#include "gate/kernel_facts.h"
 
 namespace execgate {
 namespace fs = std::filesystem;

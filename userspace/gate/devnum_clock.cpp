@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "gate/gate.h"
+#include "gate/kernel_facts.h"
 
 namespace execgate {
 

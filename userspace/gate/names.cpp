@@ -5,7 +5,7 @@
 
 #include "execgate/names.h"
 #include "gate/kernel_abi.h"  // struct eg_event
-#include "gate/gate.h"
+#include "gate/kernel_facts.h"
 
 namespace execgate {
 

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "execgate/ticket.h"
-#include "gate/gate.h"
+#include "gate/gate_ops.h"
+#include "gate/kernel_facts.h"
 #include "ticket/refusal.h"
 
 namespace execgate {
