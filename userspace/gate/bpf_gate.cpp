@@ -485,8 +485,8 @@ void Gate::Impl::load_and_pin(const std::string& build) {
   for (std::size_t i = 0; i < fresh.links.size(); ++i) {
     auto& [name, link] = fresh.links[i];
     const bool last = i + 1 == fresh.links.size();
+    // (no temporary pin is left here: install() removed them before loading)
     const std::string pin = pin_dir + "/link_" + name, tmp = pin_dir + "/" + kPinTemp + "link_" + name;
-    ::unlink(tmp.c_str());
     if (int rc = pin_fault("pin", i, last) ? -EPERM : bpf_link__pin(link, tmp.c_str()); rc < 0)
       throw GateUnavailable("cannot pin " + tmp + ": " + errstr(rc) + kPinFailed);
     if (pin_fault("rename", i, last) ? (errno = EPERM, true) : ::rename(tmp.c_str(), pin.c_str()) != 0) {
