@@ -191,4 +191,23 @@ static __always_inline bool is_allow(__u8 reason)
 	return reason == EG_R_TICKET || reason == EG_R_BASELINE;
 }
 
+/* The reason for an executable mapping (mmap_file, file_mprotect), from decide()'s outcome
+ * (consume and is_exec false). A ticket with per-exec conditions (uses, parent) authorizes
+ * an exec, which checked and counted them: its file maps executable only as the image of
+ * the task whose exec that was (own_image; the kernel maps the image after
+ * bprm_committing_creds). Through the loader (ld.so FILE) or dlopen it would run past them.
+ * A nameless file keeps its reason; anything else unallowed mapped executable is the
+ * loader's way around exec. */
+static __always_inline __u8 mapping_reason(const struct decision *d, bool own_image)
+{
+	if (is_allow(d->reason)) {
+		if (d->reason != EG_R_TICKET || !d->per_exec || own_image)
+			return d->reason;
+		return d->spent ? EG_R_EXHAUSTED : d->parent_bound ? EG_R_LINEAGE : EG_R_LOADER_BYPASS;
+	}
+	if (d->reason == EG_R_MEMFD || d->reason == EG_R_TMPFILE || d->reason == EG_R_UNLINKED)
+		return d->reason;
+	return EG_R_LOADER_BYPASS;
+}
+
 #endif /* EG_LIB_DECISION_H */

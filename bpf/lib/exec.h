@@ -245,24 +245,17 @@ static __always_inline int check_exec_mapping(struct file *file, __u32 hook)
 	struct inode *inode = file->f_inode;
 	struct decision d = {};
 	decide(cfg, inode, file->f_path.dentry, (__u32)bpf_get_current_uid_gid(), NULL, false, false, boot_estimate(), &d);
-	if (is_allow(d.reason)) {
-		if (d.reason != EG_R_TICKET || !d.per_exec)
-			return 0; /* allowed mappings are too frequent to log */
-		/* A ticket with per-exec conditions (uses, parent) authorizes an exec, which checked
-		 * and counted them: its file maps executable only as the image of the task whose
-		 * exec that was (the kernel maps the image after bprm_committing_creds). Through
-		 * the loader (ld.so FILE) or dlopen it would run past them. */
+	if (d.reason == EG_R_BASELINE || (d.reason == EG_R_TICKET && !d.per_exec))
+		return 0; /* allowed mappings are too frequent to log */
+	bool own_image = false;
+	if (d.reason == EG_R_TICKET) {
 		struct eg_task_state *st = caller ? caller : bpf_task_storage_get(&eg_task_state, task, 0, 0);
 		struct eg_inode_key k = inode_key(inode);
-		if (st && st->image.dev == k.dev && st->image.ino == k.ino)
-			return 0;
-		d.reason = d.spent ? EG_R_EXHAUSTED : d.parent_bound ? EG_R_LINEAGE : EG_R_LOADER_BYPASS;
-		return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
+		own_image = st && st->image.dev == k.dev && st->image.ino == k.ino;
 	}
-	/* a nameless file keeps its reason; anything else unticketed mapped executable is
-	 * the loader's way around exec */
-	if (d.reason != EG_R_MEMFD && d.reason != EG_R_TMPFILE && d.reason != EG_R_UNLINKED)
-		d.reason = EG_R_LOADER_BYPASS;
+	d.reason = mapping_reason(&d, own_image);
+	if (is_allow(d.reason))
+		return 0;
 	return decide_file_event(cfg, file->f_path.dentry, inode, hook, &d, caller);
 }
 

@@ -1200,6 +1200,134 @@ PROBE_CMD(cmd_mount_setattr)
 	return attempt("SETATTR", rc == 0);
 }
 
+/* --- the decision table (tests/e2e/decision_cases.txt, exec_suite.sh case_decision_table):
+ * a row's entries written into the real maps, as decision_native_test.cpp writes them into
+ * the native decision's tables --- */
+
+/* A byte repeated over a ticket id: "09" gives 09 09 ... 09. */
+static void fill_id(__u8 *id, const char *hex)
+{
+	memset(id, (int)strtoul(hex, NULL, 16), EG_ID_LEN);
+}
+
+/* One "ticket[:ATTR=V...]" token as the entry of a file with ctime (sec, nsec) and
+ * generation GEN, times on CLOCK_BOOTTIME from NOW (ns). */
+static int ticket_of_token(char *tok, __s64 sec, __u32 nsec, __u32 gen, __u64 now, struct eg_ticket *t)
+{
+	memset(t, 0, sizeof *t);
+	fill_id(t->id, "01");
+	t->not_before_ns = now - 3600ull * 1000000000ull;
+	t->not_after_ns = now + 3600ull * 1000000000ull;
+	t->ctime_sec = sec;
+	t->ctime_nsec = nsec;
+	t->generation = gen;
+	char *save = NULL;
+	strtok_r(tok, ":", &save); /* "ticket" */
+	for (char *a = strtok_r(NULL, ":", &save); a; a = strtok_r(NULL, ":", &save)) {
+		char *v = strchr(a, '=');
+		if (v)
+			*v++ = 0;
+		if (!strcmp(a, "pending")) {
+			t->flags |= EG_TF_PENDING;
+		} else if (!v) {
+			return -1;
+		} else if (!strcmp(a, "nbf")) {
+			t->not_before_ns = now + (__u64)(strtoll(v, NULL, 10) * 1000000000ll);
+		} else if (!strcmp(a, "naf")) {
+			t->not_after_ns = now + (__u64)(strtoll(v, NULL, 10) * 1000000000ll);
+		} else if (!strcmp(a, "id")) {
+			fill_id(t->id, v);
+		} else if (!strcmp(a, "parent")) {
+			fill_id(t->parent, v);
+			t->flags |= EG_TF_HAS_PARENT;
+		} else if (!strcmp(a, "uses")) {
+			t->uses_left = strtoll(v, NULL, 10);
+			t->flags |= EG_TF_LIMITED_USES;
+		} else if (!strcmp(a, "uids")) {
+			for (char *u = strtok(v, "/"); u && t->n_uids < EG_MAX_UIDS; u = strtok(NULL, "/"))
+				t->uids[t->n_uids++] = (__u32)strtoul(u, NULL, 10);
+		} else if (!strcmp(a, "ctime")) {
+			t->ctime_nsec = (__u32)((__s64)nsec + strtoll(v, NULL, 10));
+		} else if (!strcmp(a, "gen")) {
+			t->generation = (__u32)((__s64)gen + strtoll(v, NULL, 10));
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int pinned_map(const char *pin_dir, const char *name)
+{
+	char pin[512];
+	snprintf(pin, sizeof pin, "%s/%s", pin_dir, name);
+	return obj_get(pin);
+}
+
+PROBE_CMD(cmd_decision_entries)
+{
+	/* decision-entries PIN_DIR FILE GEN TOKEN...: FILE's entries in eg_tickets,
+	 * eg_baseline and eg_loaders made what the row's TOKENs say, every other one of
+	 * FILE's removed: "-" (none), "ticket[:ATTR=V...]" (nbf, naf: seconds from now on
+	 * CLOCK_BOOTTIME; id, parent: a byte repeated, in hex; uids=A/B; uses=N; pending;
+	 * ctime, gen: added to the file's), "baseline[:ctime=D]", "loader". GEN: the file's
+	 * i_generation (read from the entry the daemon sealed: entry-generation). Rows that
+	 * need the policy or the inode changed are the native test's alone. */
+	struct stat st;
+	int tickets = pinned_map(argv[2], "eg_tickets"), baseline = pinned_map(argv[2], "eg_baseline"),
+	    loaders = pinned_map(argv[2], "eg_loaders");
+	if (tickets < 0 || baseline < 0 || loaders < 0 || stat(argv[3], &st) != 0)
+		return report("SETUP", 0, errno);
+	struct eg_inode_key key = {((__u64)major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino};
+	map_elem(BPF_MAP_DELETE_ELEM, tickets, &key, NULL);
+	map_elem(BPF_MAP_DELETE_ELEM, baseline, &key, NULL);
+	map_elem(BPF_MAP_DELETE_ELEM, loaders, &key, NULL);
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	const __u64 now_boot = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
+	const __u32 gen = (__u32)strtoul(argv[4], NULL, 10);
+	for (int i = 5; i < argc; i++) {
+		char tok[256];
+		snprintf(tok, sizeof tok, "%s", argv[i]);
+		long rc = 0;
+		if (!strcmp(tok, "-")) {
+			continue;
+		} else if (!strncmp(tok, "ticket", 6)) {
+			struct eg_ticket t;
+			if (ticket_of_token(tok, st.st_ctim.tv_sec, (__u32)st.st_ctim.tv_nsec, gen, now_boot, &t) != 0)
+				return report("TOKEN", 0, EINVAL);
+			rc = map_elem(BPF_MAP_UPDATE_ELEM, tickets, &key, &t);
+		} else if (!strncmp(tok, "baseline", 8)) {
+			struct eg_baseline b = {st.st_ctim.tv_sec, (__u32)st.st_ctim.tv_nsec, 0};
+			const char *d = strstr(tok, ":ctime=");
+			if (d)
+				b.ctime_nsec = (__u32)((__s64)b.ctime_nsec + strtoll(d + 7, NULL, 10));
+			rc = map_elem(BPF_MAP_UPDATE_ELEM, baseline, &key, &b);
+		} else if (!strcmp(tok, "loader")) {
+			__u8 one = 1;
+			rc = map_elem(BPF_MAP_UPDATE_ELEM, loaders, &key, &one);
+		} else {
+			return report("TOKEN", 0, EINVAL);
+		}
+		if (rc != 0)
+			return report("MAP", 0, errno);
+	}
+	return report("ENTRIES", 1, 0);
+}
+
+PROBE_CMD(cmd_entry_generation)
+{
+	/* entry-generation PIN_DIR FILE: the i_generation in FILE's ticket entry (the kernel
+	 * recorded it at the daemon's sealing open) */
+	struct eg_inode_key key;
+	struct eg_ticket val;
+	int map = ticket_map_key(argv[2], argv[3], &key);
+	if (map < 0 || map_elem(BPF_MAP_LOOKUP_ELEM, map, &key, &val) != 0)
+		return report("ENTRY", 0, errno);
+	printf("%u\n", val.generation);
+	return 0;
+}
+
 /* The verbs: name, the least and greatest argc (0: no limit), counting "eg-probe VERB". */
 static const struct probe_command {
 	const char *verb;
@@ -1226,6 +1354,8 @@ static const struct probe_command {
 	{"ptrace", 3, 3, cmd_ptrace},
 	{"clock", 2, 0, cmd_clock},
 	{"forge-entry", 4, 4, cmd_forge_entry},
+	{"decision-entries", 5, 0, cmd_decision_entries},
+	{"entry-generation", 4, 4, cmd_entry_generation},
 	{"drop-entry", 4, 4, cmd_forge_entry},
 	{"shift-generation", 5, 5, cmd_shift_generation},
 	{"join", 4, 0, cmd_join},

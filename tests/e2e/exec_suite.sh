@@ -189,6 +189,59 @@ case_baseline_writable() {
   rm -rf $PROBE_DIR/egw
 }
 
+# The decision table (tests/e2e/decision_cases.txt), through the real programs: each
+# "both" row's entries written into the pinned maps for /opt/dt/true (eg-probe
+# decision-entries, with the i_generation the daemon's sealing recorded), then its exec or
+# mapping in the scope. The verdict and the audited reason must be the row's, which
+# tests/unit/decision_native_test.cpp checks on the same code compiled natively. The
+# caller of "exec:caller=HH" is a copy of the probe whose entry holds ticket HH... with
+# uses (a per-exec ticket: its image's ticket is the caller's); the real ticket issued for
+# it names a parent, so the daemon tracks lineage. Last: /opt/dt's entries are forged.
+dt_trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
+case_decision_table() {
+  pin=/sys/fs/bpf/execgate n=0
+  mkdir -p /opt/dt
+  cp /bin/busybox /opt/dt/true; cp $PROBE /opt/dt/caller; chmod 755 /opt/dt/true /opt/dt/caller
+  ticket dt_true /opt/dt/true --ttl 1h
+  ticket dt_caller /opt/dt/caller --ttl 1h --parent 0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a
+  gen=$($PROBE entry-generation $pin /opt/dt/true)
+  cgen=$($PROBE entry-generation $pin /opt/dt/caller)
+  check "decision table: the sealed entries' generations are read" [ -n "$gen" -a -n "$cgen" ]
+  while IFS='|' read -r name entries ask expect where; do
+    case $name in '#'* | '') continue ;; esac
+    name=$(dt_trim "$name"); ask=$(dt_trim "$ask"); expect=$(dt_trim "$expect"); where=$(dt_trim "$where")
+    [ "$where" = both ] || continue
+    n=$((n + 1))
+    # shellcheck disable=SC2086 # the row's entries are words
+    out=$($PROBE decision-entries $pin /opt/dt/true "$gen" $entries)
+    contains "$out" ENTRIES_OK || { fail "decision table: $name" "entries '$entries': $out"; continue; }
+    mark=$(audit_mark)
+    case $ask in
+      exec) out=$(gated $PROBE exec /opt/dt/true 2>&1) ;;
+      exec:caller=*)
+        $PROBE decision-entries $pin /opt/dt/caller "$cgen" "ticket:id=${ask#exec:caller=}:uses=100000" >/dev/null
+        out=$(gated /opt/dt/caller exec /opt/dt/true 2>&1) ;;
+      map) out=$(gated $PROBE mmap-exec /opt/dt/true 2>&1) ;;
+      memfd) out=$(gated $PROBE memfd-exec /opt/dt/true 2>&1) ;;
+      tmpfile) out=$(gated $PROBE tmpfile-exec /opt/dt /opt/dt/true 2>&1) ;;
+      unlinked) out=$(gated $PROBE unlinked-exec /opt/dt/gone /opt/dt/true 2>&1) ;;
+      *) fail "decision table: $name" "unknown ask '$ask'"; continue ;;
+    esac
+    rc=$?
+    case $expect in
+      ticket | baseline)
+        ok=1; { [ "$rc" = 0 ] && ! contains "$out" "_ERRNO="; } || ok=0
+        check "decision table: $name: allowed ($ask)" [ "$ok" = 1 ]
+        # allowed mappings are not recorded; allowed execs are, with the reason
+        [ "$ask" = map ] || check "  ... audited allow $expect" audit_since "$mark" '"verdict":"allow"' "\"reason\":\"$expect\"" dt/true ;;
+      *)
+        check "decision table: $name: denied ($ask)" contains "$out" "_ERRNO=EPERM"
+        check "  ... audited deny $expect" audit_since "$mark" '"verdict":"deny"' "\"reason\":\"$expect\"" ;;
+    esac
+  done <"$E2E/decision_cases.txt"
+  check "decision table: every row for the VM was run ($n)" [ "$n" -ge 25 ]
+}
+
 # the audit log of the whole run verifies
 case_audit_verifies() { log_verifies; }
 

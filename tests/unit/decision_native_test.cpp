@@ -1,12 +1,16 @@
 // The kernel's exec decision (bpf/lib/decision.h), compiled natively (userspace/decision/):
-// each row sets up tickets, baseline and loaders as the daemon would install them, then
+// each row of tests/e2e/decision_cases.txt (the table the VM's exec suite runs through the
+// real programs) sets up tickets, baseline and loaders as the daemon would install them,
 // asks for one decision, and checks the kernel's reason for it.
 #include <gtest/gtest.h>
 #include <linux/types.h>
 
-#include <cctype>
-#include <functional>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "decision/native_decision.h"
 #include "execgate.h"
@@ -25,8 +29,8 @@ std::string reason(std::uint8_t code) {
 constexpr std::uint64_t kSecond = 1'000'000'000;
 constexpr std::uint64_t kNow = 100'000 * kSecond;  // CLOCK_BOOTTIME at the decision: a day up
 
-NativeTicketId id(std::uint8_t b) {
-  NativeTicketId i{};
+TicketId id(std::uint8_t b) {
+  TicketId i{};
   i.fill(b);
   return i;
 }
@@ -41,212 +45,130 @@ NativeFile file() {
   return f;
 }
 
-NativeTicket ticket() {
-  NativeTicket t;
+KernelTicket ticket() {
+  KernelTicket t;
   t.id = id(1);
   t.not_before_ns = kNow - 3600 * kSecond;
   t.not_after_ns = kNow + 3600 * kSecond;
   return t;
 }
 
-struct Ask {
-  std::uint32_t uid = 1000;
-  std::optional<NativeTicketId> caller;
-  bool exec = true;  // an exec (spends uses, judges lineage), else an executable mapping
+// A row of tests/e2e/decision_cases.txt (its header says the format).
+struct Row {
+  std::string name, entries, ask, expect, where;
+  int line = 0;
 };
 
-struct Case {
-  const char* name;
-  std::function<void(NativeDecision&, NativeFile&, Ask&)> setup;
-  const char* expect;
-};
-
-const Case kCases[] = {
-    {"no ticket, no baseline", [](NativeDecision&, NativeFile&, Ask&) {}, "no_ticket"},
-    {"a valid ticket", [](NativeDecision& d, NativeFile& f, Ask&) { d.add_ticket(f, ticket()); }, "ticket"},
-    {"not yet valid",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.not_before_ns = kNow + 10 * kSecond;
-       d.add_ticket(f, t);
-     },
-     "not_yet_valid"},
-    {"expired",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.not_after_ns = kNow;
-       d.add_ticket(f, t);
-     },
-     "expired"},
-    {"changed since the ticket (ctime)",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.add_ticket(f, ticket());
-       f.ctime_nsec += 1;
-     },
-     "stale"},
-    {"another file at the same inode number (generation)",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.add_ticket(f, ticket());
-       f.generation += 1;
-     },
-     "stale"},
-    {"a uid the ticket does not name",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.uids = {0, 33};
-       d.add_ticket(f, t);
-     },
-     "uid_mismatch"},
-    {"a uid the ticket names",
-     [](NativeDecision& d, NativeFile& f, Ask& a) {
-       auto t = ticket();
-       t.uids = {0, 33};
-       d.add_ticket(f, t);
-       a.uid = 33;
-     },
-     "ticket"},
-    {"parent-bound, the caller holds no ticket",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.parent = id(9);
-       d.add_ticket(f, t);
-     },
-     "lineage"},
-    {"parent-bound, the caller holds another ticket",
-     [](NativeDecision& d, NativeFile& f, Ask& a) {
-       auto t = ticket();
-       t.parent = id(9);
-       d.add_ticket(f, t);
-       a.caller = id(8);
-     },
-     "lineage"},
-    {"parent-bound, the caller holds the parent",
-     [](NativeDecision& d, NativeFile& f, Ask& a) {
-       auto t = ticket();
-       t.parent = id(9);
-       d.add_ticket(f, t);
-       a.caller = id(9);
-     },
-     "ticket"},
-    {"parent-bound, mapped (lineage is judged at exec only)",
-     [](NativeDecision& d, NativeFile& f, Ask& a) {
-       auto t = ticket();
-       t.parent = id(9);
-       d.add_ticket(f, t);
-       a.exec = false;
-     },
-     "ticket"},
-    {"no use left",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.uses_left = 0;
-       d.add_ticket(f, t);
-     },
-     "exhausted"},
-    {"installed, not yet sealed",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.pending = true;
-       d.add_ticket(f, t);
-     },
-     "unsealed"},
-    {"pinned baseline, unchanged", [](NativeDecision& d, NativeFile& f, Ask&) { d.pin_baseline(f); }, "baseline"},
-    {"pinned baseline, changed since",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.pin_baseline(f);
-       f.ctime_sec += 1;
-     },
-     "stale"},
-    {"root-owned trust: owned by root, not group or other writable",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.set_trust_root_owned(true);
-       f.owner = 0;
-       f.mode = 0100755;
-     },
-     "baseline"},
-    {"root-owned trust: group-writable",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.set_trust_root_owned(true);
-       f.owner = 0;
-       f.mode = 0100775;
-     },
-     "no_ticket"},
-    {"root-owned trust: owned by a user",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.set_trust_root_owned(true);
-       f.owner = 1000;
-     },
-     "no_ticket"},
-    {"the loader run as a program, pinned as baseline",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.pin_baseline(f);
-       d.add_loader(f);
-     },
-     "loader_bypass"},
-    {"the loader mapped (not run as a program)",
-     [](NativeDecision& d, NativeFile& f, Ask& a) {
-       d.pin_baseline(f);
-       d.add_loader(f);
-       a.exec = false;
-     },
-     "baseline"},
-    {"an expired ticket on a pinned baseline file: the baseline allows",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.not_after_ns = kNow - 1;
-       d.add_ticket(f, t);
-       d.pin_baseline(f);
-     },
-     "baseline"},
-    {"an expired ticket, no baseline: the ticket's reason",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       auto t = ticket();
-       t.not_after_ns = kNow - 1;
-       d.add_ticket(f, t);
-     },
-     "expired"},
-    {"memory without a file (memfd)",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.add_ticket(f, ticket());
-       f.nlink = 0;
-       f.kernel_mount = true;
-     },
-     "memfd"},
-    {"an O_TMPFILE file",
-     [](NativeDecision&, NativeFile& f, Ask&) {
-       f.nlink = 0;
-       f.name = "#4242";
-     },
-     "tmpfile"},
-    {"a file unlinked while open, ticketed",
-     [](NativeDecision& d, NativeFile& f, Ask&) {
-       d.add_ticket(f, ticket());
-       f.nlink = 0;
-     },
-     "unlinked"},
-};
-
-class DecisionTable : public ::testing::TestWithParam<Case> {};
-
-TEST_P(DecisionTable, KernelReason) {
-  const Case& c = GetParam();
-  NativeDecision d;
-  d.set_now(kNow);
-  NativeFile f = file();
-  Ask a;
-  c.setup(d, f, a);
-  const NativeVerdict v = d.decide(f, a.uid, a.caller, a.exec, a.exec);
-  EXPECT_EQ(reason(v.reason), c.expect) << c.name;
-  EXPECT_EQ(v.allowed, std::string(c.expect) == "ticket" || std::string(c.expect) == "baseline") << c.name;
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& row) {
-  std::string n;
-  for (const char* p = row.param.name; *p; ++p) n += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
-  return std::to_string(row.index) + "_" + n.substr(0, 40);
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);) out.push_back(part);
+  return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, DecisionTable, ::testing::ValuesIn(kCases), case_name);
+std::vector<Row> table() {
+  const std::string path = std::string(EXECGATE_SOURCE_DIR) + "/tests/e2e/decision_cases.txt";
+  std::ifstream in(path);
+  std::vector<Row> rows;
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (trim(line).empty() || trim(line)[0] == '#') continue;
+    const auto cols = split(line, '|');
+    if (cols.size() != 5) throw std::runtime_error(path + ":" + std::to_string(n) + ": expected 5 columns");
+    rows.push_back({trim(cols[0]), trim(cols[1]), trim(cols[2]), trim(cols[3]), trim(cols[4]), n});
+  }
+  return rows;
+}
+
+// "KEY=V" attributes after the token's kind ("ticket:nbf=600:pending" -> {nbf: 600, pending: ""}).
+std::map<std::string, std::string> attrs(const std::string& token) {
+  std::map<std::string, std::string> out;
+  const auto parts = split(token, ':');
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    const auto eq = parts[i].find('=');
+    out[parts[i].substr(0, eq)] = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+  }
+  return out;
+}
+
+// The row's entries in the native decision's tables, as eg-probe decision-entries writes
+// them into the kernel's maps; owner and mode change the file itself.
+void install(const Row& row, NativeDecision& d, NativeFile& f) {
+  for (const auto& token : split(row.entries, ' ')) {
+    if (token.empty() || token == "-") continue;
+    const std::string kind = token.substr(0, token.find_first_of(":="));
+    const auto a = attrs(token);
+    if (kind == "ticket") {
+      KernelTicket t = ticket();
+      NativeFile as_entry = f;  // the entry's ctime and generation, the file's unless the row shifts them
+      if (a.count("nbf")) t.not_before_ns = kNow + std::stoll(a.at("nbf")) * static_cast<std::int64_t>(kSecond);
+      if (a.count("naf")) t.not_after_ns = kNow + std::stoll(a.at("naf")) * static_cast<std::int64_t>(kSecond);
+      if (a.count("id")) t.id = id(static_cast<std::uint8_t>(std::stoul(a.at("id"), nullptr, 16)));
+      if (a.count("parent")) t.parent = id(static_cast<std::uint8_t>(std::stoul(a.at("parent"), nullptr, 16)));
+      if (a.count("uses")) t.uses_left = std::stoll(a.at("uses"));
+      if (a.count("pending")) t.pending = true;
+      if (a.count("uids"))
+        for (const auto& u : split(a.at("uids"), '/')) t.uids.push_back(static_cast<std::uint32_t>(std::stoul(u)));
+      if (a.count("ctime")) as_entry.ctime_nsec += static_cast<std::uint32_t>(std::stol(a.at("ctime")));
+      if (a.count("gen")) as_entry.generation += static_cast<std::uint32_t>(std::stol(a.at("gen")));
+      d.add_ticket(as_entry, t);
+    } else if (kind == "baseline") {
+      NativeFile as_entry = f;
+      if (a.count("ctime")) as_entry.ctime_nsec += static_cast<std::uint32_t>(std::stol(a.at("ctime")));
+      d.pin_baseline(as_entry);
+    } else if (kind == "loader") {
+      d.add_loader(f);
+    } else if (token == "trust=root_owned") {
+      d.set_trust_root_owned(true);
+    } else if (kind == "owner") {
+      f.owner = static_cast<std::uint32_t>(std::stoul(token.substr(6)));
+    } else if (kind == "mode") {
+      f.mode = 0100000 | static_cast<std::uint32_t>(std::stoul(token.substr(5), nullptr, 8));
+    } else {
+      FAIL() << "decision_cases.txt:" << row.line << ": unknown entry " << token;
+    }
+  }
+}
+
+// The row's question, asked of the decision as the kernel's hooks ask it.
+NativeVerdict ask(const Row& row, NativeDecision& d, NativeFile& f) {
+  constexpr std::uint32_t kUid = 0;  // the VM suite runs as root
+  if (row.ask == "exec") return d.decide(f, kUid, std::nullopt, true, true);
+  if (row.ask.rfind("exec:caller=", 0) == 0)
+    return d.decide(f, kUid, id(static_cast<std::uint8_t>(std::stoul(row.ask.substr(12), nullptr, 16))), true, true);
+  if (row.ask == "map") return d.decide_mapping(f, kUid, false);
+  f.nlink = 0;  // a nameless file: its inode as each kind leaves it
+  if (row.ask == "memfd") f.kernel_mount = true;
+  else if (row.ask == "tmpfile") f.name = "#" + std::to_string(f.ino);
+  else if (row.ask != "unlinked") ADD_FAILURE() << "decision_cases.txt:" << row.line << ": unknown ask " << row.ask;
+  return d.decide(f, kUid, std::nullopt, true, true);
+}
+
+TEST(DecisionTable, EveryRowGivesItsReason) {
+  const auto rows = table();
+  ASSERT_GE(rows.size(), 30u) << "tests/e2e/decision_cases.txt read";
+  std::size_t in_vm = 0;
+  for (const auto& row : rows) {
+    SCOPED_TRACE("decision_cases.txt:" + std::to_string(row.line) + " " + row.name);
+    ASSERT_TRUE(row.where == "both" || row.where == "native") << row.where;
+    ASSERT_TRUE(parse_reason(row.expect).has_value()) << "no reason " << row.expect;
+    in_vm += row.where == "both";
+    NativeDecision d;
+    d.set_now(kNow);
+    NativeFile f = file();
+    install(row, d, f);
+    const NativeVerdict v = ask(row, d, f);
+    EXPECT_EQ(reason(v.reason), row.expect);
+    EXPECT_EQ(v.allowed, row.expect == "ticket" || row.expect == "baseline");
+  }
+  EXPECT_GE(in_vm, 25u) << "most rows are compared with the real programs";
+}
 
 TEST(NativeDecision, UsesAreSpentByExecsNotByMappings) {
   NativeDecision d;

@@ -14,7 +14,7 @@
 #include "common/fs.h"
 #include "scope_slots.h"
 #include "service.h"
-#include "gate/sealing.h"
+#include "gate/kernel_facts.h"
 
 namespace execgate {
 namespace fs = std::filesystem;
@@ -30,9 +30,8 @@ std::vector<InodeKey> find_loaders() {
     glob_t g{};
     if (::glob(pattern, 0, nullptr, &g) == 0) {
       for (std::size_t i = 0; i < g.gl_pathc; ++i)
-        if (auto s = stat_subject(g.gl_pathv[i]);
-            s && std::find(keys.begin(), keys.end(), s->key) == keys.end())
-          keys.push_back(s->key);
+        if (auto key = regular_file_key(g.gl_pathv[i]); key && std::find(keys.begin(), keys.end(), *key) == keys.end())
+          keys.push_back(*key);
     }
     ::globfree(&g);
   }

@@ -26,7 +26,17 @@ void eg_native_decide(const struct eg_config *cfg, const struct eg_native_file *
 	out->has_ticket = d.has_ticket;
 	out->pinned = d.pinned;
 	out->per_exec = d.per_exec;
+	out->parent_bound = d.parent_bound;
 	out->spent = d.spent;
 	out->last_use = d.last_use;
 	memcpy(out->ticket, d.ticket, EG_ID_LEN);
+}
+
+__u8 eg_native_mapping_reason(const struct eg_native_verdict *v, bool own_image)
+{
+	struct decision d = {.reason = v->reason,
+			     .per_exec = v->per_exec,
+			     .parent_bound = v->parent_bound,
+			     .spent = v->spent};
+	return mapping_reason(&d, own_image);
 }

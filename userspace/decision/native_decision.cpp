@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "decision/native_decision_abi.h"
+#include "gate/kernel_values.h"
 
 namespace execgate {
 
@@ -11,8 +12,6 @@ namespace {
 // C side's stand-ins for the kernel's maps call back here.
 thread_local NativeDecision* current = nullptr;
 thread_local std::uint64_t current_now = 0;
-
-
 
 template <typename T>
 std::vector<std::uint8_t> bytes_of(const T& v) {
@@ -40,26 +39,11 @@ void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino) {
   }
 }
 
-void NativeDecision::add_ticket(const NativeFile& file, const NativeTicket& t) {
-  eg_ticket e{};
-  std::memcpy(e.id, t.id.data(), EG_ID_LEN);
-  if (t.parent) {
-    std::memcpy(e.parent, t.parent->data(), EG_ID_LEN);
-    e.flags |= EG_TF_HAS_PARENT;
-  }
-  e.not_before_ns = t.not_before_ns;
-  e.not_after_ns = t.not_after_ns;
-  e.ctime_sec = file.ctime_sec;
-  e.ctime_nsec = file.ctime_nsec;
-  e.generation = file.generation;
-  if (t.uses_left) {
-    e.flags |= EG_TF_LIMITED_USES;
-    e.uses_left = *t.uses_left;
-  }
-  if (t.pending) e.flags |= EG_TF_PENDING;
-  e.n_uids = static_cast<__u32>(std::min<std::size_t>(t.uids.size(), EG_MAX_UIDS));
-  for (__u32 i = 0; i < e.n_uids; ++i) e.uids[i] = t.uids[i];
-  tickets_[{file.dev, file.ino}] = bytes_of(e);
+void NativeDecision::add_ticket(const NativeFile& file, KernelTicket t) {
+  t.ctime_sec = file.ctime_sec;
+  t.ctime_nsec = file.ctime_nsec;
+  t.generation = file.generation;
+  tickets_[{file.dev, file.ino}] = bytes_of(to_kernel(t));
 }
 
 void NativeDecision::remove_ticket(const NativeFile& file) { tickets_.erase({file.dev, file.ino}); }
@@ -83,8 +67,18 @@ std::optional<std::int64_t> NativeDecision::uses_left(const NativeFile& file) co
 }
 
 NativeVerdict NativeDecision::decide(const NativeFile& file, std::uint32_t uid,
-                                     const std::optional<NativeTicketId>& caller_image, bool consume, bool is_exec,
+                                     const std::optional<TicketId>& caller_image, bool consume, bool is_exec,
                                      std::uint64_t estimate_ns) {
+  return run(file, uid, caller_image, consume, is_exec, estimate_ns, std::nullopt);
+}
+
+NativeVerdict NativeDecision::decide_mapping(const NativeFile& file, std::uint32_t uid, bool own_image,
+                                             std::uint64_t estimate_ns) {
+  return run(file, uid, std::nullopt, false, false, estimate_ns, own_image);
+}
+
+NativeVerdict NativeDecision::run(const NativeFile& file, std::uint32_t uid, const std::optional<TicketId>& caller_image,
+                                  bool consume, bool is_exec, std::uint64_t estimate_ns, std::optional<bool> own_image) {
   eg_config cfg{};
   cfg.trust = root_owned_ ? EG_TRUST_ROOT_OWNED : EG_TRUST_NONE;
   eg_task_state caller{};
@@ -100,12 +94,14 @@ NativeVerdict NativeDecision::decide(const NativeFile& file, std::uint32_t uid,
   current_now = now_;
   eg_native_decide(&cfg, &f, uid, &caller, consume, is_exec, estimate_ns, &out);
   current = nullptr;
+  if (own_image) out.reason = eg_native_mapping_reason(&out, *own_image);
   NativeVerdict v;
   v.reason = out.reason;
   v.allowed = out.reason == EG_R_TICKET || out.reason == EG_R_BASELINE;
   v.has_ticket = out.has_ticket;
   v.pinned = out.pinned;
   v.per_exec = out.per_exec;
+  v.parent_bound = out.parent_bound;
   v.spent = out.spent;
   v.last_use = out.last_use;
   std::memcpy(v.ticket.data(), out.ticket, EG_ID_LEN);

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-namespace execgate {
+#include "gate/gate_types.h"
 
-using NativeTicketId = std::array<std::uint8_t, 16>;
+namespace execgate {
 
 // A file as the kernel sees it: its key (dev in the kernel's encoding, ino) and the inode
 // fields the decision reads.
@@ -30,21 +30,11 @@ struct NativeFile {
   std::string name = "file";  // "#<ino>": an O_TMPFILE file
 };
 
-// A ticket entry as the daemon installs it for a file (its ctime and generation).
-struct NativeTicket {
-  NativeTicketId id{};
-  std::optional<NativeTicketId> parent;     // the caller's image must hold this ticket (at exec)
-  std::uint64_t not_before_ns = 0, not_after_ns = ~0ull;  // CLOCK_BOOTTIME
-  std::vector<std::uint32_t> uids;          // empty: any uid
-  std::optional<std::int64_t> uses_left;    // max_uses: spent by each allowed exec
-  bool pending = false;                     // installed, not yet sealed
-};
-
 struct NativeVerdict {
   std::uint8_t reason = 0;  // EG_R_* (the kernel's code)
   bool allowed = false;
-  bool has_ticket = false, pinned = false, per_exec = false, spent = false, last_use = false;
-  NativeTicketId ticket{};
+  bool has_ticket = false, pinned = false, per_exec = false, parent_bound = false, spent = false, last_use = false;
+  TicketId ticket{};
 };
 
 class NativeDecision {
@@ -52,8 +42,9 @@ class NativeDecision {
   void set_trust_root_owned(bool on) { root_owned_ = on; }
   // CLOCK_BOOTTIME as the decision reads it (bpf_ktime_get_boot_ns).
   void set_now(std::uint64_t boot_ns) { now_ = boot_ns; }
-  // The entry for FILE, taken as it is now (ctime, generation): a later change is `stale`.
-  void add_ticket(const NativeFile& file, const NativeTicket& ticket);
+  // The entry for FILE as the daemon installs it (kernel_values.h), with FILE's ctime and
+  // generation as they are now: a later change is `stale`.
+  void add_ticket(const NativeFile& file, KernelTicket ticket);
   void remove_ticket(const NativeFile& file);
   // FILE pinned as baseline as it is now.
   void pin_baseline(const NativeFile& file);
@@ -66,11 +57,18 @@ class NativeDecision {
   // lineage), nullopt for none. consume: an exec (spends a use, judges lineage); else a
   // mapping. is_exec: the file runs as a program (the loader rule). estimate_ns: the exec
   // clock's estimate (0: the clock is read).
-  NativeVerdict decide(const NativeFile& file, std::uint32_t uid, const std::optional<NativeTicketId>& caller_image,
+  NativeVerdict decide(const NativeFile& file, std::uint32_t uid, const std::optional<TicketId>& caller_image,
                        bool consume, bool is_exec, std::uint64_t estimate_ns = 0);
+  // The decision on an executable mapping of FILE by UID (mmap_file, file_mprotect: no use
+  // spent, no lineage judged; mapping_reason()). own_image: FILE is the image of the task
+  // that maps it (the file of its last allowed exec).
+  NativeVerdict decide_mapping(const NativeFile& file, std::uint32_t uid, bool own_image,
+                               std::uint64_t estimate_ns = 0);
 
  private:
   using Key = std::pair<std::uint64_t, std::uint64_t>;
+  NativeVerdict run(const NativeFile& file, std::uint32_t uid, const std::optional<TicketId>& caller_image,
+                    bool consume, bool is_exec, std::uint64_t estimate_ns, std::optional<bool> own_image);
   struct Tables;
   bool root_owned_ = false;
   std::uint64_t now_ = 0;

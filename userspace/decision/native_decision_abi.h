@@ -36,6 +36,7 @@ struct eg_native_verdict {
 	__u8 has_ticket;
 	__u8 pinned;
 	__u8 per_exec;
+	__u8 parent_bound;
 	__u8 spent;
 	__u8 last_use;
 	__u8 ticket[EG_ID_LEN];
@@ -47,6 +48,10 @@ enum eg_native_table { EG_NATIVE_TICKETS, EG_NATIVE_BASELINE, EG_NATIVE_LOADERS 
 void eg_native_decide(const struct eg_config *cfg, const struct eg_native_file *file, __u32 uid,
 		      const struct eg_task_state *caller, bool consume, bool is_exec, __u64 now,
 		      struct eg_native_verdict *out);
+
+/* mapping_reason() (bpf/lib/decision.h): the reason for an executable mapping, from the
+ * outcome of eg_native_decide (consume and is_exec false). */
+__u8 eg_native_mapping_reason(const struct eg_native_verdict *v, bool own_image);
 
 /* Answered by the C++ side: the entry of KEY in that table (a struct eg_ticket, struct
  * eg_baseline or any non-NULL pointer for a loader), NULL when none; CLOCK_BOOTTIME. */

@@ -1,4 +1,5 @@
-// Conversions between userspace and kernel views: device numbers and clocks.
+// Conversions between userspace and kernel views: device numbers, inode keys and clocks.
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -17,6 +18,12 @@ std::uint64_t kernel_dev(std::uint64_t st_dev) {
 
 std::string kernel_dev_string(std::uint64_t kdev) {
   return std::to_string(kdev >> kMinorBits) + ":" + std::to_string(kdev & ((std::uint64_t{1} << kMinorBits) - 1));
+}
+
+std::optional<InodeKey> regular_file_key(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return InodeKey{kernel_dev(st.st_dev), st.st_ino};
 }
 
 static std::int64_t ns_of(clockid_t c) {

@@ -2,7 +2,7 @@
 // typed access to the maps. One Gate per daemon; every fd, link and ring buffer it
 // holds is released by its destructor. Pinned links keep enforcing after the daemon dies.
 // The daemon reaches it through GateOps (gate_ops.h), which speaks C++ values
-// (gate_types.h): the kernel's layouts (bpf/execgate.h) are bpf_gate.cpp's alone.
+// (gate_types.h): the kernel's layouts (bpf/execgate.h) reach it through kernel_values.h.
 // Construction (install, uninstall, pinned) is the real gate's alone.
 #pragma once
 
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gate/gate_faults.h"
 #include "gate/gate_ops.h"
 #include "gate/gate_types.h"
 #include "gate/kernel_facts.h"
@@ -30,6 +31,8 @@ struct GateOptions {
   // judges ticket validity on jiffies and reads the clock only near a bound. 0: it reads
   // the clock on every check (docs/gate.md, "Exec clock").
   std::uint64_t tick_nsec = 0;
+  // Failures to fake in the load path (the upgrade suite's fault binary alone).
+  GateFaults faults;
 };
 
 // Reads /sys/kernel/security/lsm; throws GateUnavailable unless "bpf" is listed.

@@ -29,6 +29,9 @@ std::optional<GateEvent> decode_gate_event(std::span<const std::uint8_t> bytes);
 std::uint64_t kernel_dev(std::uint64_t st_dev);
 // A kernel s_dev as "MAJ:MIN" (how audit records and status name devices).
 std::string kernel_dev_string(std::uint64_t kdev);
+// The kernel's key (dev, ino) of the regular file at path (symlinks followed); nullopt
+// when there is none.
+std::optional<InodeKey> regular_file_key(const std::string& path);
 
 // Reason code <-> brief name ("no_ticket", "stale", ...). Unknown codes -> "unknown".
 std::string reason_name(std::uint8_t code);

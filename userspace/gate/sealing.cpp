@@ -17,7 +17,8 @@ namespace execgate {
 
 static InodeKey key_of(const struct stat& st) { return InodeKey{kernel_dev(st.st_dev), st.st_ino}; }
 
-ResolvedSubject subject_of_stat(const std::string& path, const struct stat& st) {
+// (dev, ino, ctime) of a stat the caller made.
+static ResolvedSubject subject_of_stat(const std::string& path, const struct stat& st) {
   ResolvedSubject r;
   r.path = path;
   r.key = key_of(st);
@@ -26,11 +27,6 @@ ResolvedSubject subject_of_stat(const std::string& path, const struct stat& st) 
   return r;
 }
 
-std::optional<ResolvedSubject> stat_subject(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  return subject_of_stat(path, st);
-}
 
 // Filesystems whose file contents can change with no writer the local kernel could
 // count: network and cluster filesystems, FUSE (the server decides), overlayfs (its

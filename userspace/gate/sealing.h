@@ -46,9 +46,4 @@ KernelTicket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::op
 // it is: those bytes can change with no writer of the ticketed inode. nullopt otherwise.
 std::optional<std::string> file_backed_device(dev_t dev);
 
-// (dev, ino, ctime) of a path for baseline pinning and lookups; nullopt if absent.
-std::optional<ResolvedSubject> stat_subject(const std::string& path);
-// The same from a stat the caller made.
-ResolvedSubject subject_of_stat(const std::string& path, const struct stat& st);
-
 }  // namespace execgate

@@ -8,6 +8,7 @@
 #include "common/encoding.h"
 #include "common/fs.h"
 #include "common/text.h"
+#include "gate/gate_types.h"
 #include "execgate/names.h"
 #include "execgate/ticket_errors.h"
 #include "ticket/refusal.h"
@@ -132,6 +133,8 @@ Simulator::Simulator(const Policy& candidate, std::vector<CandidateTickets::Usab
                      std::int64_t now)
     : policy_(candidate), tickets_(std::move(tickets)), host_(host), now_(now) {
   for (const auto& p : policy_.baseline_paths) baseline_.push_back(host_.canonical(p));
+  native_.set_trust_root_owned(policy_.trust == BaselineTrust::root_owned);
+  native_.set_now(static_cast<std::uint64_t>(std::max<std::int64_t>(now_, 0)) * 1'000'000'000);
   report_.mode = to_string(policy_.mode);
 }
 
@@ -168,67 +171,113 @@ const CandidateTickets::Usable* Simulator::holder(const std::string& canonical_p
 }
 
 bool Simulator::baseline_covers(const std::string& canonical_path, const std::optional<HostFile>& file) const {
-  if (policy_.trust == BaselineTrust::root_owned && file && file->root_only_writable()) return true;
   for (const auto& b : baseline_)
     if (path_within(canonical_path, b)) return !file || file->root_only_writable();  // missing here: by its path
   return false;
 }
 
+// A file with no name (the record's nameless reason): as the kernel sees it, so that the
+// kernel's decision says which it is.
+NativeFile Simulator::nameless_file(const std::string& recorded) {
+  NativeFile f;
+  f.dev = 0;
+  f.ino = ++nameless_;
+  f.nlink = 0;
+  f.kernel_mount = recorded != name(Reason::tmpfile) && recorded != name(Reason::unlinked);
+  f.name = recorded == name(Reason::tmpfile) ? "#" + std::to_string(f.ino) : "file";
+  return f;
+}
+
+// The file at CANON as the kernel would see it, and its entries as the daemon would install
+// them (once per file: the ticket that holds it, its baseline pin, the loader mark).
+NativeFile Simulator::prepare(const std::string& canon, const std::optional<HostFile>& file, bool loader,
+                              std::string* mismatch, const CandidateTickets::Usable** ticket) {
+  auto [it, fresh] = files_.try_emplace(canon, Prepared{});
+  Prepared& p = it->second;
+  if (fresh) {
+    p.file.dev = 1;  // one device: a key per path
+    p.file.ino = files_.size();
+    p.file.name = canon;
+    // a file not on this host is judged by its path: never trusted for its owner or mode
+    p.file.owner = file ? file->uid : 65534;
+    p.file.mode = file ? file->mode : 0100777;
+    p.ticket = holder(canon, file.has_value(), &p.mismatch);
+    if (p.ticket) native_.add_ticket(p.file, kernel_ticket(p.ticket->body));
+    if (baseline_covers(canon, file)) native_.pin_baseline(p.file);
+  }
+  if (loader && !p.loader) {  // the log says the kernel knows it as the loader
+    native_.add_loader(p.file);
+    p.loader = true;
+  }
+  *mismatch = p.mismatch;
+  *ticket = p.ticket;
+  return p.file;
+}
+
+// A ticket's entry as the daemon installs it, on the wall clock in ns (the simulator's now
+// is on the same clock).
+KernelTicket Simulator::kernel_ticket(const TicketBody& b) {
+  constexpr std::int64_t kNs = 1'000'000'000;
+  KernelTicket k;
+  k.id = ticket_id(b.id);
+  if (b.parent) k.parent = ticket_id(*b.parent);
+  k.not_before_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(b.not_before, 0)) * kNs;
+  k.not_after_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(b.not_after, 0)) * kNs;
+  k.uids.assign(b.uids.begin(), b.uids.end());
+  if (b.max_uses) k.uses_left = static_cast<std::int64_t>(b.max_uses);
+  return k;
+}
+
+// The kernel's decision (userspace/decision: bpf/lib/decision.h compiled natively) on the
+// recorded exec or executable mapping, with the candidate's tickets and baseline.
 Simulator::Verdict Simulator::judge_exec(const json& r) {
   const std::string recorded = str(r, "reason");
   const std::string hook = str(r, "hook");
   // execs (and AT_EXECVE_CHECK) spend uses and are judged for lineage; mappings are not
-  const bool consume = hook == name(Hook::exec) || hook == name(Hook::exec_check);
+  const bool exec = hook == name(Hook::exec) || hook == name(Hook::exec_check);
   const auto pid = r.value("pid", std::uint32_t{0}), ppid = r.value("ppid", std::uint32_t{0});
-  if (nameless_reason(recorded) || (str(r, "path").empty() && !r.contains("ino")))
-    return {false, nameless_reason(recorded) ? recorded : to_string(Reason::memfd),
+  const auto uid = r.value("uid", std::uint32_t{0});
+  if (nameless_reason(recorded) || (str(r, "path").empty() && !r.contains("ino"))) {
+    const NativeFile f = nameless_file(recorded);
+    const NativeVerdict v = exec ? native_.decide(f, uid, std::nullopt, true, true) : native_.decide_mapping(f, uid, false);
+    return {v.allowed, std::string(name(static_cast<Reason>(v.reason))),
             "a file no directory names never runs in the scope", "", ""};
+  }
   const std::string path = names_.resolve(r);
   if (path.empty())  // a mapping of a file no earlier record named by its path
-    return {false, to_string(consume ? Reason::no_ticket : Reason::loader_bypass),
+    return {false, to_string(exec ? Reason::no_ticket : Reason::loader_bypass),
             "the kernel named it only \"" + str(r, "path") + "\" and no earlier record gave its path: not judged", "",
             file_label(r)};
   const std::string canon = host_.canonical(path);
   const auto file = host_.stat(canon);
   if (!file) not_on_host_.insert(canon);
   std::string mismatch;
-  const CandidateTickets::Usable* t = holder(canon, file.has_value(), &mismatch);
-  Verdict failed{false, to_string(Reason::no_ticket), mismatch, "", path};
-  if (t) {
-    const TicketBody& b = t->body;
-    failed = {false, "", "", b.id, path};
-    if (now_ < b.not_before) failed.reason = name(Reason::not_yet_valid);
-    else if (now_ >= b.not_after) failed.reason = name(Reason::expired);
-    else if (!b.uids.empty() && std::find(b.uids.begin(), b.uids.end(), r.value("uid", 0u)) == b.uids.end())
-      failed.reason = name(Reason::uid_mismatch);
-    else if (consume && b.parent) {
-      // the caller's image: its own last exec, else what it inherited from its parent
-      auto img = images_.find(pid);
-      if (img == images_.end()) img = images_.find(ppid);
-      if (img == images_.end() || img->second != *b.parent) failed.reason = name(Reason::lineage);
-    } else if (!consume && (b.max_uses || b.parent)) {
-      // a per-exec ticket's file maps only as the image of the exec that spent the use
-      auto img = images_.find(pid);
-      if (img == images_.end() || img->second != b.id)
-        failed.reason = name(b.parent ? Reason::lineage : Reason::loader_bypass);
-    }
-    if (failed.reason.empty() && consume && b.max_uses && uses_[b.id + "\n" + canon]++ >= b.max_uses)
-      failed.reason = name(Reason::exhausted);
-    if (failed.reason.empty()) {
-      if (consume) images_[pid] = b.id;
-      return {true, to_string(Reason::ticket), "", b.id, path};
-    }
-    failed.detail = "ticket " + b.id + " (" + t->file + "): " + failed.reason;
+  const CandidateTickets::Usable* t = nullptr;
+  const NativeFile f = prepare(canon, file, exec && recorded == name(Reason::loader_bypass), &mismatch, &t);
+
+  NativeVerdict v;
+  if (exec) {
+    // the caller's image: its own last exec, else what it inherited from its parent
+    auto img = images_.find(pid);
+    if (img == images_.end()) img = images_.find(ppid);
+    std::optional<TicketId> caller;
+    if (img != images_.end() && img->second.ticket) caller = img->second.ticket;
+    v = native_.decide(f, uid, caller, true, true);
+    if (v.allowed) images_[pid] = Image{canon, v.reason == static_cast<std::uint8_t>(Reason::ticket)
+                                                   ? std::optional<TicketId>(v.ticket)
+                                                   : std::nullopt};
+  } else {
+    const auto img = images_.find(pid);
+    v = native_.decide_mapping(f, uid, img != images_.end() && img->second.path == canon);
   }
-  if (consume && recorded == name(Reason::loader_bypass))
-    return {false, to_string(Reason::loader_bypass), "the dynamic loader run as a program: never by the baseline", "",
-            path};
-  if (baseline_covers(canon, file)) {
-    if (consume) images_[pid] = "";
-    return {true, to_string(Reason::baseline), "", "", path};
-  }
-  if (!consume) failed.reason = name(Reason::loader_bypass);  // whatever else maps executable unallowed
-  return failed;
+  const std::string reason(name(static_cast<Reason>(v.reason)));
+  const std::string id = v.has_ticket ? hex_id(v.ticket) : std::string();
+  if (v.allowed) return {true, reason, "", id, path};
+  std::string detail = mismatch;
+  if (v.has_ticket && t) detail = "ticket " + t->body.id + " (" + t->file + "): " + reason;
+  else if (recorded == name(Reason::loader_bypass) && v.reason == static_cast<std::uint8_t>(Reason::loader_bypass))
+    detail = "the dynamic loader run as a program: never by the baseline";
+  return {false, reason, detail, id, path};
 }
 
 Simulator::Verdict Simulator::judge_operation(const json& r) const {

@@ -1,7 +1,8 @@
 // `execgate policy simulate` (docs/daemon.md "Rollout: monitor to enforce"): which execs a
 // monitor-mode audit log recorded the candidate policy and tickets would deny, grouped by
-// file. Pure judgement over records, the policy, the candidate tickets and a HostView;
-// the rules are the kernel's (bpf/lib/decision.h), judged with what a log can tell.
+// file. Pure judgement over records, the policy, the candidate tickets and a HostView: each
+// exec and executable mapping is decided by the kernel's own code (bpf/lib/decision.h,
+// compiled natively: NativeDecision), with what a log can tell.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "execgate/policy.h"
 #include "execgate/ticket.h"
+#include "decision/native_decision.h"
 #include "rollout/host_view.h"
 
 namespace execgate {
@@ -105,19 +107,36 @@ class Simulator {
     std::string ticket;  // the ticket that decided (allowed or failed)
     std::string file;    // the file's path ("" for none; file_label() when unresolved)
   };
+  // A file as the simulation installed it (once per canonical path).
+  struct Prepared {
+    NativeFile file;
+    const CandidateTickets::Usable* ticket = nullptr;  // the ticket that holds it
+    std::string mismatch;                               // a ticket for other bytes
+    bool loader = false;
+  };
+  // What a task runs: the file of its last allowed exec, and the ticket that allowed it.
+  struct Image {
+    std::string path;
+    std::optional<TicketId> ticket;
+  };
   bool in_scope(const nlohmann::json& r);
   Verdict judge_exec(const nlohmann::json& r);
   Verdict judge_operation(const nlohmann::json& r) const;
   const CandidateTickets::Usable* holder(const std::string& canonical_path, bool on_host, std::string* mismatch) const;
   bool baseline_covers(const std::string& canonical_path, const std::optional<HostFile>& file) const;
-
+  NativeFile nameless_file(const std::string& recorded);
+  NativeFile prepare(const std::string& canon, const std::optional<HostFile>& file, bool loader, std::string* mismatch,
+                     const CandidateTickets::Usable** ticket);
+  static KernelTicket kernel_ticket(const TicketBody& b);
   const Policy& policy_;
   std::vector<CandidateTickets::Usable> tickets_;
   const HostView& host_;
   std::int64_t now_;
   std::vector<std::string> baseline_;               // canonical baseline paths
-  std::map<std::string, std::uint64_t> uses_;       // ticket id + path -> uses spent (max_uses)
-  std::map<std::uint32_t, std::string> images_;     // pid -> ticket of its image ("" = none)
+  NativeDecision native_;                           // the kernel's decision over the simulation's entries
+  std::map<std::string, Prepared> files_;           // canonical path -> its entries
+  std::uint64_t nameless_ = 0;                      // inode numbers given to nameless files
+  std::map<std::uint32_t, Image> images_;           // pid -> its image
   std::set<std::string> not_on_host_;               // files judged by their path alone
   FileNames names_;
   SimulationReport report_;
