@@ -41,93 +41,92 @@ void TicketBook::load(StateSnapshot state, const Authority& authority) {
   installed_.clear();
   covering_.clear();
   std::set<InodeKey> released;  // entries of tickets spent at start-up
-
-  for (const auto& [id, rec] : installed_records) {
-    // A record this host's execgated did not write (state_seal.h): copied from elsewhere or
-    // planted by hand. Never installed; the ticket may be submitted again.
-    if (rec.unrecognised) {
-      store_.remove_installed(id);
-      audit_ticket(EventKind::ticket_refused, id, name(RefusalReason::planted),
-                   {{"detail", "at start-up: " + store_.installed_path(id) + " " + *rec.unrecognised +
-                                   ": not written by this host's execgated; removed, not installed"}});
-      continue;
-    }
-    // A record the daemon itself would never have kept: revoked, or spent (a state
-    // directory rewound, or a record planted beside the others). Never installed again.
-    if (auto why = state_.tombstones.count(id) ? std::optional(RefusalReason::revoked)
-                   : state_.spent.count(id)    ? std::optional(RefusalReason::replay)
-                                               : std::nullopt) {
-      store_.remove_installed(id);
-      audit_ticket(EventKind::ticket_refused, id, name(*why),
-                   {{"detail", "at start-up: " + store_.installed_path(id) + " holds a ticket that is " +
-                                   (*why == RefusalReason::revoked
-                                        ? "revoked (tombstone " + state_.tombstones.at(id) + ")"
-                                        : std::string("spent")) +
-                                   ": removed, not installed"}});
-      continue;
-    }
-    if (auto bad = authority.recheck(rec.envelope)) {
-      store_.remove_installed(id);
-      audit_ticket(EventKind::ticket_refused, id, name(bad->reason), {{"detail", "at start-up: " + bad->detail}});
-      continue;
-    }
-    VerifiedDocument doc = parse_document_unverified(rec.envelope);
-    const TicketBody& t = *doc.ticket;
-    if (clock_.now() >= t.not_after) {
-      store_.remove_installed(id);
-      if (t.max_uses) store_.put_spent(id, envelope_digest(rec.envelope)), state_.spent[id] = envelope_digest(rec.envelope);
-      audit_ticket(EventKind::ticket_expired, id, name(Reason::expired));
-      continue;
-    }
-    Resolution r = resolve_(t);
-    if (r.refusal) {
-      store_.remove_installed(id);
-      audit_ticket(EventKind::ticket_refused, id, name(r.refusal->reason),
-                   {{"detail", "at start-up: " + r.refusal->detail}});
-      continue;
-    }
-    InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
-                         rec.uses_left};
-    // The kernel's count is authoritative while the pinned map survives (a pending entry,
-    // the resolution's own after a reboot, holds none).
-    if (t.max_uses) {
-      std::optional<std::int64_t> kernel_left;
-      for (const auto& s : inst.subjects)
-        if (auto k = kernel_.get_ticket(s.key); k && !k->pending && hex_id(k->id) == id)
-          kernel_left = std::max<std::int64_t>(kernel_left.value_or(LLONG_MIN), k->uses_left.value_or(0));
-      if (kernel_left) inst.uses_left = std::min<std::int64_t>(inst.uses_left.value_or(*kernel_left), *kernel_left);
-      // its last use was counted while no daemon read the event: spent now
-      if (inst.uses_left.value_or(1) <= 0) {
-        for (const auto& s : inst.subjects) released.insert(s.key);  // its entries go below
-        const std::string d = envelope_digest(rec.envelope);
-        store_.put_spent(id, d);
-        state_.spent[id] = d;
-        store_.remove_installed(id);
-        audit_ticket(EventKind::ticket_expired, id, name(Reason::exhausted),
-                     {{"detail", "at start-up: the kernel counted its last use while no daemon read it"}});
-        continue;
-      }
-    }
-    add_installed(id, std::move(inst));
-    state_.installed[id] = rec;
-  }
-
-  // Kernel entries with no installed ticket behind them go; every covered inode gets the
-  // entry of the ticket that outranks the others (the same rule as install and uninstall).
-  std::set<InodeKey> covered;
-  for (const auto& [id, inst] : installed_)
-    for (const auto& s : inst.subjects) covered.insert(s.key);
-  for (const auto& [key, value] : kernel_.tickets()) {
-    if (!covered.count(key)) {
-      if (!kernel_.delete_ticket(key) && kernel_.get_ticket(key)) fail_closed(key);
-      if (!released.count(key))
-        audit_ticket(EventKind::ticket_refused, hex_id(value.id), name(RefusalReason::unbacked),
-                     {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
-                                     " had no installed ticket behind it: removed"}});
-    }
-  }
-  for (const auto& key : covered) sync_entry(key);
+  for (const auto& [id, rec] : installed_records) restore(id, rec, authority, released);
+  reconcile_kernel(released);
   last_sweep_ = clock_.now();
+}
+
+void TicketBook::restore(const std::string& id, const InstalledRecord& rec, const Authority& authority,
+                         std::set<InodeKey>& released) {
+  if (auto why = refusal_at_start(id, rec, authority)) {
+    drop_at_start(id, *why);
+    return;
+  }
+  VerifiedDocument doc = parse_document_unverified(rec.envelope);
+  const TicketBody& t = *doc.ticket;
+  if (clock_.now() >= t.not_after) {
+    store_.remove_installed(id);
+    if (t.max_uses) mark_spent(id, rec.envelope);
+    audit_ticket(EventKind::ticket_expired, id, name(Reason::expired));
+    return;
+  }
+  Resolution r = resolve_(t);
+  if (r.refusal) {
+    drop_at_start(id, *r.refusal);
+    return;
+  }
+  InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
+                       rec.uses_left};
+  if (t.max_uses) inst.uses_left = uses_left_at_start(id, inst);
+  // its last use was counted while no daemon read the event: spent now
+  if (t.max_uses && inst.uses_left.value_or(1) <= 0) {
+    for (const auto& s : inst.subjects) released.insert(s.key);  // its entries go in reconcile_kernel
+    mark_spent(id, rec.envelope);
+    store_.remove_installed(id);
+    audit_ticket(EventKind::ticket_expired, id, name(Reason::exhausted),
+                 {{"detail", "at start-up: the kernel counted its last use while no daemon read it"}});
+    return;
+  }
+  add_installed(id, std::move(inst));
+  state_.installed[id] = rec;
+}
+
+std::optional<Refusal> TicketBook::refusal_at_start(const std::string& id, const InstalledRecord& rec,
+                                                    const Authority& authority) const {
+  // A record this host's execgated did not write (state_seal.h): copied from elsewhere or
+  // planted by hand. Never installed; the ticket may be submitted again.
+  if (rec.unrecognised)
+    return Refusal{RefusalReason::planted, store_.installed_path(id) + " " + *rec.unrecognised +
+                                               ": not written by this host's execgated; removed, not installed"};
+  // A record the daemon itself would never have kept: revoked, or spent (a state
+  // directory rewound, or a record planted beside the others). Never installed again.
+  if (auto tomb = state_.tombstones.find(id); tomb != state_.tombstones.end())
+    return Refusal{RefusalReason::revoked, store_.installed_path(id) + " holds a ticket that is revoked (tombstone " +
+                                               tomb->second + "): removed, not installed"};
+  if (state_.spent.count(id))
+    return Refusal{RefusalReason::replay,
+                   store_.installed_path(id) + " holds a ticket that is spent: removed, not installed"};
+  return authority.recheck(rec.envelope);
+}
+
+void TicketBook::drop_at_start(const std::string& id, const Refusal& why) {
+  store_.remove_installed(id);
+  audit_ticket(EventKind::ticket_refused, id, name(why.reason), {{"detail", "at start-up: " + why.detail}});
+}
+
+std::optional<std::int64_t> TicketBook::uses_left_at_start(const std::string& id, const InstalledTicket& inst) const {
+  const auto counted = kernel_count(id, inst.subjects);
+  if (!counted) return inst.uses_left;
+  return std::min(inst.uses_left.value_or(*counted), *counted);
+}
+
+void TicketBook::mark_spent(const std::string& id, const std::string& envelope) {
+  if (state_.spent.count(id)) return;
+  const std::string d = envelope_digest(envelope);
+  store_.put_spent(id, d);
+  state_.spent[id] = d;
+}
+
+void TicketBook::reconcile_kernel(const std::set<InodeKey>& released) {
+  for (const auto& [key, value] : kernel_.tickets()) {
+    if (covering_.count(key)) continue;
+    if (!kernel_.delete_ticket(key) && kernel_.get_ticket(key)) fail_closed(key);
+    if (!released.count(key))
+      audit_ticket(EventKind::ticket_refused, hex_id(value.id), name(RefusalReason::unbacked),
+                   {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
+                                   " had no installed ticket behind it: removed"}});
+  }
+  for (const auto& [key, ids] : covering_) sync_entry(key);
 }
 
 void TicketBook::persist_uses(const std::string& id, std::int64_t left) {
@@ -289,11 +288,7 @@ void TicketBook::uninstall(const std::string& id, EventKind event, std::string_v
   state_.installed.erase(id);
   // another installed ticket covering the same inode takes over in place
   for (const auto& s : inst.subjects) sync_entry_or_defer(s.key);
-  if (inst.body.max_uses && !state_.spent.count(id)) {
-    std::string d = envelope_digest(inst.envelope);
-    store_.put_spent(id, d);
-    state_.spent[id] = d;
-  }
+  if (inst.body.max_uses) mark_spent(id, inst.envelope);
   store_.remove_installed(id);
   on_removed(id, uncovered);
   if (inst.body.parent) on_lineage_change();
@@ -370,12 +365,17 @@ json TicketBook::install(const Judgement& j, const std::string& envelope, const 
   return {{"result", "installed"}, {"id", t.id}, {"subjects", subjects_json(subjects)}, {"not_after", t.not_after}};
 }
 
+std::optional<std::int64_t> TicketBook::kernel_count(const std::string& id,
+                                                     const std::vector<ResolvedSubject>& subjects) const {
+  std::optional<std::int64_t> best;
+  for (const auto& s : subjects)  // a pending entry holds no count
+    if (auto k = kernel_.get_ticket(s.key); k && !k->pending && hex_id(k->id) == id)
+      best = std::max<std::int64_t>(best.value_or(LLONG_MIN), k->uses_left.value_or(0));
+  return best;
+}
+
 std::int64_t TicketBook::kernel_uses_left(const InstalledTicket& inst) const {
-  std::int64_t best = LLONG_MIN;
-  for (const auto& s : inst.subjects)  // a pending entry holds no count
-    if (auto k = kernel_.get_ticket(s.key); k && !k->pending && hex_id(k->id) == inst.body.id)
-      best = std::max<std::int64_t>(best, k->uses_left.value_or(0));
-  return best == LLONG_MIN ? inst.uses_left.value_or(0) : best;
+  return kernel_count(inst.body.id, inst.subjects).value_or(inst.uses_left.value_or(0));
 }
 
 void TicketBook::sweep() {

@@ -122,7 +122,36 @@ class TicketBook {
   // given back to the tickets that still cover them (its pending entries removed).
   void withdraw(const std::string& id);
   void persist_uses(const std::string& id, std::int64_t left);
+  // The uses left the kernel's entries of ticket `id` on `subjects` count: the highest (a
+  // pending entry holds none); nullopt when the kernel holds no entry of it.
+  std::optional<std::int64_t> kernel_count(const std::string& id, const std::vector<ResolvedSubject>& subjects) const;
+  // The kernel's count, else the last one the daemon saw.
   std::int64_t kernel_uses_left(const InstalledTicket& inst) const;
+  // A limited ticket used up or gone: its envelope's digest is kept (state directory first)
+  // so that it is never installed again. Once per ticket.
+  void mark_spent(const std::string& id, const std::string& envelope);
+
+  // ---- load() ----
+  // One installed record at start-up: installed again, or removed with the reason audited
+  // (the entries of a ticket found spent are added to `released`).
+  void restore(const std::string& id, const InstalledRecord& rec, const Authority& authority,
+               std::set<InodeKey>& released);
+  // Why a record is not installed again, known before its ticket is read: not written by
+  // this host's execgated, revoked or spent, or no longer verifying (authority); nullopt
+  // when none of these.
+  std::optional<Refusal> refusal_at_start(const std::string& id, const InstalledRecord& rec,
+                                          const Authority& authority) const;
+  // A record not installed again: removed, and its refusal audited.
+  void drop_at_start(const std::string& id, const Refusal& why);
+  // The uses a limited ticket has left at start-up. The kernel's count is authoritative
+  // while the pinned map survives (a pending entry, the resolution's own after a reboot,
+  // holds none): the lower of it and the record's; the record's alone when the kernel
+  // holds no count.
+  std::optional<std::int64_t> uses_left_at_start(const std::string& id, const InstalledTicket& inst) const;
+  // Kernel entries with no installed ticket behind them go (audited `unbacked`, except the
+  // `released` entries of tickets spent at start-up); every covered inode gets the entry of
+  // the ticket that outranks the others (the same rule as install and uninstall).
+  void reconcile_kernel(const std::set<InodeKey>& released);
   // installed_ and the index of who covers each inode change together
   const InstalledTicket& add_installed(const std::string& id, InstalledTicket inst);
   // Removes the ticket from installed_ and the cover index; the inodes it alone covered
