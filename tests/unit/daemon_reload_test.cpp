@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon_env.h"
-#include "gate/sealing.h"
+#include "gate/kernel_facts.h"
 
 using namespace execgate;
 using namespace execgate::test;
@@ -14,9 +14,9 @@ using nlohmann::json;
 namespace {
 
 InodeKey key_of_path(const std::string& path) {
-  const auto s = stat_subject(path);
-  if (!s) throw std::runtime_error("no file " + path);
-  return s->key;
+  const auto key = regular_file_key(path);
+  if (!key) throw std::runtime_error("no file " + path);
+  return *key;
 }
 
 class Reload : public ::testing::Test {

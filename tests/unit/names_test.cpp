@@ -4,6 +4,8 @@
 // kind and refusal reason.
 #include <gtest/gtest.h>
 
+#include "doc_text.h"
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -137,41 +139,9 @@ TEST(Names, CppEnumsAreTheKernelsConstants) {
 }
 #endif
 
-std::string read_doc(const std::string& rel) {
-  std::ifstream in(std::string(EXECGATE_SOURCE_DIR) + "/" + rel);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// The text of the "## " section whose heading starts with `heading`, up to the next "## ".
-std::string section(const std::string& doc, const std::string& heading) {
-  std::istringstream in(doc);
-  std::string line, text;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("## ", 0) == 0) {
-      if (inside) break;
-      inside = line.rfind("## " + heading, 0) == 0;
-      continue;
-    }
-    if (inside) text += line + "\n";
-  }
-  return text;
-}
-
-// Code spans (`...`) of a Markdown text.
-std::set<std::string> code_spans(const std::string& text) {
-  std::set<std::string> spans;
-  std::size_t pos = 0;
-  while ((pos = text.find('`', pos)) != std::string::npos) {
-    const std::size_t end = text.find('`', pos + 1);
-    if (end == std::string::npos) break;
-    spans.insert(text.substr(pos + 1, end - pos - 1));
-    pos = end + 1;
-  }
-  return spans;
-}
+std::string read_doc(const std::string& rel) { return test::read_doc(EXECGATE_SOURCE_DIR, rel); }
+using test::code_spans;
+using test::section;
 
 TEST(Names, EveryEventKindIsDocumented) {
   const std::string doc = read_doc("docs/audit.md");

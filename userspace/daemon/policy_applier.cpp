@@ -187,16 +187,16 @@ void PolicyApplier::pin_baseline(const Policy& policy) {
       if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
       return;
     }
-    const ResolvedSubject s = subject_of_stat(p.string(), st);
+    const InodeKey key{kernel_dev(st.st_dev), st.st_ino};
     // never what the scope wrote: a file dropped or rewritten in a baseline directory from
     // the scope is not trusted at the next reload
-    if (written_by_scope(p, s.key)) {
+    if (written_by_scope(p, key)) {
       ++scope_written;
       if (refused++ < 3) examples += (examples.empty() ? "" : ", ") + p.string();
       return;
     }
-    gate_.put_baseline(s.key, BaselineFile{s.ctime_sec, s.ctime_nsec});
-    index.emplace(s.key, p.string());
+    gate_.put_baseline(key, BaselineFile{st.st_ctim.tv_sec, static_cast<std::uint32_t>(st.st_ctim.tv_nsec)});
+    index.emplace(key, p.string());
   };
   std::set<InodeKey> dirs;  // every directory walked: the scope adds no name to them
   auto add_dir = [&](const fs::path& p) {

@@ -29,6 +29,10 @@ std::optional<GateEvent> decode_gate_event(std::span<const std::uint8_t> bytes);
 std::uint64_t kernel_dev(std::uint64_t st_dev);
 // A kernel s_dev as "MAJ:MIN" (how audit records and status name devices).
 std::string kernel_dev_string(std::uint64_t kdev);
+// When the filesystem on DEV (a userspace st_dev) lies on a block device whose bytes are a
+// file or come from elsewhere (a loop device, nbd, ublk, or a device stacked on one), what
+// it is: those bytes can change with no writer of the ticketed inode. nullopt otherwise.
+std::optional<std::string> file_backed_device(std::uint64_t dev);
 // The kernel's key (dev, ino) of the regular file at path (symlinks followed); nullopt
 // when there is none.
 std::optional<InodeKey> regular_file_key(const std::string& path);

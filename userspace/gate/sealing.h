@@ -41,9 +41,5 @@ Resolution resolve_subjects(const TicketBody& t, TicketMap& gate);
 // The kernel map value for one subject of a ticket.
 KernelTicket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left);
 
-// When the filesystem on DEV (a userspace st_dev) lies on a block device whose bytes are a
-// file or come from elsewhere (a loop device, nbd, ublk, or a device stacked on one), what
-// it is: those bytes can change with no writer of the ticketed inode. nullopt otherwise.
-std::optional<std::string> file_backed_device(dev_t dev);
 
 }  // namespace execgate
