@@ -1210,14 +1210,24 @@ static void fill_id(__u8 *id, const char *hex)
 	memset(id, (int)strtoul(hex, NULL, 16), EG_ID_LEN);
 }
 
+/* NOW (CLOCK_BOOTTIME ns) moved by SECONDS, at least 1 ns: a VM up for less than an hour
+ * has no boot time an hour ago. */
+static __u64 boot_offset(__u64 now, long long seconds)
+{
+	const long long ns = seconds * 1000000000ll;
+	if (ns < 0 && (__u64)-ns >= now)
+		return 1;
+	return now + (__u64)ns;
+}
+
 /* One "ticket[:ATTR=V...]" token as the entry of a file with ctime (sec, nsec) and
  * generation GEN, times on CLOCK_BOOTTIME from NOW (ns). */
 static int ticket_of_token(char *tok, __s64 sec, __u32 nsec, __u32 gen, __u64 now, struct eg_ticket *t)
 {
 	memset(t, 0, sizeof *t);
 	fill_id(t->id, "01");
-	t->not_before_ns = now - 3600ull * 1000000000ull;
-	t->not_after_ns = now + 3600ull * 1000000000ull;
+	t->not_before_ns = boot_offset(now, -3600);
+	t->not_after_ns = boot_offset(now, 3600);
 	t->ctime_sec = sec;
 	t->ctime_nsec = nsec;
 	t->generation = gen;
@@ -1232,9 +1242,9 @@ static int ticket_of_token(char *tok, __s64 sec, __u32 nsec, __u32 gen, __u64 no
 		} else if (!v) {
 			return -1;
 		} else if (!strcmp(a, "nbf")) {
-			t->not_before_ns = now + (__u64)(strtoll(v, NULL, 10) * 1000000000ll);
+			t->not_before_ns = boot_offset(now, strtoll(v, NULL, 10));
 		} else if (!strcmp(a, "naf")) {
-			t->not_after_ns = now + (__u64)(strtoll(v, NULL, 10) * 1000000000ll);
+			t->not_after_ns = boot_offset(now, strtoll(v, NULL, 10));
 		} else if (!strcmp(a, "id")) {
 			fill_id(t->id, v);
 		} else if (!strcmp(a, "parent")) {
