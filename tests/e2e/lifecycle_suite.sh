@@ -214,6 +214,30 @@ case_corrupted_state() {
   start_daemon $W/p.toml || abort "cannot restart the daemon"
 }
 
+# A first start that fails after it pinned the gate (here at the state: a corrupted record)
+# leaves the policy's scope denied, not open: the pins outlive execgated, and the policy's
+# scopes are in the config from the install on, with nothing installed or pinned as
+# baseline yet (execgated.cpp, PolicyApplier::close_scopes)
+case_fresh_start_fails_closed() {
+  stop_daemon
+  execgated --uninstall >/dev/null 2>&1
+  check "uninstalled: nothing is pinned" [ ! -e /sys/fs/bpf/execgate/eg_tickets ]
+  f=$(ls $STATE/installed/*.json | head -1)
+  cp "$f" $W/saved.json
+  echo '{broken' >"$f"
+  out=$(execgated --config $W/p.toml --state-dir $STATE 2>&1); rc=$?
+  check "a first start with a corrupted state file fails" [ "$rc" != 0 ]
+  check "  ... having pinned the gate" [ -e /sys/fs/bpf/execgate/eg_tickets ]
+  in_scope /opt/ok/true >/dev/null 2>&1; rc=$?
+  check "  ... which denies in the scope (even the ticketed file: nothing is installed)" [ "$rc" != 0 ]
+  /opt/ok/true; rc=$?
+  check "  ... and nothing outside it" [ "$rc" = 0 ]
+  cp $W/saved.json "$f"
+  start_daemon $W/p.toml || abort "cannot restart the daemon"
+  check "restarted over those pins: the ticketed file runs" runs /opt/ok/true
+  check "  ... and the denial made while no daemon ran is audited" audit_has '"verdict":"deny"' 'ok/true'
+}
+
 case_spool() {
   issue sp /opt/sp/true --key $W/ops.key --ttl 1h --this-host
   cp $W/sp.ticket $STATE/inbox/.sp.tmp && mv $STATE/inbox/.sp.tmp $STATE/inbox/sp.json

@@ -24,7 +24,9 @@
 #include "execgate/names.h"
 #include "execgate/policy.h"
 #include "gate/gate.h"
+#include "cgroup_view.h"
 #include "gate_daemon.h"
+#include "policy_applier.h"
 #include "service.h"
 #include "spool.h"
 #include "workers.h"
@@ -148,6 +150,11 @@ int run(const DaemonPaths& paths, const GateFaults& faults) {
   const PolicySource source(paths.config);
   const bool reused = Gate::pinned(paths.pin_dir);
   std::unique_ptr<Gate> gate = install_gate(policy, paths, faults);
+  // A gate pinned anew by this start has a zeroed config, which gates nothing, and its pins
+  // outlive this process: the policy's scopes go in at once, with no ticket or baseline
+  // yet, so that a failure below (the audit log, the state) leaves the scope denied, not
+  // open. A gate found pinned keeps enforcing the config it has.
+  if (!reused) PolicyApplier(*gate, paths).close_scopes(policy, PolicyApplier::resolve_scopes(policy, system_cgroups()));
   std::unique_ptr<AuditLog> audit = open_audit(policy, *gate);
 
   SystemClock clock;

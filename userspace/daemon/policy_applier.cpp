@@ -80,6 +80,17 @@ void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& sc
   posture_since_ns_ = since;
 }
 
+void PolicyApplier::close_scopes(const Policy& policy, const std::vector<CgroupRef>& scopes) {
+  std::vector<CgroupRef> slots = assign_scope_slots(scopes_, scopes);
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // the clock of task_struct.start_time
+  const std::uint64_t since =
+      static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
+  gate_.set_config(kernel_config(policy, false, slots, since));
+  scopes_ = std::move(slots);
+  posture_since_ns_ = since;
+}
+
 void PolicyApplier::configure(const Policy& policy, bool track_lineage) {
   gate_.set_config(kernel_config(policy, track_lineage, scopes_, posture_since_ns_));
 }

@@ -38,6 +38,10 @@ class PolicyApplier {
   void apply(const Policy& policy, const std::vector<CgroupRef>& scopes, bool track_lineage);
   // The config alone (lineage tracking changed).
   void configure(const Policy& policy, bool track_lineage);
+  // The config alone with the policy's scopes, before anything else is in the kernel (no
+  // ticket, baseline, loader or protected inode): a gate pinned anew denies in the scope
+  // from then on, whatever fails before apply().
+  void close_scopes(const Policy& policy, const std::vector<CgroupRef>& scopes);
 
   const std::map<InodeKey, std::string>& baseline_paths() const { return baseline_paths_; }
   std::size_t baseline_files() const { return baseline_paths_.size(); }
