@@ -149,12 +149,15 @@ int run(const DaemonPaths& paths, const GateFaults& faults) {
   Policy policy = load_policy(paths.config);
   const PolicySource source(paths.config);
   const bool reused = Gate::pinned(paths.pin_dir);
-  std::unique_ptr<Gate> gate = install_gate(policy, paths, faults);
   // A gate pinned anew by this start has a zeroed config, which gates nothing, and its pins
   // outlive this process: the policy's scopes go in at once, with no ticket or baseline
   // yet, so that a failure below (the audit log, the state) leaves the scope denied, not
-  // open. A gate found pinned keeps enforcing the config it has.
-  if (!reused) PolicyApplier(*gate, paths).close_scopes(policy, PolicyApplier::resolve_scopes(policy, system_cgroups()));
+  // open. They are resolved before the install: a scope that cannot be opened stops the
+  // start with nothing pinned. A gate found pinned keeps enforcing the config it has.
+  const std::vector<CgroupRef> closing =
+      reused ? std::vector<CgroupRef>{} : PolicyApplier::resolve_scopes(policy, system_cgroups());
+  std::unique_ptr<Gate> gate = install_gate(policy, paths, faults);
+  if (!reused) PolicyApplier(*gate, paths).close_scopes(policy, closing);
   std::unique_ptr<AuditLog> audit = open_audit(policy, *gate);
 
   SystemClock clock;
