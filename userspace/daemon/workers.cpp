@@ -75,6 +75,7 @@ MetricsWriter::MetricsWriter(GateDaemon& daemon)
 
 void MetricsWriter::wake() {
   std::lock_guard lk(mu_);
+  woken_ = true;
   cv_.notify_all();
 }
 
@@ -105,7 +106,7 @@ void MetricsWriter::run(std::stop_token st, GateDaemon& daemon) {
     for (;;) {  // the interval read again after each wakeup: a reload may change it
       const auto due = written + std::chrono::seconds(daemon.metrics_policy().interval);
       if (st.stop_requested() || std::chrono::steady_clock::now() >= due) break;
-      cv_.wait_until(lk, st, due, [] { return false; });
+      if (cv_.wait_until(lk, st, due, [this] { return woken_; })) woken_ = false;
     }
   }
 }

@@ -57,6 +57,7 @@ class MetricsWriter {
   MetricsTextfile file_;
   std::mutex mu_;
   std::condition_variable_any cv_;
+  bool woken_ = false;  // wake() since the last wait (under mu_)
   std::jthread thread_;
 };
 
