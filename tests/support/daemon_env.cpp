@@ -156,6 +156,13 @@ std::vector<nlohmann::json> DaemonEnv::audit_records() {
   return out;
 }
 
+nlohmann::json DaemonEnv::submit(const std::string& envelope) { return daemon().submit(envelope, "test"); }
+
+std::string DaemonEnv::holder(const InodeKey& key) const {
+  const auto e = gate_->get_ticket(key);
+  return e ? hex_id(e->id) : "";
+}
+
 bool DaemonEnv::audited(const std::string& event, const std::string& reason, const std::string& ticket_id) {
   for (const auto& r : audit_records())
     if (r.value("event", "") == event && r.value("reason", "") == reason &&

@@ -71,6 +71,11 @@ class DaemonEnv {
   std::string revocation(const std::vector<std::string>& ticket_ids, const std::string& issuer_name = "ops");
   static std::string id_of(const std::string& envelope);
 
+  // A submission as the control socket makes one (source "test"): the daemon's answer.
+  nlohmann::json submit(const std::string& envelope);
+  // The id of the ticket whose entry the kernel holds for KEY, pending or sealed ("": none).
+  std::string holder(const InodeKey& key) const;
+
   // The audit log's records (flushed first), and whether one has this event, reason and ticket.
   std::vector<nlohmann::json> audit_records();
   bool audited(const std::string& event, const std::string& reason, const std::string& ticket_id = "");

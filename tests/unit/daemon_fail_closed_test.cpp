@@ -25,11 +25,8 @@ class FailClosed : public ::testing::Test {
   }
   GateDaemon& daemon() { return env.daemon(); }
   FakeGate& gate() { return env.gate(); }
-  json submit(const std::string& envelope) { return daemon().submit(envelope, "test"); }
-  std::string holder(const InodeKey& key) {
-    const auto e = gate().get_ticket(key);
-    return e ? hex_id(e->id) : "";
-  }
+  json submit(const std::string& envelope) { return env.submit(envelope); }
+  std::string holder(const InodeKey& key) const { return env.holder(key); }
   std::string installed_path(const std::string& id) { return StateStore(env.paths.state_dir).installed_path(id); }
 
   DaemonEnv env;

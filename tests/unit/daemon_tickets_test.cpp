@@ -24,11 +24,8 @@ class DaemonTickets : public ::testing::Test {
   }
   GateDaemon& daemon() { return env.daemon(); }
   FakeGate& gate() { return env.gate(); }
-  json submit(const std::string& envelope) { return daemon().submit(envelope, "test"); }
-  std::string holder(const InodeKey& key) {
-    const auto e = gate().get_ticket(key);
-    return e ? hex_id(e->id) : "";
-  }
+  json submit(const std::string& envelope) { return env.submit(envelope); }
+  std::string holder(const InodeKey& key) const { return env.holder(key); }
   StateStore store() { return StateStore(env.paths.state_dir); }
 
   DaemonEnv env;
