@@ -21,6 +21,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Now on CLOCK_MONOTONIC in ns, the clock of task_struct.start_time: when the scopes were
+// set, for the posture's launchers.
+std::uint64_t posture_clock_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
+}
+
 // Paths of the dynamic loader(s) on this machine.
 std::vector<InodeKey> find_loaders() {
   std::vector<InodeKey> keys;
@@ -63,11 +71,7 @@ void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& sc
     return out;
   };
   std::uint64_t since = posture_since_ns_;
-  if (since == 0 || ids(slots) != ids(scopes_)) {
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);  // the clock of task_struct.start_time
-    since = static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
-  }
+  if (since == 0 || ids(slots) != ids(scopes_)) since = posture_clock_ns();
   gate_.set_loaders(find_loaders());
   ReservedNames reserved;
   gate_.set_protected(protected_inodes(policy, reserved));
@@ -82,10 +86,7 @@ void PolicyApplier::apply(const Policy& policy, const std::vector<CgroupRef>& sc
 
 void PolicyApplier::close_scopes(const Policy& policy, const std::vector<CgroupRef>& scopes) {
   std::vector<CgroupRef> slots = assign_scope_slots(scopes_, scopes);
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);  // the clock of task_struct.start_time
-  const std::uint64_t since =
-      static_cast<std::uint64_t>(now.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(now.tv_nsec);
+  const std::uint64_t since = posture_clock_ns();
   gate_.set_config(kernel_config(policy, false, slots, since));
   scopes_ = std::move(slots);
   posture_since_ns_ = since;

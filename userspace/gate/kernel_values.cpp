@@ -58,6 +58,17 @@ KernelTicket from_kernel(const eg_ticket& v) {
   return t;
 }
 
+KernelTicket ticket_entry(const TicketBody& t, std::uint64_t (*to_ns)(std::int64_t unix_seconds)) {
+  KernelTicket v;
+  v.id = ticket_id(t.id);
+  if (t.parent) v.parent = ticket_id(*t.parent);
+  v.not_before_ns = to_ns(t.not_before);
+  v.not_after_ns = to_ns(t.not_after);
+  if (t.max_uses > 0) v.uses_left = static_cast<std::int64_t>(t.max_uses);
+  v.uids.assign(t.uids.begin(), t.uids.end());
+  return v;
+}
+
 eg_config to_kernel(const GateConfig& c) {
   if (c.scopes.size() > EG_MAX_SCOPES)
     throw Error(ErrorKind::usage, std::to_string(c.scopes.size()) + " scope cgroups: the kernel config holds " +

@@ -4,6 +4,7 @@
 // No libbpf: it builds with the offline CLI.
 #pragma once
 
+#include "execgate/ticket.h"
 #include "gate/gate_types.h"
 #include "gate/kernel_abi.h"
 
@@ -13,6 +14,11 @@ namespace execgate {
 eg_ticket to_kernel(const KernelTicket& t);
 KernelTicket from_kernel(const eg_ticket& v);
 eg_config to_kernel(const GateConfig& c);
+
+// What a ticket puts in the entry of each of its files: id, parent, uids, uses (max_uses),
+// and its bounds on the clock the entry is judged by (to_ns: unix seconds -> that clock's
+// ns). The file's ctime and generation are the caller's to add.
+KernelTicket ticket_entry(const TicketBody& t, std::uint64_t (*to_ns)(std::int64_t unix_seconds));
 GateConfig from_kernel(const eg_config& k);
 
 }  // namespace execgate

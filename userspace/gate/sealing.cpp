@@ -12,6 +12,7 @@
 
 #include "common/encoding.h"
 #include "common/fs.h"
+#include "gate/kernel_values.h"
 
 namespace execgate {
 
@@ -173,16 +174,11 @@ Resolution resolve_subjects(const TicketBody& t, TicketMap& gate) {
 }
 
 KernelTicket kernel_entry(const TicketBody& t, const ResolvedSubject& s, std::optional<std::int64_t> uses_left) {
-  KernelTicket v;
-  v.id = ticket_id(t.id);
-  if (t.parent) v.parent = ticket_id(*t.parent);
-  v.not_before_ns = wall_to_boot_ns(t.not_before);
-  v.not_after_ns = wall_to_boot_ns(t.not_after);
+  KernelTicket v = ticket_entry(t, wall_to_boot_ns);
   v.ctime_sec = s.ctime_sec;
   v.ctime_nsec = s.ctime_nsec;
   v.generation = s.generation;
-  if (t.max_uses > 0) v.uses_left = uses_left.value_or(static_cast<std::int64_t>(t.max_uses));
-  v.uids.assign(t.uids.begin(), t.uids.end());
+  if (v.uses_left && uses_left) v.uses_left = uses_left;
   return v;
 }
 

@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "common/encoding.h"
 #include "common/fs.h"
 #include "common/text.h"
-#include "gate/gate_types.h"
+#include "gate/kernel_values.h"
 #include "execgate/names.h"
 #include "execgate/ticket_errors.h"
 #include "ticket/refusal.h"
@@ -24,6 +25,14 @@ namespace {
 std::string str(const json& r, const char* key) {
   auto it = r.find(key);
   return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Unix seconds as wall-clock ns, saturating (the simulation judges entries on the wall
+// clock: its now is one too).
+std::uint64_t wall_ns(std::int64_t unix_seconds) {
+  constexpr std::int64_t kMaxSec = std::numeric_limits<std::int64_t>::max() / 1'000'000'000 - 1;
+  if (unix_seconds >= kMaxSec) return std::numeric_limits<std::uint64_t>::max();
+  return unix_seconds <= 0 ? 0 : static_cast<std::uint64_t>(unix_seconds) * 1'000'000'000;
 }
 
 bool nameless_reason(const std::string& reason) {
@@ -134,7 +143,7 @@ Simulator::Simulator(const Policy& candidate, std::vector<CandidateTickets::Usab
     : policy_(candidate), tickets_(std::move(tickets)), host_(host), now_(now) {
   for (const auto& p : policy_.baseline_paths) baseline_.push_back(host_.canonical(p));
   native_.set_trust_root_owned(policy_.trust == BaselineTrust::root_owned);
-  native_.set_now(static_cast<std::uint64_t>(std::max<std::int64_t>(now_, 0)) * 1'000'000'000);
+  native_.set_now(wall_ns(now_));
   report_.mode = to_string(policy_.mode);
 }
 
@@ -202,7 +211,7 @@ NativeFile Simulator::prepare(const std::string& canon, const std::optional<Host
     p.file.owner = file ? file->uid : 65534;
     p.file.mode = file ? file->mode : 0100777;
     p.ticket = holder(canon, file.has_value(), &p.mismatch);
-    if (p.ticket) native_.add_ticket(p.file, kernel_ticket(p.ticket->body));
+    if (p.ticket) native_.add_ticket(p.file, ticket_entry(p.ticket->body, wall_ns));
     if (baseline_covers(canon, file)) native_.pin_baseline(p.file);
   }
   if (loader && !p.loader) {  // the log says the kernel knows it as the loader
@@ -214,19 +223,6 @@ NativeFile Simulator::prepare(const std::string& canon, const std::optional<Host
   return p.file;
 }
 
-// A ticket's entry as the daemon installs it, on the wall clock in ns (the simulator's now
-// is on the same clock).
-KernelTicket Simulator::kernel_ticket(const TicketBody& b) {
-  constexpr std::int64_t kNs = 1'000'000'000;
-  KernelTicket k;
-  k.id = ticket_id(b.id);
-  if (b.parent) k.parent = ticket_id(*b.parent);
-  k.not_before_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(b.not_before, 0)) * kNs;
-  k.not_after_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(b.not_after, 0)) * kNs;
-  k.uids.assign(b.uids.begin(), b.uids.end());
-  if (b.max_uses) k.uses_left = static_cast<std::int64_t>(b.max_uses);
-  return k;
-}
 
 // The kernel's decision (userspace/decision: bpf/lib/decision.h compiled natively) on the
 // recorded exec or executable mapping, with the candidate's tickets and baseline.

@@ -127,7 +127,6 @@ class Simulator {
   NativeFile nameless_file(const std::string& recorded);
   NativeFile prepare(const std::string& canon, const std::optional<HostFile>& file, bool loader, std::string* mismatch,
                      const CandidateTickets::Usable** ticket);
-  static KernelTicket kernel_ticket(const TicketBody& b);
   const Policy& policy_;
   std::vector<CandidateTickets::Usable> tickets_;
   const HostView& host_;
