@@ -66,6 +66,9 @@ struct eg_inode_key {
  * what it hashed is then what will run, even for bytes changed without a ctime change. */
 #define EG_TF_PENDING (1u << 2)
 #define EG_TF_PROBED (1u << 3)
+/* The ticket came from the fleet (etcd): it allows nothing while the daemon has flagged
+ * the fleet silent (EG_C_FLEET_SILENT), denied fleet_silent (docs/fleet.md "Freshness"). */
+#define EG_TF_FLEET (1u << 4)
 
 /* A ticket installed for one inode. Validity is on CLOCK_BOOTTIME (the kernel checks it
  * against struct eg_clock's estimate, and reads the clock near the bounds), so expiry
@@ -190,6 +193,9 @@ enum eg_counter {
 	EG_C_AUDIT_STALLED = 6, /* not a counter: the daemon stores 1 while it cannot make audit records
 				 * durable (disk full); with audit_required, execs in the scope are then
 				 * denied audit_unavailable (a word of the page no earlier build used) */
+	EG_C_FLEET_SILENT = 7, /* not a counter: the daemon stores 1 while it has had no confirmed contact
+				* with the fleet's etcd for max_silence; tickets flagged EG_TF_FLEET then
+				* allow nothing (the page's last word no earlier build used) */
 	EG_C__COUNT = 8,
 };
 

@@ -43,7 +43,8 @@
 	X(EG_R_PRIVILEGE, 25, privilege)               /* refused by the scope's privilege posture (capability, mount, userns, ...) */ \
 	X(EG_R_TMPFILE, 26, tmpfile)                   /* an O_TMPFILE file, never linked into a directory */ \
 	X(EG_R_UNLINKED, 27, unlinked)                 /* a file unlinked while it was open */ \
-	X(EG_R_SCOPE_WRITTEN, 28, scope_written)       /* a file the scope created, wrote or renamed, run or loaded outside it */
+	X(EG_R_SCOPE_WRITTEN, 28, scope_written)       /* a file the scope created, wrote or renamed, run or loaded outside it */ \
+	X(EG_R_FLEET_SILENT, 29, fleet_silent)         /* a ticket from the fleet while the host has had no confirmed contact with etcd for max_silence */
 
 /* Which hook produced an event, and the audit event its decisions are: exec (whether code
  * runs: an exec, an executable mapping, AT_EXECVE_CHECK) or access (any other operation). */
@@ -103,7 +104,8 @@
 	X(daemon_stop) \
 	X(access) \
 	X(policy_reload) \
-	X(state_reset)
+	X(state_reset) \
+	X(fleet)        /* the fleet's contact: lost for max_silence (fleet tickets suspended), resumed */
 
 /* Why a submission is refused: the brief's names and execgate's own (docs/daemon.md
  * "Submissions"); the reason of ticket_refused records and of the control API's refusals. */
@@ -128,7 +130,8 @@
 	X(planted)  /* start-up: an installed record this host's execgated did not write */
 
 /* The reason of the records the daemon and the audit writer make on their own account
- * (docs/audit.md): gap, daemon_start, daemon_stop, policy_reload, state_reset. */
+ * (docs/audit.md): gap, daemon_start, daemon_stop, policy_reload, state_reset, fleet, and a
+ * ticket_revoked that no revocation made. */
 #define EG_RECORD_REASONS(X) \
 	X(torn_write)       /* gap: a partly written record cut off at resume */ \
 	X(disk_full)        /* gap: the audit log's file system full */ \
@@ -137,6 +140,9 @@
 	X(fresh)            /* daemon_start: no pinned gate */ \
 	X(signal)           /* daemon_stop */ \
 	X(sighup)           /* policy_reload */ \
-	X(operator_)        /* state_reset: "operator", the package's purge */
+	X(operator_)        /* state_reset: "operator", the package's purge */ \
+	X(silent)           /* fleet: no confirmed contact with etcd for max_silence */ \
+	X(resumed)          /* fleet: contact again after silence */ \
+	X(deleted)          /* ticket_revoked: the fleet key it came from was deleted */
 
 #endif /* EXECGATE_NAMES_H */

@@ -24,6 +24,7 @@
 #include "lib/compat.h"
 #include "lib/kernel_defs.h"
 #include "lib/maps.h"
+#include "lib/state.h"
 #endif
 #include "lib/clock_bound.h"
 #include "lib/inode_key.h"
@@ -96,6 +97,8 @@ static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *ino
 {
 	if (t->flags & EG_TF_PENDING)
 		return EG_R_UNSEALED;
+	if ((t->flags & EG_TF_FLEET) && fleet_silent())
+		return EG_R_FLEET_SILENT;
 	if (!now || near_bound(now, t->not_before_ns) || near_bound(now, t->not_after_ns))
 		now = bpf_ktime_get_boot_ns();
 	if (now < t->not_before_ns)

@@ -22,6 +22,14 @@ static __always_inline void count(__u32 idx)
 		__sync_fetch_and_add(&c[idx], 1);
 }
 
+/* Whether the daemon has flagged the fleet silent (EG_C_FLEET_SILENT): its tickets then
+ * allow nothing. Read only for a ticket from the fleet; no page reads as silent. */
+static __always_inline bool fleet_silent(void)
+{
+	__u64 *c = counters();
+	return !c || c[EG_C_FLEET_SILENT];
+}
+
 static __always_inline struct eg_config *get_config(void)
 {
 	__u32 idx = EG_STATE_CONFIG;

@@ -14,6 +14,14 @@ inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/execgate";
 // docs/metrics.md). It lies in the socket's directory, which the scope cannot write.
 inline constexpr const char* kDefaultMetricsTextfile = "/run/execgate/metrics.prom";
 inline constexpr long long kDefaultMetricsIntervalSeconds = 15;
+// [fleet] (docs/fleet.md): the etcd key prefix, how long without confirmed contact before
+// the fleet's tickets are suspended, the account execgate-sync runs as, and its state.
+inline constexpr const char* kDefaultFleetPrefix = "/execgate";
+inline constexpr long long kDefaultFleetMaxSilenceSeconds = 120;
+inline constexpr long long kMinFleetMaxSilenceSeconds = 2;
+inline constexpr long long kMaxFleetMaxSilenceSeconds = 7 * 24 * 3600;
+inline constexpr const char* kDefaultFleetSyncUser = "execgate-sync";
+inline constexpr const char* kDefaultFleetSyncStateDir = "/var/lib/execgate-sync";
 inline constexpr long long kMaxMetricsIntervalSeconds = 3600;
 // Launcher programs (policy [scope] launchers; docs/gate.md "Privilege posture"): a
 // launcher that execs one stays a launcher until its next exec. systemd 255 and later set

@@ -40,6 +40,18 @@ struct MetricsPolicy {
   std::int64_t interval = kDefaultMetricsIntervalSeconds;  // seconds between rewrites
 };
 
+// [fleet]: tickets and revocations from etcd through execgate-sync (docs/fleet.md).
+struct FleetPolicy {
+  std::vector<std::string> endpoints;  // "https://10.0.0.1:2379" (http:// on loopback only)
+  std::string prefix = kDefaultFleetPrefix;
+  std::int64_t max_silence = kDefaultFleetMaxSilenceSeconds;  // seconds without confirmed contact
+  bool suspend_local = false;  // silence suspends locally submitted tickets too
+  std::string user;            // etcd user; empty = no auth
+  std::string password_file;   // absolute path; the password's first line
+  std::string ca, cert, key;   // TLS: CA bundle; client certificate and key (absolute paths)
+  std::string sync_user = kDefaultFleetSyncUser;  // the account whose peer may send fleet requests
+};
+
 inline constexpr std::size_t kMaxScopeCgroups = 16;  // [scope] cgroups entries
 
 // The scope's privilege posture (docs/gate.md "Privilege posture"): the capabilities a
@@ -71,6 +83,7 @@ struct Policy {
   AuditPolicy audit;
   MetricsPolicy metrics;
   std::string control_group;  // group whose members may use the control socket (root always)
+  std::optional<FleetPolicy> fleet;  // [fleet]; none: no fleet
 };
 
 // A policy error names the source, line and key: "policy.toml:12: [scope] cgroups: expected ...".

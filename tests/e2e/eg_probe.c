@@ -1239,6 +1239,8 @@ static int ticket_of_token(char *tok, __s64 sec, __u32 nsec, __u32 gen, __u64 no
 			*v++ = 0;
 		if (!strcmp(a, "pending")) {
 			t->flags |= EG_TF_PENDING;
+		} else if (!strcmp(a, "fleet")) {
+			t->flags |= EG_TF_FLEET;
 		} else if (!v) {
 			return -1;
 		} else if (!strcmp(a, "nbf")) {
@@ -1274,13 +1276,33 @@ static int pinned_map(const char *pin_dir, const char *name)
 	return obj_get(pin);
 }
 
+/* The eg_state page's EG_C_FLEET_SILENT word set to `silent`, through the map's mapping
+ * as the daemon writes it (a map update would race with the programs' counter adds). */
+static int set_fleet_silent(const char *pin_dir, __u64 silent)
+{
+	int fd = pinned_map(pin_dir, "eg_state");
+	if (fd < 0)
+		return -1;
+	const size_t stride = (sizeof(union eg_state) + 7) & ~(size_t)7;
+	const size_t len = (EG_STATE__COUNT * stride + 4095) & ~(size_t)4095;
+	void *page = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (page == MAP_FAILED)
+		return -1;
+	__u64 *word = (__u64 *)((char *)page + EG_STATE_COUNTERS * stride) + EG_C_FLEET_SILENT;
+	__atomic_store_n(word, silent, __ATOMIC_RELEASE);
+	munmap(page, len);
+	return 0;
+}
+
 PROBE_CMD(cmd_decision_entries)
 {
 	/* decision-entries PIN_DIR FILE GEN TOKEN...: FILE's entries in eg_tickets,
 	 * eg_baseline and eg_loaders made what the row's TOKENs say, every other one of
 	 * FILE's removed: "-" (none), "ticket[:ATTR=V...]" (nbf, naf: seconds from now on
 	 * CLOCK_BOOTTIME; id, parent: a byte repeated, in hex; uids=A/B; uses=N; pending;
-	 * ctime, gen: added to the file's), "baseline[:ctime=D]", "loader". GEN: the file's
+	 * ctime, gen: added to the file's; fleet), "baseline[:ctime=D]", "loader",
+	 * "fleet_silent" (the state page's word set; every call without it clears it). GEN: the file's
 	 * i_generation (read from the entry the daemon sealed: entry-generation). Rows that
 	 * need the policy or the inode changed are the native test's alone. */
 	struct stat st;
@@ -1296,11 +1318,16 @@ PROBE_CMD(cmd_decision_entries)
 	clock_gettime(CLOCK_BOOTTIME, &now);
 	const __u64 now_boot = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
 	const __u32 gen = (__u32)strtoul(argv[4], NULL, 10);
+	__u64 silent = 0;
+	for (int i = 5; i < argc; i++)
+		silent |= !strcmp(argv[i], "fleet_silent");
+	if (set_fleet_silent(argv[2], silent) != 0)
+		return report("STATE", 0, errno);
 	for (int i = 5; i < argc; i++) {
 		char tok[256];
 		snprintf(tok, sizeof tok, "%s", argv[i]);
 		long rc = 0;
-		if (!strcmp(tok, "-")) {
+		if (!strcmp(tok, "-") || !strcmp(tok, "fleet_silent")) {
 			continue;
 		} else if (!strncmp(tok, "ticket", 6)) {
 			struct eg_ticket t;

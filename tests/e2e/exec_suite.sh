@@ -239,6 +239,7 @@ case_decision_table() {
         check "  ... audited deny $expect" audit_since "$mark" '"verdict":"deny"' "\"reason\":\"$expect\"" ;;
     esac
   done <"$E2E/decision_cases.txt"
+  $PROBE decision-entries $pin /opt/dt/true "$gen" - >/dev/null  # the fleet word cleared
   check "decision table: every row for the VM was run ($n)" [ "$n" -ge 25 ]
 }
 

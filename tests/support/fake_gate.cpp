@@ -38,7 +38,8 @@ const char* target_text(GateOp op) {
     case GateOp::delete_ticket: return "ticket map";
     case GateOp::set_config:
     case GateOp::config:
-    case GateOp::set_audit_stalled: return "config map";
+    case GateOp::set_audit_stalled:
+    case GateOp::set_fleet_silent: return "config map";
     case GateOp::set_loaders: return "loader map";
     case GateOp::set_protected: return "protected inode map";
     case GateOp::set_reserved_names: return "reserved name map";
@@ -61,6 +62,7 @@ std::string_view op_name(GateOp op) {
     case GateOp::set_config: return "set_config";
     case GateOp::config: return "config";
     case GateOp::set_audit_stalled: return "set_audit_stalled";
+    case GateOp::set_fleet_silent: return "set_fleet_silent";
     case GateOp::set_loaders: return "set_loaders";
     case GateOp::set_protected: return "set_protected";
     case GateOp::set_reserved_names: return "set_reserved_names";
@@ -290,6 +292,16 @@ void FakeGate::set_audit_stalled(bool stalled) {
     audit_stalled = stalled;
   }
   leave(GateOp::set_audit_stalled, e);
+}
+
+void FakeGate::set_fleet_silent(bool silent) {
+  const Entered e = enter(GateOp::set_fleet_silent, std::nullopt, silent ? "silent" : "in contact");
+  if (e.injected) throw_injected(GateOp::set_fleet_silent);
+  {
+    std::lock_guard lk(mu_);
+    fleet_silent = silent;
+  }
+  leave(GateOp::set_fleet_silent, e);
 }
 
 template <typename Map>

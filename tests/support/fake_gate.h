@@ -44,6 +44,7 @@ enum class GateOp {
   set_config,
   config,
   set_audit_stalled,
+  set_fleet_silent,
   set_loaders,
   set_protected,
   set_reserved_names,
@@ -80,6 +81,7 @@ class FakeGate final : public GateOps {
   void set_config(const GateConfig& cfg) override;
   GateConfig config() const override;
   void set_audit_stalled(bool stalled) override;
+  void set_fleet_silent(bool silent) override;
   void set_loaders(const std::vector<InodeKey>& keys) override;
   void set_protected(const std::map<InodeKey, std::uint8_t>& entries) override;
   void set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& names) override;
@@ -104,6 +106,7 @@ class FakeGate final : public GateOps {
   std::set<InodeKey> loaders;
   GateConfig kernel_config;
   bool audit_stalled = false;
+  bool fleet_silent = false;
   std::map<InodeKey, std::uint32_t> scope_marks;  // scope_written: the generation marked
   GateCounters gate_counters;
   ExecClock clock_state;

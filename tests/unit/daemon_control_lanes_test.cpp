@@ -48,7 +48,7 @@ class ControlLanesTest : public ::testing::Test {
     o.idle_timeout = std::chrono::seconds(30);
     o.scope_idle_timeout = std::chrono::seconds(30);
     o.peer_in_scope = [this, scope_peers](pid_t) { return accepted_++ < scope_peers; };
-    server_ = std::make_unique<ControlServer>(o, [](const std::string& req, uid_t) { return "{\"ok\":true,\"req\":" + req + "}"; });
+    server_ = std::make_unique<ControlServer>(o, [](const std::string& req, const execgate::ControlPeer&) { return "{\"ok\":true,\"req\":" + req + "}"; });
     thread_ = std::thread([this] { server_->serve(stop_, 20, nullptr); });
   }
   UniqueFd connect_() {

@@ -149,7 +149,9 @@ TEST_F(DaemonControl, APeerInsideTheScopeHasASmallLaneAndItsRequestsAreAnswered)
     ++classified;
     return in;
   };
-  ControlServer server(o, [&](const std::string& line, uid_t) { return daemon().handle_line(line); });
+  ControlServer server(o, [&](const std::string& line, const execgate::ControlPeer& peer) {
+    return daemon().handle_line(line, peer);
+  });
   std::atomic<bool> stop{false};
   std::thread serving([&] { server.serve(stop, 10, nullptr); });
   struct Join {

@@ -113,6 +113,7 @@ void install(const Row& row, NativeDecision& d, NativeFile& f) {
       if (a.count("parent")) t.parent = id(static_cast<std::uint8_t>(std::stoul(a.at("parent"), nullptr, 16)));
       if (a.count("uses")) t.uses_left = std::stoll(a.at("uses"));
       if (a.count("pending")) t.pending = true;
+      if (a.count("fleet")) t.fleet = true;
       if (a.count("uids"))
         for (const auto& u : split(a.at("uids"), '/')) t.uids.push_back(static_cast<std::uint32_t>(std::stoul(u)));
       if (a.count("ctime")) as_entry.ctime_nsec += static_cast<std::uint32_t>(std::stol(a.at("ctime")));
@@ -124,6 +125,8 @@ void install(const Row& row, NativeDecision& d, NativeFile& f) {
       d.pin_baseline(as_entry);
     } else if (kind == "loader") {
       d.add_loader(f);
+    } else if (token == "fleet_silent") {
+      d.set_fleet_silent(true);
     } else if (token == "trust=root_owned") {
       d.set_trust_root_owned(true);
     } else if (kind == "owner") {

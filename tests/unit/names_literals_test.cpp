@@ -45,6 +45,8 @@ constexpr Allowed kAllowed[] = {
     {"userspace/audit/writer.cpp", "ticket", "the record's field in the list of an exec record's fields"},
     {"userspace/audit/writer.cpp", "lineage", "the record's field in the list of an exec record's fields"},
     {"userspace/rollout/suggest.cpp", "exec", "the English word counted in \"3 execs\", not the event"},
+    {"userspace/policy/policy.cpp", "fleet", "the policy's [fleet] table, not the event"},
+    {"userspace/fleet/statements.cpp", "silent", "the acknowledgement's field, not the fleet record's reason"},
 };
 
 struct Literal {

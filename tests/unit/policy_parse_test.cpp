@@ -206,3 +206,54 @@ TEST(PolicyMetrics, ErrorsNameFileLineFieldAndWhatWasExpected) {
   EXPECT_EQ(error_of(kHostScope + "[metrics]\nport = 9100\n"), "p.toml:4: [metrics] port: unknown key");
   EXPECT_EQ(error_of("metrics = 1\n" + kHostScope), "p.toml:1: metrics: expected a table [metrics]");
 }
+
+TEST(PolicyFleet, NoTableNoFleetAndDefaultsDefinedOnce) {
+  EXPECT_FALSE(parse_policy("[scope]\nhost = true\n", "p.toml").fleet);
+  const Policy p = parse_policy("[scope]\nhost = true\n[fleet]\nendpoints = [\"https://10.0.0.1:2379\"]\n", "p.toml");
+  ASSERT_TRUE(p.fleet);
+  EXPECT_EQ(p.fleet->prefix, kDefaultFleetPrefix);
+  EXPECT_EQ(p.fleet->max_silence, kDefaultFleetMaxSilenceSeconds);
+  EXPECT_EQ(p.fleet->sync_user, kDefaultFleetSyncUser);
+  EXPECT_FALSE(p.fleet->suspend_local);
+}
+
+TEST(PolicyFleet, EveryKey) {
+  const Policy p = parse_policy(R"([scope]
+host = true
+[fleet]
+endpoints = ["https://10.0.0.1:2379", "http://127.0.0.1:23790"]
+prefix = "/fleet/a"
+max_silence = "30s"
+suspend_local = true
+user = "h1"
+password_file = "/etc/execgate/fleet.password"
+ca = "/etc/ca.pem"
+cert = "/etc/c.pem"
+key = "/etc/c.key"
+sync_user = "egsync"
+)", "p.toml");
+  ASSERT_TRUE(p.fleet);
+  EXPECT_EQ(p.fleet->endpoints.size(), 2u);
+  EXPECT_EQ(p.fleet->prefix, "/fleet/a");
+  EXPECT_EQ(p.fleet->max_silence, 30);
+  EXPECT_TRUE(p.fleet->suspend_local);
+  EXPECT_EQ(p.fleet->password_file, "/etc/execgate/fleet.password");
+  EXPECT_EQ(p.fleet->key, "/etc/c.key");
+  EXPECT_EQ(p.fleet->sync_user, "egsync");
+}
+
+TEST(PolicyFleet, ErrorsNameTheKeyAndWhatWasExpected) {
+  const std::string head = "[scope]\nhost = true\n[fleet]\n";
+  const std::string ep = "endpoints = [\"https://10.0.0.1:2379\"]\n";
+  EXPECT_NE(error_of(head).find("endpoints: expected at least one etcd endpoint"), std::string::npos) << error_of(head);
+  EXPECT_NE(error_of(head + "endpoints = [\"http://10.0.0.1:2379\"]\n").find("http:// only on a loopback address"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + ep + "prefix = \"/a/\"\n").find("prefix"), std::string::npos);
+  EXPECT_NE(error_of(head + ep + "max_silence = \"1s\"\n").find("max_silence: expected a duration from 2s"),
+            std::string::npos)
+      << error_of(head + ep + "max_silence = \"1s\"\n");
+  EXPECT_NE(error_of(head + ep + "user = \"h\"\n").find("user and password_file go together"), std::string::npos);
+  EXPECT_NE(error_of(head + ep + "cert = \"/c.pem\"\n").find("cert and key go together"), std::string::npos);
+  EXPECT_NE(error_of(head + ep + "ca = \"ca.pem\"\n").find("expected an absolute path"), std::string::npos);
+  EXPECT_NE(error_of(head + ep + "watch = true\n").find("watch"), std::string::npos);
+}

@@ -20,13 +20,31 @@ std::variant<ControlRequest, std::string> parse_control_request(std::string_view
       if (!req["source"].is_string()) return std::string("submit: \"source\" must be a string");
       out.source = req["source"].get<std::string>();
     }
+  } else if (op == "fleet_submit" || op == "fleet_forget") {
+    out.op = op == "fleet_submit" ? ControlRequest::Op::fleet_submit : ControlRequest::Op::fleet_forget;
+    if (out.op == ControlRequest::Op::fleet_submit) {
+      if (!req.contains("document") || !req["document"].is_string())
+        return op + ": \"document\" must be the envelope as a string";
+      out.document = req["document"].get<std::string>();
+    }
+    if (!req.contains("key") || !req["key"].is_string()) return op + ": \"key\" must be the etcd key as a string";
+    out.key = req["key"].get<std::string>();
+    if (out.key.empty() || out.key.size() > kMaxFleetKeyBytes || out.key.front() != '/')
+      return op + ": \"key\" must start with / and hold at most " + std::to_string(kMaxFleetKeyBytes) + " bytes";
+    for (unsigned char c : out.key)
+      if (c < 0x21 || c > 0x7e) return op + ": \"key\" must be printable ASCII without spaces";
+  } else if (op == "fleet_contact") {
+    out.op = ControlRequest::Op::fleet_contact;
+    if (!req.contains("revision") || !req["revision"].is_number_integer() || req["revision"].get<std::int64_t>() < 0)
+      return std::string("fleet_contact: \"revision\" must be an integer >= 0");
+    out.revision = req["revision"].get<std::int64_t>();
   } else if (op == "tickets") {
     out.op = ControlRequest::Op::tickets;
   } else if (op == "status") {
     out.op = ControlRequest::Op::status;
   } else {
     return "unknown op " + nlohmann::json(op).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-           " (expected submit, tickets or status)";
+           " (expected submit, tickets, status, fleet_submit, fleet_forget or fleet_contact)";
   }
   return out;
 }

@@ -102,7 +102,7 @@ void ControlServer::serve(const std::atomic<bool>& stop, int tick_ms, const std:
       c.replying = true;
       ::shutdown(c.fd.get(), SHUT_RD);
     } else if (nl != std::string::npos) {
-      c.out = handler_(c.in.substr(0, nl), c.uid) + "\n";
+      c.out = handler_(c.in.substr(0, nl), ControlPeer{c.uid, c.scope}) + "\n";
       c.in.clear();
       c.in.shrink_to_fit();
       c.replying = true;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/fs.h"
+#include "control_api.h"
 
 namespace execgate {
 
@@ -33,7 +34,7 @@ struct ControlOptions {
 
 class ControlServer {
  public:
-  using Handler = std::function<std::string(const std::string& request, uid_t peer_uid)>;
+  using Handler = std::function<std::string(const std::string& request, const ControlPeer& peer)>;
   ControlServer(ControlOptions opts, Handler handler);  // binds; throws IoError
   ~ControlServer();
   // Serves until stop becomes true; returns within ~tick_ms after that.

@@ -190,7 +190,9 @@ int run(const DaemonPaths& paths, const GateFaults& faults) {
   if (!policy.control_group.empty()) copts.allowed_gid = group_id(policy.control_group);
   // peers inside a gated scope get their own lane (control_server.h)
   copts.peer_in_scope = [&](pid_t pid) { return daemon.peer_in_scope(pid); };
-  ControlServer server(copts, [&](const std::string& line, uid_t) { return daemon.handle_line(line); });
+  ControlServer server(copts, [&](const std::string& line, const ControlPeer& peer) {
+    return daemon.handle_line(line, peer);
+  });
   const bool spool_more = spool.drain();  // one bounded pass: a flooded inbox does not hold up READY
   // Ready only now: the programs are attached and the policy applied (Type=notify).
   const std::string ready = "ready (" + std::to_string(gate->attached_programs()) + " programs, mode " +

@@ -9,6 +9,7 @@
 #include "common/text.h"
 #include "execgate/names.h"
 #include "gate/kernel_facts.h"
+#include "fleet/statements.h"
 #include "gate/sealing.h"
 #include "service.h"
 #include "state_history.h"
@@ -30,7 +31,8 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog
       recorder_([this](json r) { audit_.append(std::move(r)); }),
       applier_(gate_, paths_),
       book_(gate_, store_, clock_, [this](const TicketBody& t) { return resolve_subjects(t, gate_); },
-            [this](json r) { audit_.append(std::move(r)); }) {
+            [this](json r) { audit_.append(std::move(r)); }),
+      fleet_(gate_, clock_, paths_.state_dir + "/fleet.json", [this](json r) { audit_.append(std::move(r)); }) {
   // Lineage is tracked only while some installed ticket names a parent (tracking costs a
   // task-storage allocation per ticketed exec); a parent image started before that is not
   // known and its children are denied `lineage` (fail closed). Turning it on must succeed
@@ -91,19 +93,28 @@ void GateDaemon::start() {
   applier_.adopt_running_scopes(scope_refs_);
   applier_.apply(policy_, scope_refs_, book_.tracks_lineage());
   recorder_.set_baseline_paths(applier_.baseline_paths());
+  // the fleet's flags and deadline before any ticket goes in: a fleet ticket is never in
+  // the kernel unflagged, nor the fleet in contact before its deadline was judged
+  apply_fleet(policy_);
   book_.load(std::move(*opened_), *authority_);
   opened_.reset();
   recorder_.seed_hits(hits_at_start(book_.state(), audited_));
   applier_.configure(policy_, book_.tracks_lineage());
 }
 
-json GateDaemon::submit(const std::string& envelope, const std::string& source) {
+json GateDaemon::submit(const std::string& envelope, const std::string& source, const std::string& fleet_key) {
   Judgement j;
   {
     std::lock_guard lk(mu_);
     auto first = book_.judge(envelope, source, *authority_);
     if (auto* reply = std::get_if<json>(&first)) return *reply;
     j = std::move(std::get<Judgement>(first));
+    // a fleet ticket's key names it (<prefix>/.../tickets/<id>): deleting one key never
+    // uninstalls another key's ticket
+    if (!fleet_key.empty() && !fleet_key.ends_with("/tickets/" + j.doc.ticket->id))
+      return book_.refuse(j, Refusal{RefusalReason::malformed, "fleet key " + fleet_key + " does not name ticket " +
+                                                                   j.doc.ticket->id},
+                          source);
   }
   // the files are hashed outside the lock
   Resolution r = resolve_subjects(*j.doc.ticket, gate_);
@@ -115,11 +126,54 @@ json GateDaemon::submit(const std::string& envelope, const std::string& source) 
     book_.release_pending(j.doc.ticket->id, r.subjects);
     return *reply;
   }
-  return book_.install(std::get<Judgement>(again), envelope, r.subjects);
+  if (!fleet_key.empty() && !fleet_.configured()) {  // the fleet went (a reload) meanwhile
+    book_.release_pending(j.doc.ticket->id, r.subjects);
+    throw Error(ErrorKind::usage, "fleet_submit: the policy has no [fleet]");
+  }
+  return book_.install(std::get<Judgement>(again), envelope, r.subjects, fleet_key);
+}
+
+json GateDaemon::fleet_forget(const std::string& key) {
+  std::lock_guard lk(mu_);
+  if (!fleet_.configured()) throw Error(ErrorKind::usage, "fleet_forget: the policy has no [fleet]");
+  const auto ids = book_.forget_fleet_key(key);
+  return {{"key", key}, {"uninstalled", ids}};
+}
+
+json GateDaemon::fleet_contact(std::int64_t revision) {
+  std::lock_guard lk(mu_);
+  fleet_.contact(revision);
+  return {{"silent", fleet_.silent()}, {"revision", fleet_.revision()}, {"ack", make_ack()}};
+}
+
+json GateDaemon::make_ack() {
+  if (policy_.audit.signing_key.empty()) return nullptr;
+  if (!ack_key_) ack_key_ = load_secret_key(policy_.audit.signing_key);
+  const AuditStatus as = audit_.status();
+  fleet::FleetAck a;
+  a.host = machine_id_;
+  a.revision = fleet_.revision();
+  a.digest = book_.installed_digest();
+  a.tickets = static_cast<std::int64_t>(book_.size());
+  a.fleet_tickets = static_cast<std::int64_t>(book_.fleet_size());
+  a.audit_seq = static_cast<std::int64_t>(as.last_seq);
+  a.audit_head = as.last_hash;
+  a.silent = fleet_.silent();
+  a.time = clock_.now();
+  return fleet::sign_ack(a, *ack_key_);
+}
+
+void GateDaemon::apply_fleet(const Policy& policy) {
+  const std::optional<FleetPolicy>& f = policy.fleet;
+  const std::string prefix = f ? f->prefix + "/" : std::string();
+  book_.forget_fleet_keys([&](const std::string& key) { return !f || !key.starts_with(prefix); });
+  book_.set_fleet_flags(f.has_value(), f && f->suspend_local);
+  fleet_.configure(f);
 }
 
 void GateDaemon::sweep() {
   std::lock_guard lk(mu_);
+  fleet_.check();
   book_.sweep();
 }
 
@@ -183,6 +237,12 @@ void GateDaemon::reload(Policy policy) {
   authority_ = std::make_unique<Authority>(std::move(issuers), machine_id_, clock_);
   recorder_.set_baseline_paths(applier_.baseline_paths());
   book_.drop_untrusted(*authority_);
+  ack_key_.reset();
+  try {
+    apply_fleet(policy_);
+  } catch (const std::exception& e) {  // the new policy is in force; its fleet part is judged again at each sweep
+    service::log(service::Priority::error, std::string("reload: the fleet's part: ") + e.what());
+  }
   audit_.append({{"event", name(EventKind::policy_reload)},
                  {"reason", name(RecordReason::sighup)},
                  {"detail", "policy " + paths_.config + " reloaded"}});
@@ -280,26 +340,44 @@ json GateDaemon::status_json() const {
                  {"disk_full", as.disk_full}, {"held_records", as.held_records},
                  {"dropped_records", as.dropped_records}, {"stall_detail", as.stall_detail}}},
       {"metrics", metrics},
+      {"fleet", fleet_.status_json()},
   };
 }
 
-json GateDaemon::handle(const ControlRequest& req) {
+json GateDaemon::handle(const ControlRequest& req, const ControlPeer& peer) {
   switch (req.op) {
     case ControlRequest::Op::submit: return submit(req.document, req.source);
     case ControlRequest::Op::tickets: return {{"tickets", tickets_json()}};
     case ControlRequest::Op::status: return status_json();
+    case ControlRequest::Op::fleet_submit:
+    case ControlRequest::Op::fleet_forget:
+    case ControlRequest::Op::fleet_contact: break;
   }
-  return {};
+  // the fleet's requests: execgate-sync's alone, never from a gated scope (a contact
+  // would hold off the deadline)
+  bool may = false;
+  {
+    std::lock_guard lk(mu_);
+    may = fleet_.configured() && !peer.in_scope && fleet_.peer_may_sync(peer.uid);
+  }
+  if (!may)
+    throw Error(ErrorKind::usage, "fleet requests are execgate-sync's: root or the [fleet] sync_user, outside the "
+                                  "gated scope, with a [fleet] in the policy");
+  switch (req.op) {
+    case ControlRequest::Op::fleet_submit: return submit(req.document, std::string(name(EventKind::fleet)), req.key);
+    case ControlRequest::Op::fleet_forget: return fleet_forget(req.key);
+    default: return fleet_contact(req.revision);
+  }
 }
 
-std::string GateDaemon::handle_line(const std::string& line) {
+std::string GateDaemon::handle_line(const std::string& line, const ControlPeer& peer) {
   json reply;
   auto req = parse_control_request(line);
   if (const auto* error = std::get_if<std::string>(&req)) {
     reply = {{"ok", false}, {"error", *error}};
   } else {
     try {
-      reply = handle(std::get<ControlRequest>(req));
+      reply = handle(std::get<ControlRequest>(req), peer);
       reply["ok"] = true;
     } catch (const std::exception& e) {
       reply = {{"ok", false}, {"error", e.what()}};

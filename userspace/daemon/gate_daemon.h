@@ -18,6 +18,8 @@
 #include "cgroup_view.h"
 #include "control_api.h"
 #include "event_recorder.h"
+#include "fleet_link.h"
+#include "execgate/keys.h"
 #include "execgate/audit.h"
 #include "execgate/policy.h"
 #include "gate/gate_ops.h"
@@ -48,12 +50,18 @@ class GateDaemon {
   // state directory the audit log shows was rewound.
   void start();
 
-  // One control request (parsed by control_api.h); the reply without "ok".
-  nlohmann::json handle(const ControlRequest& request);
+  // One control request (parsed by control_api.h) from PEER; the reply without "ok".
+  nlohmann::json handle(const ControlRequest& request, const ControlPeer& peer = {});
   // One control-socket request line: the reply line (without its newline), "ok" true; a
   // request that does not parse or fails is answered {"ok": false, "error": "..."}.
-  std::string handle_line(const std::string& line);
-  nlohmann::json submit(const std::string& envelope, const std::string& source);
+  std::string handle_line(const std::string& line, const ControlPeer& peer = {});
+  // fleet_key: the etcd key it came from (execgate-sync's fleet_submit), "" for a local one.
+  nlohmann::json submit(const std::string& envelope, const std::string& source, const std::string& fleet_key = "");
+  // execgate-sync's requests (docs/fleet.md): a fleet key deleted (what came from it is
+  // uninstalled), and a confirmed contact at a revision (the reply carries the signed
+  // acknowledgement of what is applied).
+  nlohmann::json fleet_forget(const std::string& key);
+  nlohmann::json fleet_contact(std::int64_t revision);
   nlohmann::json tickets_json() const;
   nlohmann::json status_json() const;
 
@@ -89,6 +97,13 @@ class GateDaemon {
   // A reload the kernel refused halfway: the policy in force applied again (logged when
   // that fails too).
   void restore_policy(const std::string& why);
+  // The fleet's part of a policy (start, reload): the kernel entries' fleet flags, the
+  // deadline, and the tickets of keys outside its prefix (or of a fleet no longer there)
+  // uninstalled. Under mu_.
+  void apply_fleet(const Policy& policy);
+  // The signed acknowledgement of what is applied at the fleet's revision (null when the
+  // policy names no audit signing key). Under mu_.
+  nlohmann::json make_ack();
 
   mutable std::mutex mu_;
   Policy policy_;
@@ -108,6 +123,8 @@ class GateDaemon {
   EventRecorder recorder_;
   PolicyApplier applier_;
   TicketBook book_;
+  FleetLink fleet_;
+  std::optional<SecretKey> ack_key_;  // the audit signing key, loaded at the first ack
   std::atomic<std::uint64_t> drops_reported_{0};
   std::int64_t started_at_ = 0;
   std::string metrics_path_, metrics_error_;  // the metrics thread's last write (under mu_)

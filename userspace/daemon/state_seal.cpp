@@ -33,11 +33,15 @@ StateSeal StateSeal::create(const std::string& path) {
 }
 
 // What is sealed: every member of the record, one per line, the envelope last (it is the
-// only one that could hold a newline, and nothing follows it).
+// only one that could hold a newline, and nothing follows it). A record from the fleet
+// seals its key too (v2): turning it into a local one would free it from the freshness
+// deadline. A local record keeps v1, so records sealed before the fleet still verify.
 std::string StateSeal::seal(const std::string& id, const InstalledRecord& rec) const {
-  const std::string text = "execgate installed record v1\n" + id + "\n" + std::to_string(rec.installed_at) + "\n" +
+  const bool fleet = !rec.fleet_key.empty();
+  const std::string text = std::string(fleet ? "execgate installed record v2\n" : "execgate installed record v1\n") +
+                           id + "\n" + std::to_string(rec.installed_at) + "\n" +
                            (rec.uses_left ? std::to_string(*rec.uses_left) : std::string("null")) + "\n" +
-                           rec.envelope;
+                           (fleet ? rec.fleet_key + "\n" : std::string()) + rec.envelope;
   return hex_encode(blake2b_256_keyed(key_, text));
 }
 

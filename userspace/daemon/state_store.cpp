@@ -37,6 +37,7 @@ std::string StateStore::path(const char* sub, const std::string& id) const {
 void StateStore::put_installed(const std::string& id, const InstalledRecord& rec) {
   json j{{"envelope", rec.envelope}, {"installed_at", rec.installed_at}};
   j["uses_left"] = rec.uses_left ? json(*rec.uses_left) : json(nullptr);
+  if (!rec.fleet_key.empty()) j["fleet_key"] = rec.fleet_key;
   if (seal_) j["seal"] = seal_->seal(id, rec);
   write_file_atomic(path(kInstalled, id), j.dump() + "\n", 0600);
 }
@@ -90,6 +91,7 @@ StateSnapshot StateStore::load() const {
     r.installed_at = j.at("installed_at").get<std::int64_t>();
     if (!j.at("uses_left").is_null()) r.uses_left = j.at("uses_left").get<std::int64_t>();
     if (j.contains("seal")) r.seal = j.at("seal").get<std::string>();
+    if (j.contains("fleet_key")) r.fleet_key = j.at("fleet_key").get<std::string>();
     s.installed.emplace(id, std::move(r));
   });
   load_dir(dir_, kTombstones, [&](const std::string& id, const json& j) {

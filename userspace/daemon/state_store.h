@@ -19,6 +19,8 @@ struct InstalledRecord {
   // Set at start-up when the record is not one this host's execgated wrote (no seal, or
   // one that does not verify): why, for the refusal (state_history.h, authenticate_installed).
   std::optional<std::string> unrecognised;
+  // The fleet key it came from (docs/fleet.md): "" when submitted on this host. Sealed.
+  std::string fleet_key;
 };
 
 class StateSeal;

@@ -66,7 +66,7 @@ void TicketBook::restore(const std::string& id, const InstalledRecord& rec, cons
     return;
   }
   InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
-                       rec.uses_left};
+                       rec.uses_left, rec.fleet_key};
   if (t.max_uses) inst.uses_left = uses_left_at_start(id, inst);
   // its last use was counted while no daemon read the event: spent now
   if (t.max_uses && inst.uses_left.value_or(1) <= 0) {
@@ -206,6 +206,7 @@ void TicketBook::write_entry(const InodeKey& key) {
     return;
   }
   KernelTicket want = kernel_entry(holder->body, *subject, holder->uses_left);
+  want.fleet = fleet_configured_ && (!holder->fleet_key.empty() || suspend_local_);
   if (cur_sealed && cur_id == holder->body.id && want.uses_left && cur->uses_left)
     want.uses_left = cur->uses_left;  // the kernel's count is authoritative
   // Written in place: another ticket's entry is replaced, never removed first (a moment
@@ -242,6 +243,7 @@ void TicketBook::put(const std::string& id, InstalledTicket inst) {
   on_install(id);
   InstalledRecord rec{inst.envelope, inst.body.max_uses ? std::optional<std::int64_t>(inst.body.max_uses) : std::nullopt,
                       clock_.now()};
+  rec.fleet_key = inst.fleet_key;
   store_.put_installed(id, rec);  // durable first: a crash re-installs on start
   state_.installed[id] = rec;
   const InstalledTicket& in = add_installed(id, std::move(inst));
@@ -358,10 +360,11 @@ std::variant<Judgement, json> TicketBook::judge(const std::string& envelope, con
   return j;
 }
 
-json TicketBook::install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects) {
+json TicketBook::install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects,
+                         const std::string& fleet_key) {
   const TicketBody& t = *j.doc.ticket;
   put(t.id, InstalledTicket{t, envelope, j.issuer->policy.name, j.doc.key_id, subjects,
-                            t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt});
+                            t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt, fleet_key});
   return {{"result", "installed"}, {"id", t.id}, {"subjects", subjects_json(subjects)}, {"not_after", t.not_after}};
 }
 
@@ -430,6 +433,41 @@ std::size_t TicketBook::expiring_within(std::int64_t within) const {
   return n;
 }
 
+std::vector<std::string> TicketBook::forget_fleet_key(const std::string& key) {
+  return forget_fleet_keys([&](const std::string& k) { return k == key; });
+}
+
+std::vector<std::string> TicketBook::forget_fleet_keys(const std::function<bool(const std::string&)>& gone) {
+  std::vector<std::pair<std::string, std::string>> drop;  // id, key
+  for (const auto& [id, inst] : installed_)
+    if (!inst.fleet_key.empty() && gone(inst.fleet_key)) drop.emplace_back(id, inst.fleet_key);
+  std::vector<std::string> ids;
+  for (const auto& [id, key] : drop) {
+    uninstall(id, EventKind::ticket_revoked, name(RecordReason::deleted), "its fleet key " + key + " is gone");
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+void TicketBook::set_fleet_flags(bool fleet_configured, bool suspend_local) {
+  if (fleet_configured == fleet_configured_ && suspend_local == suspend_local_) return;
+  fleet_configured_ = fleet_configured;
+  suspend_local_ = suspend_local;
+  for (const auto& [key, ids] : std::map<InodeKey, std::set<std::string>>(covering_)) sync_entry_or_defer(key);
+}
+
+std::string TicketBook::installed_digest() const {
+  std::string lines;
+  for (const auto& [id, inst] : installed_) lines += id + " " + envelope_digest(inst.envelope) + "\n";
+  return envelope_digest(lines);
+}
+
+std::size_t TicketBook::fleet_size() const {
+  std::size_t n = 0;
+  for (const auto& [id, inst] : installed_) n += !inst.fleet_key.empty();
+  return n;
+}
+
 json TicketBook::tickets_json() const {
   json a = json::array();
   for (const auto& [id, inst] : installed_) {
@@ -437,6 +475,7 @@ json TicketBook::tickets_json() const {
            {"subjects", subjects_json(inst.subjects)},          {"not_before", inst.body.not_before},
            {"not_after", inst.body.not_after},                  {"max_uses", inst.body.max_uses},
            {"initiator", inst.body.initiator},                  {"purpose", inst.body.purpose}};
+    t["fleet_key"] = inst.fleet_key.empty() ? json(nullptr) : json(inst.fleet_key);
     t["uses_left"] = inst.body.max_uses ? json(std::max<std::int64_t>(0, kernel_uses_left(inst))) : json(nullptr);
     a.push_back(std::move(t));
   }

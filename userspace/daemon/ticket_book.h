@@ -34,6 +34,7 @@ struct InstalledTicket {
   std::string key_id;
   std::vector<ResolvedSubject> subjects;
   std::optional<std::int64_t> uses_left;  // max_uses tickets: last count the daemon saw
+  std::string fleet_key;                  // the fleet key it came from; "" = submitted here
 };
 
 class TicketBook {
@@ -56,8 +57,23 @@ class TicketBook {
   // decides).
   std::variant<Judgement, nlohmann::json> judge(const std::string& envelope, const std::string& source,
                                                 const Authority& authority);
-  // Installs a judged ticket whose subjects were resolved: the reply.
-  nlohmann::json install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects);
+  // Installs a judged ticket whose subjects were resolved: the reply. fleet_key: the fleet
+  // key it came from ("" = submitted on this host).
+  nlohmann::json install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects,
+                         const std::string& fleet_key = "");
+  // The fleet key KEY was deleted: the tickets that came from it are uninstalled
+  // (ticket_revoked, reason deleted). Deletion only narrows. Their ids.
+  std::vector<std::string> forget_fleet_key(const std::string& key);
+  // The same for every fleet ticket whose key GONE says is gone (a prefix changed, the
+  // fleet removed from the policy).
+  std::vector<std::string> forget_fleet_keys(const std::function<bool(const std::string&)>& gone);
+  // Which kernel entries carry the fleet flag (EG_TF_FLEET: nothing while the fleet is
+  // silent): the fleet's tickets, and with suspend_local every ticket. Entries follow.
+  void set_fleet_flags(bool fleet_configured, bool suspend_local);
+  // The installed set as an acknowledgement names it: SHA-256 (hex) over the sorted lines
+  // "<id> <sha256 of its envelope>\n"; and how many came from the fleet.
+  std::string installed_digest() const;
+  std::size_t fleet_size() const;
   // A refusal after the judgement (the resolver's): audited; the reply.
   nlohmann::json refuse(const Judgement& j, const Refusal& r, const std::string& source);
   // Removes the pending kernel entries a resolution left for ticket `id` (not installed);
@@ -169,6 +185,7 @@ class TicketBook {
   std::map<InodeKey, std::set<std::string>> covering_;  // inode -> ids of the installed tickets naming it
   std::set<InodeKey> resync_;  // inodes failed closed (fail_closed): synced again by sweep()
   std::int64_t last_sweep_ = 0;
+  bool fleet_configured_ = false, suspend_local_ = false;
 };
 
 // The JSON the daemon prints for resolved subjects.

@@ -59,6 +59,8 @@ extern struct eg_native_map eg_tickets, eg_baseline, eg_loaders;
 
 #define bpf_map_lookup_elem(map, key) eg_native_lookup((map)->table, (key))
 #define bpf_ktime_get_boot_ns() eg_native_boot_ns()
+/* lib/state.h's: the page's EG_C_FLEET_SILENT word */
+static inline bool fleet_silent(void) { return eg_native_fleet_silent(); }
 static inline long bpf_probe_read_kernel(void *dst, __u32 size, const void *src)
 {
 	memcpy(dst, src, size);

@@ -39,6 +39,8 @@ void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino) {
   }
 }
 
+bool native_fleet_silent() { return current && current->fleet_silent_; }
+
 void NativeDecision::add_ticket(const NativeFile& file, KernelTicket t) {
   t.ctime_sec = file.ctime_sec;
   t.ctime_nsec = file.ctime_nsec;
@@ -115,3 +117,5 @@ extern "C" void* eg_native_lookup(enum eg_native_table table, const struct eg_in
 }
 
 extern "C" __u64 eg_native_boot_ns(void) { return execgate::current_now; }
+
+extern "C" bool eg_native_fleet_silent(void) { return execgate::native_fleet_silent(); }

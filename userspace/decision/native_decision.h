@@ -42,6 +42,8 @@ class NativeDecision {
   void set_trust_root_owned(bool on) { root_owned_ = on; }
   // CLOCK_BOOTTIME as the decision reads it (bpf_ktime_get_boot_ns).
   void set_now(std::uint64_t boot_ns) { now_ = boot_ns; }
+  // The daemon's fleet-silent flag (EG_C_FLEET_SILENT): fleet tickets allow nothing.
+  void set_fleet_silent(bool silent) { fleet_silent_ = silent; }
   // The entry for FILE as the daemon installs it (kernel_values.h), with FILE's ctime and
   // generation as they are now: a later change is `stale`.
   void add_ticket(const NativeFile& file, KernelTicket ticket);
@@ -71,10 +73,12 @@ class NativeDecision {
                     bool consume, bool is_exec, std::uint64_t estimate_ns, std::optional<bool> own_image);
   struct Tables;
   bool root_owned_ = false;
+  bool fleet_silent_ = false;
   std::uint64_t now_ = 0;
   std::map<Key, std::vector<std::uint8_t>> tickets_, baseline_;  // the kernel's value bytes
   std::map<Key, bool> loaders_;
   friend void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino);
+  friend bool native_fleet_silent();
 };
 
 }  // namespace execgate

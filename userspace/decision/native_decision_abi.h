@@ -57,6 +57,7 @@ __u8 eg_native_mapping_reason(const struct eg_native_verdict *v, bool own_image)
  * eg_baseline or any non-NULL pointer for a loader), NULL when none; CLOCK_BOOTTIME. */
 void *eg_native_lookup(enum eg_native_table table, const struct eg_inode_key *key);
 __u64 eg_native_boot_ns(void);
+bool eg_native_fleet_silent(void);
 
 #ifdef __cplusplus
 }

@@ -58,6 +58,10 @@ void Gate::set_audit_stalled(bool stalled) {
   __atomic_store_n(impl_->state.counter(EG_C_AUDIT_STALLED), stalled ? 1u : 0u, __ATOMIC_RELEASE);
 }
 
+void Gate::set_fleet_silent(bool silent) {
+  __atomic_store_n(impl_->state.counter(EG_C_FLEET_SILENT), silent ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
 GateConfig Gate::config() const {
   const __u32 idx = EG_STATE_CONFIG;
   eg_state st{};

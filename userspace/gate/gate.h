@@ -54,6 +54,7 @@ class Gate final : public GateOps {
 
   void set_config(const GateConfig& cfg) override;
   void set_audit_stalled(bool stalled) override;
+  void set_fleet_silent(bool silent) override;
   GateConfig config() const override;
   void set_loaders(const std::vector<InodeKey>& keys) override;
   void set_protected(const std::map<InodeKey, std::uint8_t>& entries) override;

@@ -43,6 +43,9 @@ class GateOps : public TicketMap {
   // [audit] required the kernel then denies execs in the scope (audit_unavailable).
   // A word of the counters page, apart from the config; safe from any thread.
   virtual void set_audit_stalled(bool stalled) = 0;
+  // No confirmed contact with the fleet's etcd for max_silence: the kernel then denies
+  // every ticket entry from the fleet (fleet_silent). The same page's next word.
+  virtual void set_fleet_silent(bool silent) = 0;
 
   // --- what the scope may not touch, and who loads programs
   virtual void set_loaders(const std::vector<InodeKey>& keys) = 0;

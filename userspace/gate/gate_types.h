@@ -84,6 +84,7 @@ struct KernelTicket {
   bool probed = false;                    // kernel-written: the daemon's sealing open was seen
   std::int32_t writers = 0;               // kernel-written: writers at that open
   std::uint32_t generation = 0;           // i_generation at that open
+  bool fleet = false;                     // from the fleet: nothing while it is silent (EG_TF_FLEET)
   bool operator==(const KernelTicket&) const = default;
 };
 

@@ -33,6 +33,7 @@ eg_ticket to_kernel(const KernelTicket& t) {
   std::copy(t.uids.begin(), t.uids.end(), v.uids);
   if (t.pending) v.flags |= EG_TF_PENDING;
   if (t.probed) v.flags |= EG_TF_PROBED;
+  if (t.fleet) v.flags |= EG_TF_FLEET;
   v.writers = t.writers;
   v.generation = t.generation;
   return v;
@@ -53,6 +54,7 @@ KernelTicket from_kernel(const eg_ticket& v) {
   t.uids.assign(v.uids, v.uids + std::min<__u32>(v.n_uids, EG_MAX_UIDS));
   t.pending = v.flags & EG_TF_PENDING;
   t.probed = v.flags & EG_TF_PROBED;
+  t.fleet = v.flags & EG_TF_FLEET;
   t.writers = v.writers;
   t.generation = v.generation;
   return t;

@@ -152,6 +152,50 @@ void parse_metrics(const toml::table& m, const std::string& source, Policy& p) {
   r.reject_unknown();
 }
 
+// An etcd endpoint: https://, or http:// on a loopback address (a password or a ticket
+// stream in clear text crosses no network).
+void require_endpoint(TableReader& r, const toml::node& n, const std::string& e) {
+  if (e.starts_with("https://") && e.size() > 8) return;
+  if (e.starts_with("http://127.") || e.starts_with("http://[::1]") || e.starts_with("http://localhost:")) return;
+  r.fail(n, "endpoints",
+         "expected https://HOST:PORT (http:// only on a loopback address), got \"" + e + "\"");
+}
+
+void parse_fleet(const toml::table& f, const std::string& source, Policy& p) {
+  TableReader r(f, "fleet", source);
+  FleetPolicy fp;
+  fp.endpoints = r.strings("endpoints");
+  if (fp.endpoints.empty()) r.fail_table("endpoints: expected at least one etcd endpoint, e.g. [\"https://10.0.0.1:2379\"]");
+  for (const auto& e : fp.endpoints) require_endpoint(r, *f.get("endpoints"), e);
+  if (auto v = r.string("prefix")) {
+    if (v->size() < 2 || v->front() != '/' || v->back() == '/' || v->find('\n') != std::string::npos)
+      r.fail(*f.get("prefix"), "prefix", "expected a key prefix such as \"/execgate\" (leading /, no trailing /)");
+    fp.prefix = *v;
+  }
+  if (auto v = r.duration("max_silence")) {
+    if (*v < kMinFleetMaxSilenceSeconds || *v > kMaxFleetMaxSilenceSeconds)
+      r.fail(*f.get("max_silence"), "max_silence",
+             "expected a duration from " + std::to_string(kMinFleetMaxSilenceSeconds) + "s to " +
+                 std::to_string(kMaxFleetMaxSilenceSeconds / 86400) + "d, got " + std::to_string(*v) + " s");
+    fp.max_silence = *v;
+  }
+  fp.suspend_local = r.boolean("suspend_local").value_or(false);
+  fp.user = r.string("user").value_or("");
+  for (auto [key, field] : {std::pair{"password_file", &fp.password_file}, {"ca", &fp.ca}, {"cert", &fp.cert},
+                            {"key", &fp.key}}) {
+    if (auto v = r.string(key)) {
+      *field = *v;
+      require_absolute(r, f, key, *v);
+    }
+  }
+  if (fp.user.empty() != fp.password_file.empty())
+    r.fail_table("user and password_file go together (etcd's user/password authentication)");
+  if (fp.cert.empty() != fp.key.empty()) r.fail_table("cert and key go together (the client certificate)");
+  if (auto v = r.string("sync_user")) fp.sync_user = *v;
+  r.reject_unknown();
+  p.fleet = std::move(fp);
+}
+
 void parse_control(const toml::table& c, const std::string& source, Policy& p) {
   TableReader r(c, "control", source);
   p.control_group = r.string("group").value_or("");
@@ -184,6 +228,7 @@ Policy parse_policy(std::string_view toml_text, const std::string& source) {
   if (const toml::table* a = top.table("audit")) parse_audit(*a, source, p);
   if (const toml::table* m = top.table("metrics")) parse_metrics(*m, source, p);
   if (const toml::table* c = top.table("control")) parse_control(*c, source, p);
+  if (const toml::table* f = top.table("fleet")) parse_fleet(*f, source, p);
   top.reject_unknown();
   return p;
 }
