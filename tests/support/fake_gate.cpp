@@ -284,24 +284,22 @@ GateConfig FakeGate::config() const {
   return kernel_config;
 }
 
-void FakeGate::set_audit_stalled(bool stalled) {
-  const Entered e = enter(GateOp::set_audit_stalled, std::nullopt, stalled ? "stalled" : "durable");
-  if (e.injected) throw_injected(GateOp::set_audit_stalled);
+void FakeGate::set_word(GateOp op, bool& word, bool value, const std::string& detail) {
+  const Entered e = enter(op, std::nullopt, detail);
+  if (e.injected) throw_injected(op);
   {
     std::lock_guard lk(mu_);
-    audit_stalled = stalled;
+    word = value;
   }
-  leave(GateOp::set_audit_stalled, e);
+  leave(op, e);
+}
+
+void FakeGate::set_audit_stalled(bool stalled) {
+  set_word(GateOp::set_audit_stalled, audit_stalled, stalled, stalled ? "stalled" : "durable");
 }
 
 void FakeGate::set_fleet_silent(bool silent) {
-  const Entered e = enter(GateOp::set_fleet_silent, std::nullopt, silent ? "silent" : "in contact");
-  if (e.injected) throw_injected(GateOp::set_fleet_silent);
-  {
-    std::lock_guard lk(mu_);
-    fleet_silent = silent;
-  }
-  leave(GateOp::set_fleet_silent, e);
+  set_word(GateOp::set_fleet_silent, fleet_silent, silent, silent ? "silent" : "in contact");
 }
 
 template <typename Map>

@@ -179,6 +179,8 @@ class FakeGate final : public GateOps {
   // removes the keys not in want: how the real gate updates an inode set.
   template <typename Map>
   void replace_set(Map& current, const Map& want, GateMap map, const Entered& e);
+  // One word of the state page (audit stalled, fleet silent) set, as the operation OP.
+  void set_word(GateOp op, bool& word, bool value, const std::string& detail);
 
   mutable std::mutex mu_;
   std::vector<Fault> faults_;
