@@ -30,6 +30,8 @@ namespace {
 
 constexpr auto start_deadline = 30s;
 constexpr auto stop_grace = 5s;
+// The tests' clients': longer than the client's default, for a machine busy with builds.
+constexpr auto client_timeout = 15s;
 
 // Free ports on 127.0.0.1: bound to port 0 together (so they differ), read, released.
 std::vector<int> free_ports(std::size_t n) {
@@ -80,14 +82,19 @@ std::vector<char*> c_argv(std::vector<std::string>& args) {
 }  // namespace
 
 EtcdServer::EtcdServer(EtcdServerOptions options) : options_(options) {
-  std::string tmpl = (fs::temp_directory_path() / "execgate-etcd-XXXXXX").string();
+  // on tmpfs when there is one: etcd fsyncs every write, which a busy disk can stall for seconds
+  std::error_code shm_error;
+  const fs::path base = fs::is_directory("/dev/shm", shm_error) && ::access("/dev/shm", W_OK) == 0
+                            ? fs::path("/dev/shm")
+                            : fs::temp_directory_path();
+  std::string tmpl = (base / "execgate-etcd-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("etcd fixture: mkdtemp: " + std::string(std::strerror(errno)));
   dir_ = tmpl;
   try {
+    if (options_.tls) make_certificates();  // first: the ports stay free a shorter while
     const auto ports = free_ports(2);
     endpoint_ = std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(ports[0]);
     peer_url_ = "http://127.0.0.1:" + std::to_string(ports[1]);
-    if (options_.tls) make_certificates();
     start();
     if (options_.auth) enable_auth();
   } catch (...) {
@@ -171,9 +178,6 @@ void EtcdServer::start() {
       "--initial-cluster=execgate-test=" + peer_url_,
       "--initial-cluster-state=new",
       "--initial-cluster-token=execgate-test",
-      // one member: nothing to wait for, so a fast election
-      "--heartbeat-interval=20",
-      "--election-timeout=200",
   };
   if (options_.progress_notify_interval.count() > 0)
     args.push_back("--experimental-watch-progress-notify-interval=" +
@@ -261,6 +265,7 @@ void EtcdServer::kill() {
 fleet::EtcdOptions EtcdServer::client_options(bool as_root) const {
   fleet::EtcdOptions o;
   o.endpoints = {endpoint_};
+  o.timeout = client_timeout;
   if (options_.tls) {
     o.ca_file = ca_file();
     o.cert_file = client_cert();
@@ -274,7 +279,7 @@ fleet::EtcdOptions EtcdServer::client_options(bool as_root) const {
 }
 
 void EtcdServer::etcdctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"etcdctl", "--endpoints=" + endpoint_, "--command-timeout=10s"};
+  std::vector<std::string> argv = {"etcdctl", "--endpoints=" + endpoint_, "--dial-timeout=10s", "--command-timeout=20s"};
   if (options_.tls) {
     argv.push_back("--cacert=" + ca_file());
     argv.push_back("--cert=" + client_cert());
@@ -282,7 +287,11 @@ void EtcdServer::etcdctl(const std::vector<std::string>& args) {
   }
   if (auth_enabled_) argv.push_back("--user=" + std::string(root_user) + ":" + root_password);
   argv.insert(argv.end(), args.begin(), args.end());
-  run_tool(argv);
+  try {
+    run_tool(argv);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + "the end of etcd's log:\n" + log_tail(2000));
+  }
 }
 
 void EtcdServer::enable_auth() {

@@ -1,10 +1,12 @@
 // A real single-member etcd for the etcd client's tests: started on 127.0.0.1 with free
-// ports and a temporary data directory, stopped and removed at the end. Optionally TLS
+// ports and a temporary data directory (under /dev/shm when there is one), stopped and
+// removed at the end. Optionally TLS
 // (a CA, a server certificate for 127.0.0.1 and a client certificate made with the
 // openssl CLI; etcd requires the client certificate) and auth (the root user, then users
 // whose role grants one prefix, for RBAC tests). stop() / kill() then start() is a
 // restart on the same data and ports. etcd's output is in <dir>/etcd.log; a failed start
-// throws with its tail.
+// throws with its tail. etcd runs at the test's priority: a test run under `nice` on a
+// saturated machine can see etcd's own "request timed out".
 #pragma once
 
 #include <sys/types.h>
@@ -50,8 +52,8 @@ class EtcdServer {
   std::string client_cert() const { return dir_ + "/tls/client.crt"; }
   std::string client_key() const { return dir_ + "/tls/client.key"; }
 
-  // Options for a client of this etcd: its endpoint, the TLS files, and with auth the root
-  // user (as_root false: no user).
+  // Options for a client of this etcd: its endpoint, the TLS files, with auth the root user
+  // (as_root false: no user), and a 15 s timeout.
   fleet::EtcdOptions client_options(bool as_root = true) const;
   // Auth: a user whose one role (named after it) grants readwrite on every key under prefix.
   void add_user(const std::string& name, const std::string& password, const std::string& prefix);

@@ -62,7 +62,13 @@ std::string EtcdClient::Impl::context(std::size_t endpoint, std::string_view wha
 std::string EtcdClient::Impl::post_once(std::size_t endpoint, const char* path, const std::string& body,
                                         const std::string& what, bool with_token) {
   CURL* h = easy.get();
-  curl_easy_reset(h);  // keeps the live connections
+  // The handle forgets this request's buffers when it returns (even by an exception), so
+  // that it never writes to them later (closing a cached connection may set the error
+  // buffer); a reset keeps the live connections.
+  struct Forget {
+    CURL* h;
+    ~Forget() { curl_easy_reset(h); }
+  } const forget{h};
   char errbuf[CURL_ERROR_SIZE];
   const detail::CurlHeaders headers = detail::json_headers(with_token ? token : std::string());
   std::string response;
