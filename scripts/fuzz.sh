@@ -6,6 +6,7 @@
 #   policy           tests/fuzz/corpus-policy   the policy file
 #   audit_line       tests/fuzz/corpus-audit    one stored audit line
 #   control_request  tests/fuzz/corpus-control  one control-socket request
+#   etcd_response    tests/fuzz/corpus-etcd     etcd's gateway answers and watch stream
 # Exits non-zero on any finding (crash, sanitizer report, leak, timeout, broken invariant);
 # the reproducer is left in build-fuzz/fuzz/artifacts/.
 #
@@ -18,7 +19,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 jobs=${FUZZ_BUILD_JOBS:-2}
-read -r -a targets <<<"${FUZZ_TARGETS:-ticket_parse policy audit_line control_request}"
+read -r -a targets <<<"${FUZZ_TARGETS:-ticket_parse policy audit_line control_request etcd_response}"
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 

@@ -13,6 +13,8 @@ PKGS=(
   debhelper lintian   # scripts/package.sh
   debootstrap qemu-utils   # scripts/host-image.sh, scripts/host-vm.sh: the systemd host suite
   fapolicyd   # tests/bench/peer_bench.sh runs it in the VM beside execgate
+  libcurl4-openssl-dev   # userspace/fleet: the etcd client (v3 JSON gateway)
+  etcd-server etcd-client   # tests/support/etcd_server.cpp: the etcd client's tests start their own etcd
 )
 
 missing=()
@@ -36,6 +38,11 @@ echo "install-deps: installing ${missing[*]}"
 # mask the admin made survives the package's own unmask).
 if [[ " ${missing[*]} " == *" fapolicyd "* ]] && [ -d /etc/systemd/system ] && [ ! -e /etc/systemd/system/fapolicyd.service ]; then
   ln -s /dev/null /etc/systemd/system/fapolicyd.service
+fi
+# etcd-server enables and starts etcd on 127.0.0.1:2379 and 2380; the tests start their own
+# etcd on free ports, and none must run as a service on this host: masked first, the same way.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && [ -d /etc/systemd/system ] && [ ! -e /etc/systemd/system/etcd.service ]; then
+  ln -s /dev/null /etc/systemd/system/etcd.service
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
