@@ -46,6 +46,7 @@ constexpr Allowed kAllowed[] = {
     {"userspace/audit/writer.cpp", "lineage", "the record's field in the list of an exec record's fields"},
     {"userspace/rollout/suggest.cpp", "exec", "the English word counted in \"3 execs\", not the event"},
     {"userspace/policy/policy.cpp", "fleet", "the policy's [fleet] table, not the event"},
+    {"userspace/fleet/etcd_json.cpp", "deleted", "etcd's delete response field, not the record reason"},
     {"userspace/fleet/statements.cpp", "silent", "the acknowledgement's field, not the fleet record's reason"},
 };
 

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "cli.h"
-#include "control_client.h"
+#include "common/control_client.h"
 #include "common/encoding.h"
 #include "common/fs.h"
 #include "execgate/names.h"

@@ -14,7 +14,7 @@
 #include <random>
 
 #include "cli.h"
-#include "control_client.h"
+#include "common/control_client.h"
 #include "common/fs.h"
 #include "ticket_verbs.h"
 

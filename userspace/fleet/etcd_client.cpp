@@ -155,6 +155,13 @@ RangeResult EtcdClient::range(const std::string& key, const std::string& range_e
   return parsed(impl_->context(impl_->current, what), [&] { return parse_range(body); });
 }
 
+RangeResult EtcdClient::newest(const std::string& key, const std::string& range_end, std::int64_t revision) {
+  const std::string what = "range " + shown_key(key) + " (newest)";
+  const std::string body =
+      impl_->call("/v3/kv/range", range_request_json(key, range_end, revision, 1, true, true), what);
+  return parsed(impl_->context(impl_->current, what), [&] { return parse_range(body); });
+}
+
 RangeResult EtcdClient::range_prefix(const std::string& prefix, std::int64_t revision) {
   // etcd has no empty key: every key is the range from "\0" to "\0"
   const std::string end = prefix_end(prefix);

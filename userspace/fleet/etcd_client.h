@@ -46,6 +46,9 @@ class EtcdClient {
   // at most limit (0: all); linearizable.
   RangeResult range(const std::string& key, const std::string& range_end = "", std::int64_t revision = 0,
                     std::int64_t limit = 0, bool keys_only = false);
+  // The range's newest key (keys only) and its count of keys, at revision (0: the newest),
+  // linearizable: what execgate-sync compares with what it applied.
+  RangeResult newest(const std::string& key, const std::string& range_end, std::int64_t revision = 0);
   // Every key under prefix, read in pages (range_page_limit) all at the revision of the
   // first (or `revision`): one consistent snapshot however many pages.
   RangeResult range_prefix(const std::string& prefix, std::int64_t revision = 0);

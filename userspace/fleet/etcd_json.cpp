@@ -191,8 +191,12 @@ std::string auth_request_json(std::string_view name, std::string_view password) 
 }
 
 std::string range_request_json(std::string_view key, std::string_view range_end, std::int64_t revision,
-                               std::int64_t limit, bool keys_only) {
+                               std::int64_t limit, bool keys_only, bool newest_first) {
   json j = {{"key", b64(key)}};
+  if (newest_first) {
+    j["sort_order"] = "DESCEND";
+    j["sort_target"] = "MOD";
+  }
   if (!range_end.empty()) j["range_end"] = b64(range_end);
   if (revision > 0) j["revision"] = json_string(revision);
   if (limit > 0) j["limit"] = json_string(limit);

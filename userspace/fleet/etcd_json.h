@@ -55,8 +55,9 @@ std::string prefix_end(std::string_view prefix);
 
 // --- Request bodies (POST /v3/...). Empty range_end: the key alone; 0 revision: the newest.
 std::string auth_request_json(std::string_view name, std::string_view password);  // auth/authenticate
+// newest_first: sorted by mod_revision, the newest first (with limit 1: the range's newest key)
 std::string range_request_json(std::string_view key, std::string_view range_end, std::int64_t revision,
-                               std::int64_t limit, bool keys_only);                  // kv/range
+                               std::int64_t limit, bool keys_only, bool newest_first = false);  // kv/range
 std::string put_request_json(std::string_view key, std::string_view value);         // kv/put
 std::string delete_request_json(std::string_view key, std::string_view range_end);  // kv/deleterange
 // kv/txn: put key only if it does not exist (its create_revision is 0).

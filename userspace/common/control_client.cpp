@@ -1,4 +1,4 @@
-#include "control_client.h"
+#include "common/control_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,7 +11,7 @@
 #include "execgate/error.h"
 #include "common/fs.h"
 
-namespace execgate::cli {
+namespace execgate {
 
 nlohmann::json daemon_call(const std::string& socket, const nlohmann::json& request, std::chrono::seconds timeout) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -65,4 +65,4 @@ nlohmann::json daemon_call(const std::string& socket, const nlohmann::json& requ
   return j;
 }
 
-}  // namespace execgate::cli
+}  // namespace execgate

@@ -1,4 +1,5 @@
-// Talks to execgated over its control socket: one JSON request, one JSON reply.
+// Talks to execgated over its control socket: one JSON request, one JSON reply (the CLI,
+// execgate-sync).
 #pragma once
 
 #include <chrono>
@@ -7,7 +8,7 @@
 
 #include "execgate/error.h"
 
-namespace execgate::cli {
+namespace execgate {
 
 // The daemon could not be reached at all (no socket, refused, no answer).
 class DaemonUnreachable : public Error {
@@ -20,4 +21,4 @@ class DaemonUnreachable : public Error {
 nlohmann::json daemon_call(const std::string& socket, const nlohmann::json& request,
                            std::chrono::seconds timeout = std::chrono::seconds(60));
 
-}  // namespace execgate::cli
+}  // namespace execgate

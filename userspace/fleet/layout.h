@@ -1,0 +1,35 @@
+// The fleet's keys in etcd under the policy's prefix (docs/fleet.md "Keys in etcd"): the
+// tickets and revocations for every host, one host's own tickets, and each host's subtree
+// (its audit public key, the operator's approval, its acknowledgement, its published
+// audit checkpoints). A host watches the first three ranges only, never the other hosts'.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace execgate::fleet {
+
+struct FleetLayout {
+  std::string prefix;  // "/execgate"
+  std::string host;    // this host's machine id ("" for the operator's tools)
+
+  std::string tickets() const { return prefix + "/tickets/"; }
+  std::string revocations() const { return prefix + "/revocations/"; }
+  std::string hosts() const { return prefix + "/hosts/"; }
+  std::string host_dir(const std::string& h) const { return hosts() + h + "/"; }
+  std::string host_tickets(const std::string& h) const { return host_dir(h) + "tickets/"; }
+  std::string pub(const std::string& h) const { return host_dir(h) + "pub"; }
+  std::string approval(const std::string& h) const { return host_dir(h) + "approval"; }
+  std::string ack(const std::string& h) const { return host_dir(h) + "ack"; }
+  std::string checkpoint(const std::string& h, std::uint64_t seq) const {
+    return host_dir(h) + "checkpoints/" + std::to_string(seq);
+  }
+  // What this host watches, in the order a full read applies them: revocations first (a
+  // revoked ticket is never installed for a moment), then the tickets for every host,
+  // then its own.
+  std::vector<std::string> watched() const { return {revocations(), tickets(), host_tickets(host)}; }
+};
+
+}  // namespace execgate::fleet
