@@ -34,6 +34,8 @@ done
 cp -a packaging/debian "$src/debian"
 cp packaging/execgated.service "$src/debian/execgate.execgated.service"
 cp packaging/execgate.tmpfiles "$src/debian/execgate.tmpfiles"
+cp packaging/execgate-sync.service "$src/debian/execgate.execgate-sync.service"
+cp packaging/execgate.sysusers "$src/debian/execgate.sysusers"
 {
   echo "execgate ($version) unstable; urgency=medium"
   echo

@@ -52,7 +52,7 @@ build_payload() {
 
   # execgate build output
   build_dir=${BUILD_DIR:-$repo/build}
-  for b in execgate execgated; do
+  for b in execgate execgated execgate-sync; do
     if [ -f "$build_dir/$b" ]; then
       copy_file "$build_dir/$b" "/usr/local/bin/$b" || fail "copying $build_dir/$b failed"
       chmod 0755 "$run/usr/local/bin/$b"

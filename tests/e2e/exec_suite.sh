@@ -243,6 +243,63 @@ case_decision_table() {
   check "decision table: every row for the VM was run ($n)" [ "$n" -ge 25 ]
 }
 
+# The fleet on the real kernel (docs/fleet.md): etcd inside the VM on 127.0.0.1, execgated
+# with a [fleet] and execgate-sync feeding it. A ticket published to etcd runs; its
+# revocation published to etcd denies it (the latency from publish to denial is printed);
+# with etcd stopped past max_silence the fleet's tickets are denied fleet_silent in the
+# kernel while a local ticket still runs, and run again once etcd is back.
+fleet_etcd() { # starts etcd (data under $W/etcd) and waits until it answers
+  etcd --name eg --data-dir $W/etcd --listen-client-urls http://127.0.0.1:2379 \
+    --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
+    --initial-advertise-peer-urls http://127.0.0.1:2380 --initial-cluster eg=http://127.0.0.1:2380 \
+    >>$W/etcd.log 2>&1 &
+  EPID=$!
+  long_poll etcdctl --endpoints=http://127.0.0.1:2379 endpoint health >/dev/null 2>&1
+}
+fleet_put() { etcdctl --endpoints=http://127.0.0.1:2379 put "$1" "$(cat "$2")" >/dev/null; }
+fleet_runs() { gated "$1" 2>/dev/null; }
+fleet_denied() { out=$(gated $PROBE exec "$1" 2>&1); contains "$out" "EXEC_ERRNO=EPERM"; }
+now_ms() { read -r _up _ </proc/uptime; echo $((${_up%.*}${_up#*.} * 10)); } # uptime in ms (10 ms steps)
+long_poll() { POLL_TRIES=300 poll "$@"; } # 300 tries: at least 30 s (etcd's start under TCG)
+case_fleet() {
+  # busybox copies named after an applet (true), one inode per ticket
+  mkdir -p /opt/fleet1 /opt/fleet2 $W/sync && cp /bin/busybox /opt/fleet1/true && cp /bin/busybox /opt/fleet2/true &&
+    chmod 755 /opt/fleet1/true /opt/fleet2/true
+  check "fleet: etcd starts on 127.0.0.1" fleet_etcd || return
+  { cat $W/enforce.toml; printf '[fleet]\nendpoints = ["http://127.0.0.1:2379"]\nmax_silence = "4s"\n'; } >$W/fleet.toml
+  restart_daemon $W/fleet.toml
+  execgate-sync --config $W/fleet.toml --state-dir $W/sync >>$W/sync.log 2>&1 &
+  SPID=$!
+  issue_ops fleet1 /opt/fleet1/true --ttl 1h
+  id1=$(execgate --json inspect $W/fleet1.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+  check "fleet: nothing runs before the publish" fleet_denied /opt/fleet1/true
+  fleet_put /execgate/tickets/$id1 $W/fleet1.ticket
+  check "fleet: the ticket published to etcd runs" long_poll fleet_runs /opt/fleet1/true ||
+    { tail -15 $W/sync.log; tail -15 $W/daemon.log; tail -5 $W/etcd.log; }
+  check "  ... installed from the fleet (its key in tickets --json)" sh -c "execgate --json tickets | grep -q '\"fleet_key\":\"/execgate/tickets/$id1\"'"
+  execgate revoke --key $W/ops.key -o $W/fleet1.rev "$id1" >/dev/null
+  t0=$(now_ms)
+  fleet_put /execgate/revocations/r1 $W/fleet1.rev
+  check "fleet: its revocation published to etcd denies it" long_poll fleet_denied /opt/fleet1/true
+  echo "  fleet: publish to denial $(($(now_ms) - t0)) ms (etcd, execgate-sync, execgated, the kernel, and the polling exec; TCG)"
+  check "  ... audited ticket_revoked" audit_has '"event":"ticket_revoked"' "$id1"
+  issue_ops fleet2 /opt/fleet2/true --ttl 1h
+  id2=$(execgate --json inspect $W/fleet2.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+  fleet_put /execgate/tickets/$id2 $W/fleet2.ticket
+  check "fleet: a second published ticket runs" long_poll fleet_runs /opt/fleet2/true
+  kill $EPID; wait $EPID 2>/dev/null
+  check "fleet: etcd stopped past max_silence: the fleet's ticket is denied" long_poll fleet_denied /opt/fleet2/true
+  check "  ... audited deny fleet_silent" audit_has '"verdict":"deny"' '"reason":"fleet_silent"' "$id2"
+  check "  ... the edge audited (fleet silent)" audit_has '"event":"fleet"' '"reason":"silent"'
+  check "  ... a local ticket still runs" gated /opt/app/true
+  check "fleet: etcd back" fleet_etcd
+  check "fleet: the fleet's ticket runs again" long_poll fleet_runs /opt/fleet2/true
+  check "  ... the edge audited (fleet resumed)" audit_has '"event":"fleet"' '"reason":"resumed"'
+  kill $SPID $EPID; wait $SPID $EPID 2>/dev/null
+  restart_daemon $W/enforce.toml
+  check "fleet: the policy without [fleet]: its tickets are gone" fleet_denied /opt/fleet2/true
+}
+
 # the audit log of the whole run verifies
 case_audit_verifies() { log_verifies; }
 

@@ -26,6 +26,7 @@ run_suite() { # KERNEL SUITE [vm-run options...]
   local kernel=$1 suite=$2
   shift 2
   local log=$work/$kernel.$suite.log started=$SECONDS rc
+  : >"$log" # before the VM starts: the one-lane tail below follows it from its first byte
   {
     echo "=== $suite on $kernel"
     # the VM's command: EXECGATE_CASES set for the suite (vm-run passes no environment)
@@ -118,6 +119,8 @@ run_planned() { # KERNEL:SUITE
       run_suite "$k" tamper_suite.sh --add "$build/tests/execgate_daemon_tests" ;;
     upgrade) # the daemon built with fault points
       run_suite "$k" upgrade_suite.sh --add "$build/tests/execgated-faults" ;;
+    exec) # etcd for the fleet case
+      run_suite "$k" exec_suite.sh --add /usr/bin/etcd --add /usr/bin/etcdctl ;;
     *) run_suite "$k" "${s}_suite.sh" ;;
   esac
 }

@@ -161,6 +161,18 @@ TEST_F(DaemonFleet, ThePolicyLosingItsFleetUninstallsTheFleetsTickets) {
   EXPECT_FALSE(env.gate().fleet_silent);
 }
 
+TEST_F(DaemonFleet, ARestartWithoutTheFleetUninstallsWhatTheStateKeptFromIt) {
+  const std::string f = env.ticket({"tool"}), l = env.ticket({"other"});
+  ASSERT_EQ(fleet_submit(f, key_for(f))["result"], "installed");
+  ASSERT_EQ(env.submit(l)["result"], "installed");
+  env.shut_down();
+  env.policy.fleet.reset();
+  env.boot();
+  EXPECT_FALSE(env.gate().get_ticket(tool));
+  EXPECT_TRUE(env.gate().get_ticket(other));
+  EXPECT_TRUE(env.audited("ticket_revoked", "deleted", DaemonEnv::id_of(f)));
+}
+
 TEST_F(DaemonFleet, OnlyTheSyncPeerOutsideTheScopeMaySendFleetRequests) {
   const std::string f = env.ticket({"tool"});
   for (const ControlPeer peer : {ControlPeer{0, true}, ControlPeer{4242, false}}) {

@@ -97,6 +97,7 @@ void GateDaemon::start() {
   // the kernel unflagged, nor the fleet in contact before its deadline was judged
   apply_fleet(policy_);
   book_.load(std::move(*opened_), *authority_);
+  forget_foreign_fleet_tickets(policy_);  // those the state kept from a fleet the policy no longer has
   opened_.reset();
   recorder_.seed_hits(hits_at_start(book_.state(), audited_));
   applier_.configure(policy_, book_.tracks_lineage());
@@ -163,12 +164,16 @@ json GateDaemon::make_ack() {
   return fleet::sign_ack(a, *ack_key_);
 }
 
-void GateDaemon::apply_fleet(const Policy& policy) {
+void GateDaemon::forget_foreign_fleet_tickets(const Policy& policy) {
   const std::optional<FleetPolicy>& f = policy.fleet;
   const std::string prefix = f ? f->prefix + "/" : std::string();
   book_.forget_fleet_keys([&](const std::string& key) { return !f || !key.starts_with(prefix); });
-  book_.set_fleet_flags(f.has_value(), f && f->suspend_local);
-  fleet_.configure(f);
+}
+
+void GateDaemon::apply_fleet(const Policy& policy) {
+  forget_foreign_fleet_tickets(policy);
+  book_.set_fleet_flags(policy.fleet.has_value(), policy.fleet && policy.fleet->suspend_local);
+  fleet_.configure(policy.fleet);
 }
 
 void GateDaemon::sweep() {

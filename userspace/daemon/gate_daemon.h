@@ -101,6 +101,9 @@ class GateDaemon {
   // deadline, and the tickets of keys outside its prefix (or of a fleet no longer there)
   // uninstalled. Under mu_.
   void apply_fleet(const Policy& policy);
+  // The fleet tickets whose key POLICY's [fleet] no longer covers (none, or another
+  // prefix) uninstalled (ticket_revoked, reason deleted). Under mu_.
+  void forget_foreign_fleet_tickets(const Policy& policy);
   // The signed acknowledgement of what is applied at the fleet's revision (null when the
   // policy names no audit signing key). Under mu_.
   nlohmann::json make_ack();

@@ -59,13 +59,13 @@ std::int64_t FleetSync::resume_from() const {
 
 std::string FleetSync::last_error() const {
   std::lock_guard lk(mu_);
-  return last_error_;
+  return contact_error_.empty() ? watch_error_ : contact_error_;
 }
 
-void FleetSync::note_error(const std::string& what) {
+void FleetSync::note_error(std::string& slot, const std::string& what) {
   std::lock_guard lk(mu_);
-  if (what != last_error_ && !what.empty()) log(what);
-  last_error_ = what;
+  if (what != slot && !what.empty()) log(what);
+  slot = what;
 }
 
 void FleetSync::persist() {
@@ -130,6 +130,7 @@ void FleetSync::watch_once(const std::atomic<bool>& stop) {
   std::vector<std::pair<std::string, std::string>> ranges;
   for (const auto& r : ranges_) ranges.emplace_back(r, fleet::prefix_end(r));
   watch_client_.watch(ranges, resume_from() + 1, [&](std::size_t i, const fleet::WatchResponse& w) {
+    note_error(watch_error_, "");  // the watch runs
     if (w.events.empty()) {
       // a progress notification: nothing in this range up to the revision (minus one:
       // etcd 3.4.23 may send it before an event of that very revision)
@@ -188,11 +189,11 @@ bool FleetSync::contact_once() {
       read_client_.put(opts_.layout.ack(opts_.layout.host), reply["ack"].get<std::string>());
       ++counters_.acks;
     }
-    note_error("");
+    note_error(contact_error_, "");
     return true;
   } catch (const std::exception& e) {
     ++counters_.contact_failures;
-    note_error(std::string("no contact: ") + e.what());
+    note_error(contact_error_, std::string("no contact: ") + e.what());
     return false;
   }
 }
@@ -218,16 +219,16 @@ void FleetSync::run(const std::atomic<bool>& stop) {
     } catch (const fleet::EtcdError& e) {
       ++counters_.watch_failures;
       if (e.kind() == fleet::EtcdErrorKind::compacted) {
-        note_error(std::string("the watch's revision was compacted: reading everything again (") + e.what() + ")");
+        note_error(watch_error_, std::string("the watch's revision was compacted: reading everything again (") + e.what() + ")");
         need_full = true;
         continue;
       }
-      note_error(std::string("watch: ") + e.what());
+      note_error(watch_error_, std::string("watch: ") + e.what());
       nap(backoff, stop);
       backoff = std::min(backoff * 2, opts_.backoff_max);
     } catch (const std::exception& e) {  // the daemon unreachable, a state file not written
       ++counters_.watch_failures;
-      note_error(std::string("watch: ") + e.what());
+      note_error(watch_error_, std::string("watch: ") + e.what());
       nap(backoff, stop);
       backoff = std::min(backoff * 2, opts_.backoff_max);
     }

@@ -65,7 +65,7 @@ class FleetSync {
   std::int64_t applied() const;   // everything up to it applied (0: nothing yet)
   std::int64_t resume_from() const;  // the watch's next revision - 1
   const SyncCounters& counters() const { return counters_; }
-  std::string last_error() const;
+  std::string last_error() const;  // the contact's, else the watch's
 
  private:
   struct Range {
@@ -76,7 +76,8 @@ class FleetSync {
   void apply_delete(std::size_t range, const std::string& key, std::int64_t mod);
   void persist();
   void contact_loop(const std::atomic<bool>& stop);
-  void note_error(const std::string& what);
+  // The watch's and the contact's last error, each logged once when it changes.
+  void note_error(std::string& slot, const std::string& what);
 
   SyncOptions opts_;
   fleet::EtcdClient& watch_client_;
@@ -88,7 +89,7 @@ class FleetSync {
   std::vector<Range> seen_;
   std::int64_t applied_ = 0;
   std::int64_t persisted_ = 0;
-  std::string last_error_;
+  std::string watch_error_, contact_error_;
   std::condition_variable wake_;
   bool events_ = false;  // events applied since the last contact
 
