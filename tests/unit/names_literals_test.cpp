@@ -46,6 +46,8 @@ constexpr Allowed kAllowed[] = {
     {"userspace/audit/writer.cpp", "lineage", "the record's field in the list of an exec record's fields"},
     {"userspace/rollout/suggest.cpp", "exec", "the English word counted in \"3 execs\", not the event"},
     {"userspace/policy/policy.cpp", "fleet", "the policy's [fleet] table, not the event"},
+    {"userspace/cli/fleet_verbs.cpp", "fleet", "the CLI's fleet verb, not the event"},
+    {"userspace/cli/fleet_verbs.cpp", "ticket", "the kind of a published document (ticket or revocation), not the reason"},
     {"userspace/fleet/etcd_json.cpp", "deleted", "etcd's delete response field, not the record reason"},
     {"userspace/fleet/statements.cpp", "silent", "the acknowledgement's field, not the fleet record's reason"},
 };

@@ -35,5 +35,7 @@ void add_audit_verbs(CLI::App& app, Cli& cli);
 // suggest; and `policy simulate` under the policy verb (rollout_verbs.cpp)
 void add_rollout_verbs(CLI::App& app, Cli& cli);
 void add_policy_simulate(CLI::App& policy, Cli& cli);
+// fleet enroll, approve, publish, status (etcd; fleet_verbs.cpp, fleet_status.cpp)
+void add_fleet_verbs(CLI::App& app, Cli& cli);
 
 }  // namespace execgate::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   cli::add_daemon_verbs(app, cli);
   cli::add_audit_verbs(app, cli);
   cli::add_rollout_verbs(app, cli);
+  cli::add_fleet_verbs(app, cli);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

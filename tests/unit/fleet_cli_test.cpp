@@ -1,0 +1,320 @@
+// Runs the built `execgate fleet` verbs against a real etcd (tests/support's EtcdServer):
+// enroll writes the host's pub, approve signs it (and refuses a host without one), publish
+// verifies every file before it writes any, status counts an ack only under a key an
+// issuer approved, --wait-revision's exit codes, and etcd's auth from --user/--password-file.
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "common/fs.h"
+#include "etcd_server.h"
+#include "fleet/etcd_client.h"
+#include "fleet/layout.h"
+#include "fleet/statements.h"
+#include "ticket_test_util.h"
+
+#ifndef EXECGATE_CLI_PATH
+#error "EXECGATE_CLI_PATH must name the built execgate binary"
+#endif
+
+namespace execgate {
+namespace {
+
+using nlohmann::json;
+using test::EtcdServer;
+
+constexpr const char* kHost = "3d1219c7c4c5404aaa1f6d2a48adfda4";
+constexpr const char* kOther = "0123456789abcdef0123456789abcdef";
+constexpr const char* kSha = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string sh_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// A policy with [fleet] on this etcd and prefix, the operator's key as its issuer and the
+// host's audit key as its signing key; extra is appended to [fleet].
+std::string policy_text(const test::TempDir& dir, const std::string& endpoint, const std::string& prefix,
+                        const std::string& extra = "") {
+  return "name = \"fleet-test\"\n[scope]\nhost = true\n"
+         "[[issuer]]\nname = \"ops\"\npubkey = \"" + dir.file("ops.pub") + "\"\n"
+         "[audit]\nsigning_key = \"" + dir.file("host.key") + "\"\n"
+         "[fleet]\nendpoints = [\"" + endpoint + "\"]\nprefix = \"" + prefix + "\"\n" + extra;
+}
+
+class FleetCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new EtcdServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    struct stat st {};
+    ASSERT_EQ(::stat(EXECGATE_CLI_PATH, &st), 0) << EXECGATE_CLI_PATH << " missing: build the execgate target first";
+    // One prefix per test on the suite's etcd.
+    layout.prefix = std::string("/") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (const char* k : {"ops", "host", "intruder"}) ASSERT_EQ(run(std::string("keygen -o ") + k).rc, 0);
+    write_file_atomic(dir.file("machine-id"), std::string(kHost) + "\n");
+    write_file_atomic(dir.file("policy.toml"), policy_text(dir, server_->endpoint(), layout.prefix));
+    etcd = std::make_unique<fleet::EtcdClient>(server_->client_options());
+  }
+
+  Result run(const std::string& args) {
+    const std::string out = dir.file("stdout"), err = dir.file("stderr");
+    const std::string cmd = "cd " + sh_quote(dir.path().string()) + " && " + sh_quote(EXECGATE_CLI_PATH) + " " + args +
+                            " >" + sh_quote(out) + " 2>" + sh_quote(err) + " </dev/null";
+    const int st = std::system(cmd.c_str());
+    Result r;
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.out = read_file(out, 1 << 20);
+    r.err = read_file(err, 1 << 20);
+    return r;
+  }
+  // `execgate [--json] fleet VERB --config policy.toml ARGS`
+  Result verb(const std::string& name, const std::string& args = "", bool json_out = false) {
+    return run(std::string(json_out ? "--json " : "") + "fleet " + name + " --config policy.toml " + args);
+  }
+
+  std::optional<std::string> value(const std::string& key) {
+    const auto r = etcd->range(key);
+    if (r.kvs.empty()) return std::nullopt;
+    return r.kvs[0].value;
+  }
+  std::int64_t keys_under_prefix() { return etcd->range_prefix(layout.prefix + "/").count; }
+
+  // The host enrolled and approved by the operator.
+  void enroll_and_approve() {
+    Result r = verb("enroll", "--machine-id machine-id");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    r = verb("approve", std::string(kHost) + " --key ops.key");
+    ASSERT_EQ(r.rc, 0) << r.err;
+  }
+  // An ack of revision REV for kHost, signed with KEY_NAME.key, as execgate-sync writes it.
+  void write_ack(std::int64_t rev, const std::string& key_name = "host") {
+    fleet::FleetAck a{kHost, rev, std::string(64, 'b'), 3, 1, 42, "head", false, SystemClock().now()};
+    etcd->put(layout.ack(kHost), fleet::sign_ack(a, load_secret_key(dir.file(key_name + ".key"))));
+  }
+  json status_json() {
+    const Result r = verb("status", "", true);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return json::parse(r.out);
+  }
+  std::string issue(const std::string& key_name, const std::string& out) {
+    const Result r = run("issue --key " + key_name + ".key --sha256 " + kSha + " --ttl 1h --host " + kHost + " -o " + out);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return parse_document_unverified(read_file(dir.file(out), 1 << 16)).ticket->id;
+  }
+
+  static EtcdServer* server_;
+  test::TempDir dir;
+  fleet::FleetLayout layout;
+  std::unique_ptr<fleet::EtcdClient> etcd;
+};
+
+EtcdServer* FleetCliTest::server_ = nullptr;
+
+TEST_F(FleetCliTest, EnrollWritesThePub) {
+  const Result r = verb("enroll", "--machine-id machine-id");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string key_id = load_public_key(dir.file("host.pub")).key_id();
+  EXPECT_NE(r.out.find(kHost), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(key_id), std::string::npos) << r.out;
+  EXPECT_EQ(value(layout.pub(kHost)), read_file(dir.file("host.pub"), 4096));
+}
+
+TEST_F(FleetCliTest, ApproveWritesAnApprovalThatVerifies) {
+  enroll_and_approve();
+  const auto env = value(layout.approval(kHost));
+  ASSERT_TRUE(env);
+  std::string signer;
+  const auto a = fleet::verify_host_approval(*env, {load_public_key(dir.file("ops.pub"))}, &signer);
+  EXPECT_EQ(a.host, kHost);
+  EXPECT_EQ(a.key, read_file(dir.file("host.pub"), 4096));
+  EXPECT_EQ(a.key_id, load_public_key(dir.file("host.pub")).key_id());
+  EXPECT_EQ(signer, load_public_key(dir.file("ops.pub")).key_id());
+  // The operator checks the key id out of band: another one is refused.
+  const Result r = verb("approve", std::string(kHost) + " --key ops.key --expect-key-id 0000000000000000");
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("0000000000000000"), std::string::npos) << r.err;
+}
+
+TEST_F(FleetCliTest, ApproveRefusesAHostWithoutAUsablePub) {
+  Result r = verb("approve", std::string(kOther) + " --key ops.key");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find(kOther), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("enroll"), std::string::npos) << r.err;
+  etcd->put(layout.pub(kOther), "not a key\n");
+  r = verb("approve", std::string(kOther) + " --key ops.key");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("does not parse"), std::string::npos) << r.err;
+  r = verb("approve", "not-a-machine-id --key ops.key");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("machine id"), std::string::npos) << r.err;
+  EXPECT_FALSE(value(layout.approval(kOther)));
+}
+
+TEST_F(FleetCliTest, PublishVerifiesEveryFileBeforeWritingAny) {
+  const std::string good = issue("ops", "t.json");
+  issue("intruder", "forged.json");  // signed by a key that is no issuer
+  write_file_atomic(dir.file("garbage.json"), "{}\n");
+  Result r = verb("publish", "t.json forged.json garbage.json");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("forged.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("untrusted_issuer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("garbage.json"), std::string::npos) << r.err;
+  EXPECT_EQ(keys_under_prefix(), 0);
+
+  r = verb("publish", "t.json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(layout.tickets() + good), std::string::npos) << r.out;
+  EXPECT_EQ(value(layout.tickets() + good), read_file_trimmed(dir.file("t.json"), 1 << 16));
+
+  // A revocation goes under revocations/, a host's ticket under its own tickets/.
+  ASSERT_EQ(run("revoke --key ops.key " + good + " -o r.json").rc, 0);
+  const std::string rid = parse_document_unverified(read_file(dir.file("r.json"), 1 << 16)).revocation->id;
+  r = verb("publish", std::string("r.json t.json --host ") + kHost, true);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u) << r.out;
+  EXPECT_EQ(j[0]["key"], layout.revocations() + rid);
+  EXPECT_EQ(j[1]["key"], layout.host_tickets(kHost) + good);
+  EXPECT_GT(j[1]["revision"].get<std::int64_t>(), 0);
+  EXPECT_TRUE(value(layout.revocations() + rid));
+  EXPECT_TRUE(value(layout.host_tickets(kHost) + good));
+  // A ticket for one host that does not name it would be refused there: refused here.
+  r = verb("publish", std::string("t.json --host ") + kOther);
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find(kOther), std::string::npos) << r.err;
+}
+
+TEST_F(FleetCliTest, StatusCountsAnAckUnderTheApprovedKey) {
+  enroll_and_approve();
+  write_ack(7);
+  const json j = status_json();
+  ASSERT_EQ(j["hosts"].size(), 1u) << j;
+  const json& h = j["hosts"][0];
+  EXPECT_EQ(h["host"], kHost);
+  EXPECT_TRUE(h["approved"].get<bool>());
+  EXPECT_TRUE(h["counted"].get<bool>());
+  EXPECT_EQ(h["ack"]["revision"], 7);
+  EXPECT_EQ(h["ack"]["audit_seq"], 42);
+  const Result r = verb("status");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(std::string(kHost) + "  " + load_public_key(dir.file("host.pub")).key_id() + "  yes"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("bbbbbbbbbbbb "), std::string::npos) << r.out;  // the digest's first 12
+}
+
+TEST_F(FleetCliTest, AnAckSignedByAnotherKeyIsNotCounted) {
+  enroll_and_approve();
+  write_ack(7, "intruder");
+  const json h = status_json()["hosts"][0];
+  EXPECT_TRUE(h["approved"].get<bool>());
+  EXPECT_FALSE(h["counted"].get<bool>());
+  EXPECT_TRUE(h["ack"].is_null());
+  EXPECT_NE(h["notes"].dump().find("does not verify"), std::string::npos) << h;
+  const Result r = verb("status", "--wait-revision 1 --timeout 1s");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find(kHost), std::string::npos) << r.err;
+}
+
+TEST_F(FleetCliTest, WaitRevision) {
+  enroll_and_approve();
+  write_ack(5);
+  Result r = verb("status", "--wait-revision 6 --timeout 1s");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find(std::string("host ") + kHost + ": acknowledged revision 5 < 6"), std::string::npos) << r.err;
+  r = verb("status", "--wait-revision 5 --timeout 1s");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  write_ack(9);
+  r = verb("status", "--wait-revision 6 --timeout 1s");
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
+TEST_F(FleetCliTest, AHostNotApprovedIsShownButNeverCounts) {
+  ASSERT_EQ(verb("enroll", "--machine-id machine-id").rc, 0);
+  write_ack(5);
+  const json h = status_json()["hosts"][0];
+  EXPECT_EQ(h["host"], kHost);
+  EXPECT_FALSE(h["approved"].get<bool>());
+  EXPECT_FALSE(h["counted"].get<bool>());
+  EXPECT_NE(h["notes"].dump().find("not approved"), std::string::npos) << h;
+  Result r = verb("status", "--wait-revision 1 --timeout 1s");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("no approved host"), std::string::npos) << r.err;
+  // An approval signed by a key that is no issuer approves nothing.
+  ASSERT_EQ(verb("approve", std::string(kHost) + " --key intruder.key").rc, 0);
+  EXPECT_FALSE(status_json()["hosts"][0]["approved"].get<bool>());
+  // Nor does an approval of another key than the pub's.
+  ASSERT_EQ(verb("approve", std::string(kHost) + " --key ops.key").rc, 0);
+  etcd->put(layout.pub(kHost), read_file(dir.file("intruder.pub"), 4096));
+  EXPECT_FALSE(status_json()["hosts"][0]["approved"].get<bool>());
+}
+
+TEST_F(FleetCliTest, ConnectionOptions) {
+  write_file_atomic(dir.file("nofleet.toml"), "[scope]\nhost = true\n");
+  Result r = run("fleet status --config nofleet.toml");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--endpoints"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has no [fleet]"), std::string::npos) << r.err;
+  // --endpoints and --prefix alone reach etcd (enroll needs no issuer).
+  r = run("fleet enroll --config nofleet.toml --endpoints " + server_->endpoint() + " --prefix " + layout.prefix +
+          "/other --audit-pub host.pub --machine-id machine-id");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(value(layout.prefix + "/other/hosts/" + kHost + "/pub"));
+  r = run("fleet enroll --config nofleet.toml --endpoints http://10.0.0.1:2379 --audit-pub host.pub");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
+  r = run("fleet status --config nofleet.toml --endpoints " + server_->endpoint());
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("[[issuer]]"), std::string::npos) << r.err;
+}
+
+// etcd with auth on: the user and password on the command line override the policy's none.
+TEST(FleetCliAuth, UserAndPasswordFile) {
+  test::EtcdServerOptions so;
+  so.auth = true;
+  EtcdServer server(so);
+  server.add_user("operator", "op-secret", "/fleet");
+  test::TempDir dir;
+  const auto run = [&](const std::string& args) {
+    const std::string cmd = "cd " + sh_quote(dir.path().string()) + " && " + sh_quote(EXECGATE_CLI_PATH) + " " +
+                            args + " >out 2>err </dev/null";
+    const int st = std::system(cmd.c_str());
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  };
+  ASSERT_EQ(run("keygen -o ops"), 0);
+  ASSERT_EQ(run("keygen -o host"), 0);
+  write_file_atomic(dir.file("machine-id"), std::string(kHost) + "\n");
+  write_file_atomic(dir.file("policy.toml"), policy_text(dir, server.endpoint(), "/fleet"));
+  write_file_atomic(dir.file("password"), "op-secret\n", 0600);
+  write_file_atomic(dir.file("wrong"), "not-it\n", 0600);
+  const std::string base = "fleet enroll --config policy.toml --machine-id machine-id";
+  EXPECT_EQ(run(base + " --user operator --password-file wrong"), 3) << read_file(dir.file("err"), 1 << 16);
+  EXPECT_NE(run(base), 0);  // no credentials
+  ASSERT_EQ(run(base + " --user operator --password-file " + dir.file("password")), 0)
+      << read_file(dir.file("err"), 1 << 16);
+  EXPECT_EQ(run("fleet approve " + std::string(kHost) + " --key ops.key --config policy.toml --user operator"), 2);
+  ASSERT_EQ(run("fleet approve " + std::string(kHost) +
+                " --key ops.key --config policy.toml --user operator --password-file password"),
+            0)
+      << read_file(dir.file("err"), 1 << 16);
+  fleet::EtcdClient etcd(server.client_options());
+  EXPECT_EQ(etcd.range("/fleet/hosts/" + std::string(kHost) + "/pub").kvs.size(), 1u);
+  EXPECT_EQ(etcd.range("/fleet/hosts/" + std::string(kHost) + "/approval").kvs.size(), 1u);
+}
+
+}  // namespace
+}  // namespace execgate
