@@ -256,7 +256,12 @@ fleet_etcd() { # starts etcd (data under $W/etcd) and waits until it answers
   EPID=$!
   long_poll etcdctl --endpoints=http://127.0.0.1:2379 endpoint health >/dev/null 2>&1
 }
-fleet_put() { etcdctl --endpoints=http://127.0.0.1:2379 put "$1" "$(cat "$2")" >/dev/null; }
+# fleet_publish FILE: `execgate fleet publish` as an operator runs it; sets REV (the revision)
+fleet_publish() {
+  REV=$(execgate --json fleet publish --config $W/fleet.toml "$1" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p' | head -1)
+  [ -n "$REV" ]
+}
+fleet_acked() { execgate fleet status --config $W/fleet.toml --wait-revision "$1" --timeout 30s >/dev/null; }
 fleet_runs() { gated "$1" 2>/dev/null; }
 fleet_denied() { out=$(gated $PROBE exec "$1" 2>&1); contains "$out" "EXEC_ERRNO=EPERM"; }
 now_ms() { read -r _up _ </proc/uptime; echo $((${_up%.*}${_up#*.} * 10)); } # uptime in ms (10 ms steps)
@@ -273,19 +278,23 @@ case_fleet() {
   issue_ops fleet1 /opt/fleet1/true --ttl 1h
   id1=$(execgate --json inspect $W/fleet1.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
   check "fleet: nothing runs before the publish" fleet_denied /opt/fleet1/true
-  fleet_put /execgate/tickets/$id1 $W/fleet1.ticket
+  machine=$(cat /etc/machine-id)
+  check "fleet: the host enrolls its audit key" execgate fleet enroll --config $W/fleet.toml
+  check "  ... the operator approves it" execgate fleet approve "$machine" --key $W/ops.key --config $W/fleet.toml
+  check "fleet: execgate fleet publish" fleet_publish $W/fleet1.ticket
   check "fleet: the ticket published to etcd runs" long_poll fleet_runs /opt/fleet1/true ||
     { tail -15 $W/sync.log; tail -15 $W/daemon.log; tail -5 $W/etcd.log; }
   check "  ... installed from the fleet (its key in tickets --json)" sh -c "execgate --json tickets | grep -q '\"fleet_key\":\"/execgate/tickets/$id1\"'"
   execgate revoke --key $W/ops.key -o $W/fleet1.rev "$id1" >/dev/null
   t0=$(now_ms)
-  fleet_put /execgate/revocations/r1 $W/fleet1.rev
+  fleet_publish $W/fleet1.rev
   check "fleet: its revocation published to etcd denies it" long_poll fleet_denied /opt/fleet1/true
   echo "  fleet: publish to denial $(($(now_ms) - t0)) ms (etcd, execgate-sync, execgated, the kernel, and the polling exec; TCG)"
   check "  ... audited ticket_revoked" audit_has '"event":"ticket_revoked"' "$id1"
+  check "  ... revoked everywhere: fleet status --wait-revision $REV (the host's signed ack, its approved key)" fleet_acked "$REV"
   issue_ops fleet2 /opt/fleet2/true --ttl 1h
   id2=$(execgate --json inspect $W/fleet2.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
-  fleet_put /execgate/tickets/$id2 $W/fleet2.ticket
+  fleet_publish $W/fleet2.ticket
   check "fleet: a second published ticket runs" long_poll fleet_runs /opt/fleet2/true
   kill $EPID; wait $EPID 2>/dev/null
   check "fleet: etcd stopped past max_silence: the fleet's ticket is denied" long_poll fleet_denied /opt/fleet2/true

@@ -120,7 +120,7 @@ run_planned() { # KERNEL:SUITE
     upgrade) # the daemon built with fault points
       run_suite "$k" upgrade_suite.sh --add "$build/tests/execgated-faults" ;;
     exec) # etcd for the fleet case
-      run_suite "$k" exec_suite.sh --add /usr/bin/etcd --add /usr/bin/etcdctl ;;
+      run_suite "$k" exec_suite.sh --add /usr/bin/etcd --add /usr/bin/etcdctl ;; # etcdctl: its health check
     *) run_suite "$k" "${s}_suite.sh" ;;
   esac
 }

@@ -14,11 +14,9 @@
 #include "fleet/etcd_client.h"
 #include "fleet/layout.h"
 #include "fleet/statements.h"
+#include "cli_run.h"
 #include "ticket_test_util.h"
 
-#ifndef EXECGATE_CLI_PATH
-#error "EXECGATE_CLI_PATH must name the built execgate binary"
-#endif
 
 namespace execgate {
 namespace {
@@ -30,16 +28,8 @@ constexpr const char* kHost = "3d1219c7c4c5404aaa1f6d2a48adfda4";
 constexpr const char* kOther = "0123456789abcdef0123456789abcdef";
 constexpr const char* kSha = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using test::Result;
+using test::sh_quote;
 
 // A policy with [fleet] on this etcd and prefix, the operator's key as its issuer and the
 // host's audit key as its signing key; extra is appended to [fleet].
@@ -70,17 +60,7 @@ class FleetCliTest : public ::testing::Test {
     etcd = std::make_unique<fleet::EtcdClient>(server_->client_options());
   }
 
-  Result run(const std::string& args) {
-    const std::string out = dir.file("stdout"), err = dir.file("stderr");
-    const std::string cmd = "cd " + sh_quote(dir.path().string()) + " && " + sh_quote(EXECGATE_CLI_PATH) + " " + args +
-                            " >" + sh_quote(out) + " 2>" + sh_quote(err) + " </dev/null";
-    const int st = std::system(cmd.c_str());
-    Result r;
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    r.out = read_file(out, 1 << 20);
-    r.err = read_file(err, 1 << 20);
-    return r;
-  }
+  Result run(const std::string& args) { return test::run_cli(dir.path().string(), args); }
   // `execgate [--json] fleet VERB --config policy.toml ARGS`
   Result verb(const std::string& name, const std::string& args = "", bool json_out = false) {
     return run(std::string(json_out ? "--json " : "") + "fleet " + name + " --config policy.toml " + args);

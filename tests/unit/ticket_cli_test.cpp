@@ -8,25 +8,15 @@
 #include <sstream>
 
 #include "common/fs.h"
+#include "cli_run.h"
 #include "ticket_test_util.h"
 
-#ifndef EXECGATE_CLI_PATH
-#error "EXECGATE_CLI_PATH must name the built execgate binary"
-#endif
 
 namespace execgate {
 namespace {
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using test::Result;
+using test::sh_quote;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -35,17 +25,7 @@ class CliTest : public ::testing::Test {
     ASSERT_EQ(::stat(EXECGATE_CLI_PATH, &st), 0) << EXECGATE_CLI_PATH << " missing: build the execgate target first";
   }
 
-  Result run(const std::string& args) {
-    const std::string out = dir.file("stdout"), err = dir.file("stderr");
-    const std::string cmd = "cd " + sh_quote(dir.path().string()) + " && " + sh_quote(EXECGATE_CLI_PATH) + " " + args +
-                            " >" + sh_quote(out) + " 2>" + sh_quote(err) + " </dev/null";
-    int st = std::system(cmd.c_str());
-    Result r;
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    r.out = read_file(out, 1 << 20);
-    r.err = read_file(err, 1 << 20);
-    return r;
-  }
+  Result run(const std::string& args) { return test::run_cli(dir.path().string(), args); }
 
   std::string slurp(const std::string& name) { return read_file(dir.file(name), 1 << 20); }
   void put(const std::string& name, const std::string& data) { write_file_atomic(dir.file(name), data); }
