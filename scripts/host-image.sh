@@ -32,8 +32,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$SUITE" in
-  bookworm) TOML_LIB=libtomlplusplus3 ;;
-  trixie) TOML_LIB=libtomlplusplus3t64 ;;   # the 64-bit time_t transition renamed it
+  bookworm) TOML_LIB=libtomlplusplus3 CURL_LIB=libcurl4 ;;
+  trixie) TOML_LIB=libtomlplusplus3t64 CURL_LIB=libcurl4t64 ;;   # the 64-bit time_t transition renamed them
   *) echo "$prog: --release must be bookworm or trixie, got '$SUITE'" >&2; exit 2 ;;
 esac
 # The system: systemd and udev, Debian's cloud kernel (initramfs-tools builds its initrd in
@@ -42,7 +42,7 @@ esac
 PACKAGES=(
   systemd systemd-sysv udev dbus kmod procps iproute2 util-linux
   linux-image-cloud-amd64 initramfs-tools
-  libbpf1 libsodium23 "$TOML_LIB" libstdc++6 libgcc-s1 zlib1g
+  libbpf1 libsodium23 "$TOML_LIB" "$CURL_LIB" libstdc++6 libgcc-s1 zlib1g
   build-essential debhelper fakeroot
 )
 GUEST_FILES=("$here/host-vm/vm-payload" "$here/host-vm/vm-payload.service")
