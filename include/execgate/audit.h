@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,11 @@ struct AuditStatus {
   std::uint64_t durable_seq = 0;      // highest seq written and fsynced
   std::uint64_t fsync_count = 0;
   std::uint64_t checkpoints = 0;      // written by this AuditLog
+  // The newest checkpoint on disk (its seq <= durable_seq), as its stored line without the
+  // newline: what a host publishes to the fleet (docs/fleet.md "Published checkpoints").
+  // 0 / empty: none since open() and none in the live file it resumed.
+  std::uint64_t checkpoint_seq = 0;
+  std::string checkpoint_line;
   std::uint64_t rotations = 0;
   bool append_only = false;           // FS_APPEND_FL is set on the live file
   std::string append_only_detail;     // why not, when it is not
@@ -159,6 +165,20 @@ std::string sign_audit_checkpoint(std::uint64_t seq_head, std::string_view head_
 bool verify_audit_checkpoint(std::uint64_t seq_head, std::string_view head_hex, std::string_view sig_b64,
                              const PublicKey& key) noexcept;
 
+// A checkpoint kept outside the log (a host's published checkpoint, docs/fleet.md
+// "Published checkpoints"): the stored line of a checkpoint record (canonical, its hash
+// right) whose seq is `seq`, signed by one of `keys`.
+struct OutsideCheckpoint {
+  std::uint64_t seq = 0, seq_head = 0;  // the checkpoint's seq; the record it signs
+  std::string head;                     // hash of record seq_head (signed)
+  std::string hash;                     // hash of the checkpoint record itself
+  std::string key_id;
+  std::int64_t time = 0;                // unix seconds of its `time`
+};
+// Throws Error(verification) naming what does not hold.
+OutsideCheckpoint verify_outside_checkpoint(std::string_view line, std::uint64_t seq,
+                                            const std::vector<PublicKey>& keys);
+
 // ---- files and rotation (rotation.cpp) -------------------------------------------------
 
 // Rotated file name for a live file: "<live>.<first seq, 20 digits zero-padded>".
@@ -178,11 +198,16 @@ struct AuditVerifyOptions {
   // Accept a log whose oldest file does not start at seq 1 (old files pruned): the first
   // record's seq/prev are then taken on trust (warning).
   bool allow_pruned_start = false;
-  // A head known from outside the log (a shipped checkpoint, `status().last_hash`): the log
-  // must contain record expect_seq with hash expect_hash. Detects truncation after the last
-  // checkpoint, which the log alone cannot. expect_seq 0 = not set.
-  std::uint64_t expect_seq = 0;
-  std::string expect_hash;
+  // Heads known from outside the log (`--expect-head`, the checkpoints a host published to
+  // the fleet, `status().last_hash`), by seq: the log must contain each record SEQ with that
+  // hash. Detects truncation after the last checkpoint, and a log rewritten and re-signed
+  // with the key on the host, which the log alone cannot. A head before the first record of
+  // a pruned log (allow_pruned_start) is not checked (a warning).
+  struct ExpectedHead {
+    std::string hash;  // 64 lower-case hex
+    std::string from;  // where it was known, for the messages ("--expect-head", ...)
+  };
+  std::map<std::uint64_t, ExpectedHead> expect_heads;
   // false: the hash chain, seq continuity and checkpoint placement only; no checkpoint
   // signature or key is checked and `keys` may be empty (a log whose key is not at hand:
   // anyone can rewrite such a chain consistently, so say so where it matters).

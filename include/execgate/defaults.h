@@ -20,6 +20,11 @@ inline constexpr const char* kDefaultFleetPrefix = "/execgate";
 inline constexpr long long kDefaultFleetMaxSilenceSeconds = 120;
 inline constexpr long long kMinFleetMaxSilenceSeconds = 2;
 inline constexpr long long kMaxFleetMaxSilenceSeconds = 7 * 24 * 3600;
+// execgate-sync publishes the newest audit checkpoint at most this often (docs/fleet.md
+// "Published checkpoints")
+inline constexpr long long kDefaultFleetPublishIntervalSeconds = 300;
+inline constexpr long long kMinFleetPublishIntervalSeconds = 1;
+inline constexpr long long kMaxFleetPublishIntervalSeconds = 24 * 3600;
 inline constexpr const char* kDefaultFleetSyncUser = "execgate-sync";
 inline constexpr const char* kDefaultFleetSyncStateDir = "/var/lib/execgate-sync";
 inline constexpr long long kMaxMetricsIntervalSeconds = 3600;

@@ -46,6 +46,8 @@ struct FleetPolicy {
   std::string prefix = kDefaultFleetPrefix;
   std::int64_t max_silence = kDefaultFleetMaxSilenceSeconds;  // seconds without confirmed contact
   bool suspend_local = false;  // silence suspends locally submitted tickets too
+  // how often execgate-sync publishes the newest signed audit checkpoint (seconds)
+  std::int64_t publish_interval = kDefaultFleetPublishIntervalSeconds;
   std::string user;            // etcd user; empty = no auth
   std::string password_file;   // absolute path; the password's first line
   std::string ca, cert, key;   // TLS: CA bundle; client certificate and key (absolute paths)

@@ -262,6 +262,18 @@ fleet_publish() {
   [ -n "$REV" ]
 }
 fleet_acked() { execgate fleet status --config $W/fleet.toml --wait-revision "$1" --timeout 30s >/dev/null; }
+# the seq of the newest audit checkpoint the host published (sets CP)
+fleet_checkpoint() {
+  CP=$(etcdctl --endpoints=http://127.0.0.1:2379 get --prefix --keys-only "/execgate/hosts/$machine/checkpoints/" |
+    sed -n 's|.*/checkpoints/\([0-9]*\)$|\1|p' | sort -n | tail -1)
+  [ -n "$CP" ]
+}
+fleet_verify() { out=$(execgate audit verify "$1" --fleet --config $W/fleet.toml --pub $W/audit.pub 2>&1); }
+fleet_verify_holds() { fleet_verify $AUDIT && contains "$out" "the log holds every one"; }
+fleet_verify_cut() { # a copy of the log cut back before the published checkpoint
+  mkdir -p $W/cut && head -n $((CP - 1)) $AUDIT >$W/cut/audit.jsonl
+  ! fleet_verify $W/cut && contains "$out" "log truncated"
+}
 fleet_runs() { gated "$1" 2>/dev/null; }
 fleet_denied() { out=$(gated $PROBE exec "$1" 2>&1); contains "$out" "EXEC_ERRNO=EPERM"; }
 now_ms() { read -r _up _ </proc/uptime; echo $((${_up%.*}${_up#*.} * 10)); } # uptime in ms (10 ms steps)
@@ -292,6 +304,9 @@ case_fleet() {
   echo "  fleet: publish to denial $(($(now_ms) - t0)) ms (etcd, execgate-sync, execgated, the kernel, and the polling exec; TCG)"
   check "  ... audited ticket_revoked" audit_has '"event":"ticket_revoked"' "$id1"
   check "  ... revoked everywhere: fleet status --wait-revision $REV (the host's signed ack, its approved key)" fleet_acked "$REV"
+  check "fleet: the host published a signed audit checkpoint to etcd" long_poll fleet_checkpoint
+  check "  ... audit verify --fleet: the log holds it" fleet_verify_holds || echo "$out" | tail -5
+  check "  ... a copy of the log cut back before it: log truncated" fleet_verify_cut || echo "$out" | tail -5
   issue_ops fleet2 /opt/fleet2/true --ttl 1h
   id2=$(execgate --json inspect $W/fleet2.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
   fleet_publish $W/fleet2.ticket

@@ -58,6 +58,8 @@ AuditOptions DaemonEnv::audit_options() const {
   o.path = policy.audit.path;
   o.try_append_only = false;  // no FS_APPEND_FL: the directory is removed afterwards
   o.reserve_bytes = 0;
+  o.signing_key_path = policy.audit.signing_key;  // checkpoints when the test names a key
+  o.checkpoint_interval = std::chrono::milliseconds(200);
   return o;
 }
 

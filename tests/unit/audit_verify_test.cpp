@@ -216,8 +216,7 @@ TEST_F(AuditVerify, TruncatedToACheckpointNeedsAnOutsideHead) {
   AuditVerifyOptions strict;
   strict.require_final_checkpoint = true;
   EXPECT_TRUE(verify(strict).ok);
-  strict.expect_seq = 28;
-  strict.expect_hash = head;
+  strict.expect_heads[28] = {head, "test"};
   auto r = verify(strict);
   EXPECT_FALSE(r.ok);
   expect_bad(r, 23, "log truncated");
@@ -225,11 +224,13 @@ TEST_F(AuditVerify, TruncatedToACheckpointNeedsAnOutsideHead) {
 
 TEST_F(AuditVerify, ExpectedHeadMismatch) {
   AuditVerifyOptions vo;
-  vo.expect_seq = 28;
-  vo.expect_hash = rec(lines[27])["hash"];
+  vo.expect_heads[28] = {rec(lines[27])["hash"], "test"};
   EXPECT_TRUE(verify(vo).ok);
-  vo.expect_hash = std::string(64, 'a');
+  vo.expect_heads[28].hash = std::string(64, 'a');
   expect_bad(verify(vo), 28, "expected head");
+  vo.expect_heads[28].hash = rec(lines[27])["hash"];
+  vo.expect_heads[12] = {std::string(64, 'b'), "test"};  // every head is checked, not the newest only
+  expect_bad(verify(vo), 12, "expected head");
 }
 
 TEST_F(AuditVerify, WrongKey) {

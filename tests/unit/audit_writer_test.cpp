@@ -83,6 +83,30 @@ TEST(AuditWriter, ReopenContinuesTheChain) {
   EXPECT_EQ(r.last_seq, 10u);
 }
 
+// status() gives the newest checkpoint once it is on disk, byte for byte its stored line
+// (what a host publishes to the fleet), and after a reopen the one the live file ends with.
+TEST(AuditWriter, StatusGivesTheNewestCheckpointOnDisk) {
+  TempDir dir;
+  Keys keys(dir);
+  auto opt = test_options(dir, keys);  // checkpoint_every 10
+  {
+    auto log = AuditLog::open(opt);
+    EXPECT_EQ(log->status().checkpoint_seq, 0u);
+    EXPECT_TRUE(log->status().checkpoint_line.empty());
+    for (int i = 0; i < 12; ++i) log->append(exec_fields(i));  // checkpoint at 11 before record 12
+    log->flush();
+    const AuditStatus s = log->status();
+    ASSERT_EQ(s.checkpoint_seq, 11u);
+    const auto lines = read_lines(opt.path);
+    EXPECT_EQ(s.checkpoint_line, lines[10]);
+    EXPECT_EQ(rec(s.checkpoint_line)["seq_head"], 10);
+  }  // close: the final checkpoint at 14
+  auto log = AuditLog::open(opt);
+  const AuditStatus s = log->status();
+  EXPECT_EQ(s.checkpoint_seq, 14u);
+  EXPECT_EQ(s.checkpoint_line, read_lines(opt.path).back());
+}
+
 TEST(AuditWriter, ReopenWithoutCheckpointCountsTheUnsignedTail) {
   TempDir dir;
   Keys keys(dir);

@@ -1,15 +1,20 @@
 // Runs the built `execgate fleet` verbs against a real etcd (tests/support's EtcdServer):
 // enroll writes the host's pub, approve signs it (and refuses a host without one), publish
 // verifies every file before it writes any, status counts an ack only under a key an
-// issuer approved, --wait-revision's exit codes, and etcd's auth from --user/--password-file.
+// issuer approved, --wait-revision's exit codes, and etcd's auth from --user/--password-file;
+// `audit verify --fleet` catches a log rewritten with the host's own key, or cut back,
+// before a checkpoint the host published.
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
+#include "execgate/audit.h"
 #include "etcd_server.h"
 #include "fleet/etcd_client.h"
 #include "fleet/layout.h"
@@ -26,7 +31,6 @@ using test::EtcdServer;
 
 constexpr const char* kHost = "3d1219c7c4c5404aaa1f6d2a48adfda4";
 constexpr const char* kOther = "0123456789abcdef0123456789abcdef";
-constexpr const char* kSha = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 using test::Result;
 using test::sh_quote;
@@ -56,6 +60,7 @@ class FleetCliTest : public ::testing::Test {
     layout.prefix = std::string("/") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (const char* k : {"ops", "host", "intruder"}) ASSERT_EQ(run(std::string("keygen -o ") + k).rc, 0);
     write_file_atomic(dir.file("machine-id"), std::string(kHost) + "\n");
+    write_file_atomic(dir.file("tool"), "#!/bin/sh\n");  // what the tickets name
     write_file_atomic(dir.file("policy.toml"), policy_text(dir, server_->endpoint(), layout.prefix));
     etcd = std::make_unique<fleet::EtcdClient>(server_->client_options());
   }
@@ -91,7 +96,8 @@ class FleetCliTest : public ::testing::Test {
     return json::parse(r.out);
   }
   std::string issue(const std::string& key_name, const std::string& out) {
-    const Result r = run("issue --key " + key_name + ".key --sha256 " + kSha + " --ttl 1h --host " + kHost + " -o " + out);
+    const Result r =
+        run("issue --key " + key_name + ".key --binary " + dir.file("tool") + " --ttl 1h --host " + kHost + " -o " + out);
     EXPECT_EQ(r.rc, 0) << r.err;
     return parse_document_unverified(read_file(dir.file(out), 1 << 16)).ticket->id;
   }
@@ -176,6 +182,24 @@ TEST_F(FleetCliTest, PublishVerifiesEveryFileBeforeWritingAny) {
   r = verb("publish", std::string("t.json --host ") + kOther);
   EXPECT_EQ(r.rc, 3);
   EXPECT_NE(r.err.find(kOther), std::string::npos) << r.err;
+}
+
+// What the hosts admit beyond a signature is checked before writing: the issuer's max_ttl,
+// and "*" only from an issuer with allow_any_host.
+TEST_F(FleetCliTest, PublishRefusesWhatTheIssuersLimitsRefuse) {
+  write_file_atomic(dir.file("policy.toml"),
+                    std::string("name = \"fleet-test\"\n[scope]\nhost = true\n[[issuer]]\nname = \"ops\"\npubkey = \"") +
+                        dir.file("ops.pub") + "\"\nmax_ttl = \"30m\"\n[fleet]\nendpoints = [\"" + server_->endpoint() +
+                        "\"]\nprefix = \"" + layout.prefix + "\"\n");
+  issue("ops", "long.json");  // --ttl 1h
+  Result r = verb("publish", "long.json");
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("ttl_too_long"), std::string::npos) << r.err;
+  ASSERT_EQ(run("issue --key ops.key --binary " + dir.file("tool") + " --ttl 10m --host '*' -o any.json").rc, 0);
+  r = verb("publish", "any.json");
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("allow_any_host"), std::string::npos) << r.err;
+  EXPECT_EQ(keys_under_prefix(), 0);
 }
 
 TEST_F(FleetCliTest, StatusCountsAnAckUnderTheApprovedKey) {
@@ -294,6 +318,122 @@ TEST(FleetCliAuth, UserAndPasswordFile) {
   fleet::EtcdClient etcd(server.client_options());
   EXPECT_EQ(etcd.range("/fleet/hosts/" + std::string(kHost) + "/pub").kvs.size(), 1u);
   EXPECT_EQ(etcd.range("/fleet/hosts/" + std::string(kHost) + "/approval").kvs.size(), 1u);
+}
+
+}  // namespace
+}  // namespace execgate
+
+namespace execgate {
+namespace {
+
+// A host's audit log as execgated writes it, and its checkpoints published as execgate-sync
+// publishes them (the stored line under checkpoints/<seq>, create-only).
+class AuditFleetTest : public FleetCliTest {
+ protected:
+  void SetUp() override {
+    FleetCliTest::SetUp();
+    enroll_and_approve();
+  }
+  AuditOptions log_options() {
+    AuditOptions o;
+    o.path = dir.file("log/audit.jsonl");
+    o.signing_key_path = dir.file("host.key");
+    o.checkpoint_every = 10;
+    o.try_append_only = false;
+    o.reserve_bytes = 0;
+    return o;
+  }
+  // N exec records (their comm from TAG), then the final checkpoint.
+  void write_log(int n, const std::string& tag) {
+    auto log = AuditLog::open(log_options());
+    for (int i = 0; i < n; ++i)
+      log->append({{"event", "exec"}, {"verdict", "allow"}, {"reason", "ticket"}, {"comm", tag + std::to_string(i)}});
+    log->close();
+  }
+  std::vector<std::string> lines() {
+    std::vector<std::string> out;
+    std::istringstream in(read_file(log_options().path, 1 << 22));
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  void publish_checkpoints() {
+    for (const auto& l : lines()) {
+      const json r = json::parse(l);
+      if (r["event"] == "checkpoint")
+        etcd->create(layout.checkpoint(kHost, r["seq"].get<std::uint64_t>()), l);
+    }
+  }
+  Result verify(const std::string& extra = "") {
+    return run("audit verify log --fleet --host " + std::string(kHost) + " --config policy.toml " + extra);
+  }
+};
+
+TEST_F(AuditFleetTest, TheLogHoldsWhatItPublished) {
+  write_log(25, "a");  // checkpoints at 11, 22 and the final 28
+  publish_checkpoints();
+  const Result r = verify();
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("published 3 checkpoint(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the log holds every one"), std::string::npos) << r.out;
+}
+
+TEST_F(AuditFleetTest, ALogRewrittenWithTheHostsKeyIsCaught) {
+  write_log(25, "a");
+  publish_checkpoints();
+  // root on the host writes another history, as long, signed with the key that sits there
+  std::filesystem::remove_all(dir.file("log"));
+  write_log(25, "forged");
+  Result r = run("audit verify log --pub host.pub --strict");
+  EXPECT_EQ(r.rc, 0) << "the log alone cannot tell: " << r.out;
+  r = verify();
+  EXPECT_EQ(r.rc, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("BROKEN at seq 1"), std::string::npos) << r.out;  // the first record differs already
+  EXPECT_NE(r.out.find("published " + layout.checkpoint(kHost, 11)), std::string::npos) << r.out;
+}
+
+TEST_F(AuditFleetTest, ALogCutBackBeforeAPublishedCheckpointIsCaught) {
+  write_log(25, "a");
+  publish_checkpoints();
+  auto l = lines();
+  l.resize(22);  // back to the checkpoint at 22: a valid log on its own
+  std::string text;
+  for (const auto& x : l) text += x + "\n";
+  write_file_atomic(log_options().path, text);
+  Result r = run("audit verify log --pub host.pub --strict");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = verify();
+  EXPECT_EQ(r.rc, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("log truncated"), std::string::npos) << r.out;
+}
+
+TEST_F(AuditFleetTest, AForgedPublishedValueOrAnUnapprovedHostIsRefused) {
+  write_log(25, "a");
+  publish_checkpoints();
+  // a value under checkpoints/ signed by another key (someone who can write the host's subtree)
+  std::string forged = lines()[10];
+  const json cp = json::parse(forged);
+  const std::string sig = cp["sig"];
+  forged.replace(forged.find(sig), sig.size(),
+                 sign_audit_checkpoint(cp["seq_head"], cp["head"].get<std::string>(), load_secret_key(dir.file("intruder.key"))));
+  etcd->put(layout.checkpoint(kHost, 11), forged);
+  Result r = verify();
+  EXPECT_EQ(r.rc, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find(layout.checkpoint(kHost, 11)), std::string::npos) << r.err;
+  // no approval: no trusted key to verify against
+  etcd->remove(layout.approval(kHost));
+  r = verify();
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("not approved"), std::string::npos) << r.err;
+}
+
+TEST_F(AuditFleetTest, StatusShowsTheNewestPublishedCheckpoint) {
+  write_log(25, "a");
+  publish_checkpoints();
+  write_ack(1);
+  const json s = status_json();
+  ASSERT_EQ(s["hosts"].size(), 1u) << s.dump();
+  EXPECT_EQ(s["hosts"][0]["checkpoint"]["seq"], 28) << s.dump();
+  EXPECT_EQ(s["hosts"][0]["checkpoint"]["published"], 3);
 }
 
 }  // namespace

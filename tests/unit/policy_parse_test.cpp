@@ -214,6 +214,7 @@ TEST(PolicyFleet, NoTableNoFleetAndDefaultsDefinedOnce) {
   EXPECT_EQ(p.fleet->prefix, kDefaultFleetPrefix);
   EXPECT_EQ(p.fleet->max_silence, kDefaultFleetMaxSilenceSeconds);
   EXPECT_EQ(p.fleet->sync_user, kDefaultFleetSyncUser);
+  EXPECT_EQ(p.fleet->publish_interval, kDefaultFleetPublishIntervalSeconds);
   EXPECT_FALSE(p.fleet->suspend_local);
 }
 
@@ -224,6 +225,7 @@ host = true
 endpoints = ["https://10.0.0.1:2379", "http://127.0.0.1:23790"]
 prefix = "/fleet/a"
 max_silence = "30s"
+publish_interval = "1m"
 suspend_local = true
 user = "h1"
 password_file = "/etc/execgate/fleet.password"
@@ -236,6 +238,7 @@ sync_user = "egsync"
   EXPECT_EQ(p.fleet->endpoints.size(), 2u);
   EXPECT_EQ(p.fleet->prefix, "/fleet/a");
   EXPECT_EQ(p.fleet->max_silence, 30);
+  EXPECT_EQ(p.fleet->publish_interval, 60);
   EXPECT_TRUE(p.fleet->suspend_local);
   EXPECT_EQ(p.fleet->password_file, "/etc/execgate/fleet.password");
   EXPECT_EQ(p.fleet->key, "/etc/c.key");
@@ -252,6 +255,8 @@ TEST(PolicyFleet, ErrorsNameTheKeyAndWhatWasExpected) {
   EXPECT_NE(error_of(head + ep + "max_silence = \"1s\"\n").find("max_silence: expected a duration from 2s"),
             std::string::npos)
       << error_of(head + ep + "max_silence = \"1s\"\n");
+  EXPECT_NE(error_of(head + ep + "publish_interval = \"2d\"\n").find("publish_interval: expected a duration from 1s to 24h"),
+            std::string::npos);
   EXPECT_NE(error_of(head + ep + "user = \"h\"\n").find("user and password_file go together"), std::string::npos);
   EXPECT_NE(error_of(head + ep + "cert = \"/c.pem\"\n").find("cert and key go together"), std::string::npos);
   EXPECT_NE(error_of(head + ep + "ca = \"ca.pem\"\n").find("expected an absolute path"), std::string::npos);

@@ -79,6 +79,7 @@ class SyncFleet : public ::testing::Test {
     save_keypair(k, (env.dir / "audit").string());
     audit_pub = k.pub;
     env.policy.audit.signing_key = (env.dir / "audit.key").string();
+    env.shut_down();  // the audit log opened again, signing with that key
     env.boot();
     daemon = std::make_unique<InProcessDaemon>(env.daemon());
     publisher = std::make_unique<fleet::EtcdClient>(etcd.client_options());
@@ -92,6 +93,7 @@ class SyncFleet : public ::testing::Test {
     o.contact_every = 200ms;
     o.backoff_first = 100ms;
     o.backoff_max = 500ms;
+    o.publish_every = publish_every;
     return o;
   }
   void start_sync() {
@@ -126,6 +128,7 @@ class SyncFleet : public ::testing::Test {
   std::unique_ptr<sync::FleetSync> sync;
   std::atomic<bool> stop{false};
   std::thread runner;
+  std::chrono::milliseconds publish_every = 300ms;
 };
 
 TEST_F(SyncFleet, PublishedIsAppliedAndAcknowledged) {
@@ -139,6 +142,37 @@ TEST_F(SyncFleet, PublishedIsAppliedAndAcknowledged) {
   const std::string mine = env.ticket({"other"});
   publisher->put(layout.host_tickets(env.machine_id) + DaemonEnv::id_of(mine), mine);
   EXPECT_TRUE(eventually([&] { return installed(other); }));
+}
+
+// The daemon's newest signed checkpoint reaches hosts/<id>/checkpoints/<seq>, byte for
+// byte its line in the log, verifiable with the host's audit key; a key already there is
+// never overwritten, and a different value there is reported as a divergence.
+TEST_F(SyncFleet, CheckpointsArePublishedCreateOnly) {
+  const std::string dir = layout.host_dir(env.machine_id) + "checkpoints/";
+  start_sync();
+  publish(env.ticket({"tool"}));  // records: the install, then a checkpoint within 200 ms
+  ASSERT_TRUE(eventually([&] { return publisher->range_prefix(dir).kvs.size() >= 1; }));
+  const auto first = publisher->range_prefix(dir).kvs.front();
+  const json cp = json::parse(first.value);
+  EXPECT_EQ(first.key, dir + std::to_string(cp["seq"].get<std::uint64_t>()));
+  EXPECT_TRUE(verify_audit_checkpoint(cp["seq_head"], cp["head"].get<std::string>(), cp["sig"].get<std::string>(),
+                                      audit_pub));
+  bool in_log = false;
+  for (const auto& r : env.audit_records()) in_log = in_log || r.dump() == cp.dump();
+  EXPECT_TRUE(in_log) << first.value;
+  // a later checkpoint goes to a new key; the first is left as it was
+  publish(env.ticket({"other"}));
+  ASSERT_TRUE(eventually([&] { return publisher->range_prefix(dir).kvs.size() >= 2; }));
+  EXPECT_EQ(publisher->range(first.key).kvs.front().value, first.value);
+  EXPECT_EQ(first.create_revision, publisher->range(first.key).kvs.front().create_revision);
+  EXPECT_EQ(sync->counters().checkpoint_conflicts, 0u);
+  // a restarted sync that finds its newest checkpoint published with other bytes reports it
+  stop_sync();
+  const std::string key = dir + std::to_string(env.audit().status().checkpoint_seq);
+  publisher->put(key, "not what the log holds");
+  start_sync();
+  EXPECT_TRUE(eventually([&] { return sync->counters().checkpoint_conflicts >= 1; }));
+  EXPECT_EQ(publisher->range(key).kvs.front().value, "not what the log holds");  // never overwritten
 }
 
 TEST_F(SyncFleet, ARevocationUninstalls) {

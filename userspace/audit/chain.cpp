@@ -71,7 +71,10 @@ void AuditChain::checkpoint(std::string& out, bool final_cp) {
                         {"every", every_},
                         {"sig", sign_audit_checkpoint(next_seq_ - 1, prev_, *key_)}};
   if (final_cp) rec["final"] = true;
-  emit(out, rec);
+  const std::size_t before = out.size();
+  const std::uint64_t seq = emit(out, rec);
+  recent_cps_.push_back({seq, out.substr(before, out.size() - before - 1)});
+  if (recent_cps_.size() > kRecentCheckpoints) recent_cps_.pop_front();
   since_cp_ = 0;
   ++checkpoints_;
   last_cp_time_ = Clock::now();
@@ -107,6 +110,7 @@ void AuditChain::resume(const std::vector<std::string_view>& lines, const std::s
     const auto& prv = rec["prev"].get_ref<const std::string&>();
     if (have && (seq != expect_seq || prv != expect_prev)) bad(i + 1, "chain broken at seq " + std::to_string(seq));
     if (rec["event"].get_ref<const std::string&>() == name(EventKind::checkpoint)) {
+      recent_cps_ = {{seq, std::string(lines[i])}};
       if (key_ && rec.value("key_id", "") == key_id_ &&
           !verify_audit_checkpoint(rec.value("seq_head", std::uint64_t{0}), rec.value("head", ""),
                                    rec.value("sig", ""), key_->public_key()))

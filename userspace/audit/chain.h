@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,16 @@ class AuditChain {
   std::uint64_t records_written() const { return records_written_; }  // by this writer, checkpoints included
   std::uint64_t checkpoints() const { return checkpoints_; }
 
+  // The newest checkpoints, oldest first: the last one resume() found and those written
+  // since, at most kRecentCheckpoints. Each is its seq and stored line (without '\n'), which
+  // the writer's status() gives once it is on disk (the fleet publishes it).
+  struct CheckpointLine {
+    std::uint64_t seq = 0;
+    std::string line;
+  };
+  static constexpr std::size_t kRecentCheckpoints = 8;
+  const std::deque<CheckpointLine>& recent_checkpoints() const { return recent_cps_; }
+
  private:
   std::uint64_t emit(std::string& out, const nlohmann::json& rec);
   std::string_view now_rfc3339();
@@ -65,6 +76,7 @@ class AuditChain {
   std::uint64_t since_cp_ = 0;  // records after the last checkpoint
   Clock::time_point last_cp_time_ = Clock::now();
   std::uint64_t records_written_ = 0, checkpoints_ = 0;
+  std::deque<CheckpointLine> recent_cps_;
   // time stamp cache
   std::int64_t cached_sec_ = -1;
   std::string cached_prefix_;  // "YYYY-MM-DDTHH:MM:SS."

@@ -2,6 +2,7 @@
 #include "execgate/audit.h"
 #include "common/encoding.h"
 #include "execgate/error.h"
+#include "execgate/names.h"
 
 namespace execgate {
 
@@ -30,6 +31,46 @@ bool verify_audit_checkpoint(std::uint64_t seq_head, std::string_view head_hex, 
   } catch (...) {
     return false;
   }
+}
+
+OutsideCheckpoint verify_outside_checkpoint(std::string_view line, std::uint64_t seq,
+                                            const std::vector<PublicKey>& keys) {
+  auto bad = [&](const std::string& why) {
+    throw Error(ErrorKind::verification, "checkpoint " + std::to_string(seq) + ": " + why);
+  };
+  nlohmann::json rec;
+  std::string why;
+  if (!parse_audit_line(line, &rec, &why)) bad("not a stored audit record: " + why);
+  auto u64 = [&](const char* field) {
+    const auto it = rec.find(field);
+    if (it == rec.end() || !it->is_number_unsigned()) bad(std::string("\"") + field + "\" is not a number");
+    return it->get<std::uint64_t>();
+  };
+  auto str = [&](const char* field) {
+    const auto it = rec.find(field);
+    if (it == rec.end() || !it->is_string()) bad(std::string("\"") + field + "\" is not a string");
+    return it->get<std::string>();
+  };
+  if (str("event") != name(EventKind::checkpoint)) bad("not a checkpoint record");
+  OutsideCheckpoint c;
+  c.seq = u64("seq");
+  if (c.seq != seq) bad("the record is seq " + std::to_string(c.seq));
+  c.seq_head = u64("seq_head");
+  c.head = str("head");
+  c.hash = str("hash");
+  c.key_id = str("key_id");
+  if (c.seq_head + 1 != c.seq || str("prev") != c.head) bad("head/seq_head do not name the preceding record");
+  const auto t = parse_audit_time(str("time"));
+  if (!t) bad("\"time\" is not an RFC 3339 time");
+  c.time = *t;
+  const std::string sig = str("sig");
+  for (const auto& k : keys)
+    if (k.key_id() == c.key_id) {
+      if (!verify_audit_checkpoint(c.seq_head, c.head, sig, k)) bad("signature invalid (key " + c.key_id + ")");
+      return c;
+    }
+  bad("signed by key " + c.key_id + ", not by the host's approved key");
+  return c;
 }
 
 }  // namespace execgate

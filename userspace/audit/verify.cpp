@@ -51,9 +51,18 @@ class Verifier {
 
   void finish() {
     r_.unsigned_tail = since_cp_;
-    if (opt_.expect_seq != 0 && (!started_ || r_.last_seq < opt_.expect_seq))
-      fail(started_ ? r_.last_seq + 1 : 1, "log truncated: it ends at seq " + std::to_string(r_.last_seq) +
-                                                " but the expected head is seq " + std::to_string(opt_.expect_seq));
+    if (!opt_.expect_heads.empty()) {
+      const auto& [last_expected, head] = *opt_.expect_heads.rbegin();
+      if (!started_ || r_.last_seq < last_expected)
+        fail(started_ ? r_.last_seq + 1 : 1, "log truncated: it ends at seq " + std::to_string(r_.last_seq) +
+                                                  " but the expected head (" + head.from + ") is seq " +
+                                                  std::to_string(last_expected));
+      const auto unchecked = opt_.expect_heads.lower_bound(r_.first_seq);
+      const auto n = std::distance(opt_.expect_heads.begin(), unchecked);
+      if (n > 0)
+        r_.warnings.push_back(std::to_string(n) + " expected head(s) before the log's first record (seq " +
+                              std::to_string(r_.first_seq) + ", pruned): not checked");
+    }
     if (!started_) {
       r_.warnings.push_back("log is empty");
       return;
@@ -127,8 +136,8 @@ class Verifier {
     if (eit == rec.end() || !eit->is_string() || !is_audit_event(eit->get_ref<const std::string&>()))
       fail(seq, "record has a missing or unknown event");
     const std::string& hash = rec["hash"].get_ref<const std::string&>();
-    if (opt_.expect_seq == seq && opt_.expect_hash != hash)
-      fail(seq, "record hash differs from the expected head " + opt_.expect_hash);
+    if (const auto e = opt_.expect_heads.find(seq); e != opt_.expect_heads.end() && e->second.hash != hash)
+      fail(seq, "record hash differs from the expected head " + e->second.hash + " (" + e->second.from + ")");
     if (eit->get_ref<const std::string&>() == name(EventKind::checkpoint))
       checkpoint(rec, seq);
     else

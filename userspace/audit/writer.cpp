@@ -307,6 +307,13 @@ AuditStatus AuditLog::status() const {
   s.durable_seq = im.durable_seq;
   s.fsync_count = im.fsyncs;
   s.checkpoints = im.chain.checkpoints();
+  const auto& recent = im.chain.recent_checkpoints();
+  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+    if (it->seq > im.durable_seq) continue;
+    s.checkpoint_seq = it->seq;
+    s.checkpoint_line = it->line;
+    break;
+  }
   s.rotations = im.rotations;
   {
     std::lock_guard<std::mutex> iol(im.io);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "audit_fleet.h"
 #include "cli.h"
 #include "execgate/audit.h"
 #include "execgate/error.h"
@@ -167,11 +168,16 @@ struct VerifyOpts {
   bool strict = false;
   bool allow_pruned = false;
   std::string expect_head;  // SEQ:HASH
+  bool fleet = false;        // and the checkpoints this host published
+  std::string host, machine_id = "/etc/machine-id";
+  fleet_verbs::ConnectionOptions conn;
 };
 
 int run_verify(const VerifyOpts& o, bool json) {
   std::vector<PublicKey> keys;
   for (const auto& p : o.pubs) keys.push_back(load_public_key(p));
+  if (keys.empty() && !o.fleet)
+    throw Error(ErrorKind::usage, "audit verify: --pub NAME.pub is required (or --fleet: the host's approved key)");
   AuditVerifyOptions vo;
   vo.require_final_checkpoint = o.strict;
   vo.allow_pruned_start = o.allow_pruned;
@@ -184,8 +190,18 @@ int run_verify(const VerifyOpts& o, bool json) {
     if (!digits || std::stoull(seq) == 0 || hash.size() != 64 ||
         hash.find_first_not_of("0123456789abcdef") != std::string::npos)
       throw Error(ErrorKind::usage, "--expect-head: expected SEQ:HASH (seq >= 1, 64 lower-case hex)");
-    vo.expect_seq = std::stoull(seq);
-    vo.expect_hash = hash;
+    vo.expect_heads[std::stoull(seq)] = {hash, "--expect-head"};
+  }
+  std::optional<fleet_verbs::PublishedHeads> published;
+  if (o.fleet) {
+    const std::string host = o.host.empty() ? read_machine_id(o.machine_id) : o.host;
+    published = fleet_verbs::published_heads(o.conn, host);
+    if (std::find(keys.begin(), keys.end(), published->key) == keys.end()) keys.push_back(published->key);
+    for (const auto& [seq, head] : published->heads) {
+      const auto [it, fresh] = vo.expect_heads.insert({seq, head});
+      if (!fresh && it->second.hash != head.hash)
+        throw Error(ErrorKind::verification, "--expect-head " + std::to_string(seq) + " differs from the " + head.from);
+    }
   }
   AuditVerifyResult r = verify_audit(o.log, keys, vo);
   if (json) {
@@ -193,12 +209,21 @@ int run_verify(const VerifyOpts& o, bool json) {
     std::vector<std::string> ids;
     for (const auto& k : keys) ids.push_back(k.key_id());
     j["key_ids"] = ids;
+    if (published)
+      j["fleet"] = {{"host", published->host},           {"key_id", published->key.key_id()},
+                    {"approved_by", published->approved_by}, {"checkpoints", published->checkpoints},
+                    {"first_seq", published->first_seq},  {"last_seq", published->last_seq}};
     std::cout << j.dump(2) << "\n";
   } else if (r.ok) {
     std::cout << "OK: " << r.records << " records (seq " << r.first_seq << ".." << r.last_seq << ") in "
               << r.files.size() << " file(s), " << r.checkpoints << " valid checkpoint(s), signed through seq "
               << r.last_signed_seq << "\n";
     for (const auto& k : keys) std::cout << "key id: " << k.key_id() << "\n";
+    if (published)
+      std::cout << "fleet: host " << published->host << " published " << published->checkpoints
+                << " checkpoint(s) (seq " << published->first_seq << ".." << published->last_seq << "), key "
+                << published->key.key_id() << " approved by " << published->approved_by
+                << ": the log holds every one\n";
     for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
   } else {
     std::cout << "BROKEN at seq " << (r.first_bad_seq ? std::to_string(*r.first_bad_seq) : "?") << ": " << r.reason
@@ -219,13 +244,18 @@ void add_audit_verbs(CLI::App& app, Cli& cli) {
   auto vo = std::make_shared<VerifyOpts>();
   auto* verify = audit->add_subcommand("verify", "check the hash chain and signed checkpoints; exit 3 when broken");
   verify->add_option("log", vo->log, "audit log file or directory")->capture_default_str();
-  verify->add_option("--pub", vo->pubs, "audit signing public key NAME.pub (repeat for rotated keys)")
-      ->required()
+  verify->add_option("--pub", vo->pubs,
+                     "audit signing public key NAME.pub (repeat for rotated keys; with --fleet, the approved key is added)")
       ->allow_extra_args(false);
   verify->add_flag("--strict", vo->strict, "the log must end with a checkpoint (closed logs)");
   verify->add_flag("--allow-pruned", vo->allow_pruned, "accept a log whose oldest files were removed");
   verify->add_option("--expect-head", vo->expect_head,
                      "SEQ:HASH known from elsewhere (shipped checkpoint); detects truncation of the tail");
+  verify->add_flag("--fleet", vo->fleet,
+                   "and the checkpoints this host published to the fleet's etcd (docs/fleet.md): each must be in the log");
+  verify->add_option("--host", vo->host, "with --fleet: the host's machine id (default: --machine-id's)");
+  verify->add_option("--machine-id", vo->machine_id, "with --fleet: this host's machine id file")->capture_default_str();
+  fleet_verbs::add_connection_options(*verify, vo->conn);
   verify->callback([&cli, vo] { cli.action = [&cli, vo] { return run_verify(*vo, cli.json); }; });
 
   auto to = std::make_shared<TailOpts>();

@@ -15,7 +15,9 @@
 #include "execgate/clock.h"
 #include "execgate/error.h"
 #include "execgate/ticket_errors.h"
+#include "execgate/defaults.h"
 #include "fleet/statements.h"
+#include "fleet_hosts.h"
 #include "fleet_verbs.h"
 
 namespace execgate::cli::fleet_verbs {
@@ -24,95 +26,17 @@ namespace {
 
 using nlohmann::json;
 
-// One host as read from etcd, then judged.
-struct HostView {
-  std::string host;
-  std::optional<std::string> pub, approval, ack_text;
-  std::string key_id;        // the pub's key id ("" when none or unreadable)
-  bool approved = false;     // an approval that verifies and binds the pub's key
-  std::string approved_by;   // the issuer key id that signed it
-  std::optional<fleet::FleetAck> ack;  // verified against the pub's key
-  bool counted = false;      // approved and its ack verified
-  std::vector<std::string> notes;  // why not approved / not counted
-};
-
-// The hosts under <prefix>/hosts/ with a pub, an approval or an ack, by machine id.
-std::map<std::string, HostView> read_hosts(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout) {
+// Every host under <prefix>/hosts/, read and judged.
+std::map<std::string, HostView> read_hosts(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout,
+                                           const std::vector<PublicKey>& issuers, std::int64_t stale_after) {
   std::map<std::string, HostView> hosts;
-  const std::string base = layout.hosts();
-  for (const auto& kv : etcd.range_prefix(base).kvs) {
-    const std::string rest = kv.key.substr(base.size());
-    const std::size_t slash = rest.find('/');
-    if (slash == std::string::npos) continue;
-    const std::string id = rest.substr(0, slash), leaf = rest.substr(slash + 1);
-    std::optional<std::string> HostView::*field = leaf == "pub" ? &HostView::pub
-                                                 : leaf == "approval" ? &HostView::approval
-                                                 : leaf == "ack" ? &HostView::ack_text
-                                                                 : nullptr;
-    if (!field) continue;  // its tickets, checkpoints
-    HostView& h = hosts[id];
-    h.host = id;
-    h.*field = kv.value;
+  const std::int64_t now = SystemClock().now();
+  for (const std::string& id : list_hosts(etcd, layout)) {
+    HostView h = read_host(etcd, layout, id);
+    judge(h, issuers, now, stale_after);
+    hosts.emplace(id, std::move(h));
   }
   return hosts;
-}
-
-// Judges one host: its pub, whether an issuer's approval binds that key, whether its ack
-// verifies against it.
-void judge(HostView& h, const std::vector<PublicKey>& issuers) {
-  if (!fleet::valid_machine_id(h.host)) h.notes.push_back("not a machine id");
-  std::optional<PublicKey> pub;
-  if (!h.pub) {
-    h.notes.push_back("no pub");
-  } else {
-    try {
-      pub = parse_public_key_file(*h.pub, "pub");
-      h.key_id = pub->key_id();
-    } catch (const Error& e) {
-      h.notes.push_back(std::string("pub does not parse: ") + e.what());
-    }
-  }
-  if (!h.approval) {
-    h.notes.push_back("not approved");
-  } else {
-    try {
-      std::string signer;
-      const fleet::HostApproval a = fleet::verify_host_approval(*h.approval, issuers, &signer);
-      if (a.host != h.host)
-        h.notes.push_back("the approval is for host " + a.host);
-      else if (!pub)
-        h.notes.push_back("approved key " + a.key_id + ", but no usable pub");
-      else if (parse_public_key_file(a.key, "approval key") != *pub)
-        h.notes.push_back("approved key " + a.key_id + ", but the pub is key " + h.key_id);
-      else {
-        h.approved = true;
-        h.approved_by = signer;
-      }
-    } catch (const Error& e) {
-      h.notes.push_back(std::string("approval does not verify: ") + e.what());
-    }
-  }
-  if (!h.ack_text) {
-    if (h.approved) h.notes.push_back("no ack");
-  } else if (pub) {
-    try {
-      fleet::FleetAck a = fleet::verify_ack(*h.ack_text, *pub);
-      if (a.host != h.host)
-        h.notes.push_back("the ack names host " + a.host);
-      else
-        h.ack = a;
-    } catch (const Error& e) {
-      h.notes.push_back("ack does not verify against key " + h.key_id + ": " + e.what());
-    }
-  }
-  h.counted = h.approved && h.ack.has_value();
-  if (h.ack && !h.counted) h.notes.push_back("ack not counted");
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
-  return s;
 }
 
 json host_json(const HostView& h, std::int64_t now) {
@@ -126,6 +50,13 @@ json host_json(const HostView& h, std::int64_t now) {
   } else {
     j["ack"] = nullptr;
   }
+  if (h.checkpoint) {
+    const auto& c = *h.checkpoint;
+    j["checkpoint"] = {{"seq", c.seq}, {"seq_head", c.seq_head}, {"head", c.head}, {"time", c.time},
+                       {"age", now - c.time}, {"published", h.checkpoints_published}};
+  } else {
+    j["checkpoint"] = nullptr;
+  }
   j["notes"] = h.notes;
   return j;
 }
@@ -133,7 +64,7 @@ json host_json(const HostView& h, std::int64_t now) {
 // One line per host under a header, in aligned columns.
 void print_table(const std::map<std::string, HostView>& hosts, std::int64_t now) {
   std::vector<std::vector<std::string>> rows{
-      {"HOST", "KEY ID", "APPROVED", "REVISION", "DIGEST", "TICKETS", "SILENT", "LAST SEEN", "AGE", "AUDIT SEQ", ""}};
+      {"HOST", "KEY ID", "APPROVED", "REVISION", "DIGEST", "TICKETS", "SILENT", "LAST SEEN", "AGE", "AUDIT SEQ", "CHECKPOINT", ""}};
   for (const auto& [id, h] : hosts) {
     std::vector<std::string> r{printable(id), h.key_id.empty() ? "-" : h.key_id, h.approved ? "yes" : "NO"};
     if (h.ack) {
@@ -144,7 +75,9 @@ void print_table(const std::map<std::string, HostView>& hosts, std::int64_t now)
     } else {
       r.insert(r.end(), 7, "-");
     }
-    r.push_back(h.notes.empty() ? "" : "[" + printable(join(h.notes)) + "]");
+    r.push_back(h.checkpoint ? std::to_string(h.checkpoint->seq) + " (" + std::to_string(now - h.checkpoint->time) + "s)"
+                             : "-");
+    r.push_back(h.notes.empty() ? "" : "[" + printable(join_notes(h.notes)) + "]");
     rows.push_back(std::move(r));
   }
   std::vector<std::size_t> width(rows[0].size(), 0);
@@ -168,7 +101,7 @@ std::vector<std::pair<std::string, std::string>> behind(const std::map<std::stri
     if (!h.ack_text)
       out.emplace_back(id, "no ack");
     else if (!h.counted)
-      out.emplace_back(id, "its ack does not count: " + join(h.notes));
+      out.emplace_back(id, "its ack does not count: " + join_notes(h.notes));
     else if (h.ack->revision < r)
       out.emplace_back(id, "acknowledged revision " + std::to_string(h.ack->revision) + " < " + std::to_string(r));
   }
@@ -197,14 +130,23 @@ void add_status(CLI::App& fleet, Cli& cli) {
       const Connection c = open_connection(o->conn);
       const std::vector<PublicKey> issuers = require_issuer_keys(c, "status");
       fleet::EtcdClient etcd(c.etcd);
+      // a host that published no checkpoint for three of its intervals stopped publishing
+      const std::int64_t stale_after =
+          3 * (c.policy && c.policy->fleet ? c.policy->fleet->publish_interval : kDefaultFleetPublishIntervalSeconds);
       const bool waiting = o->wait_revision > 0;
       const auto deadline = std::chrono::steady_clock::now() + timeout;
       std::map<std::string, HostView> hosts;
       std::vector<std::pair<std::string, std::string>> late;
       bool any_approved = false;
       for (;;) {
-        hosts = read_hosts(etcd, c.layout);
-        for (auto& [id, h] : hosts) judge(h, issuers);
+        try {
+          hosts = read_hosts(etcd, c.layout, issuers, stale_after);
+        } catch (const fleet::EtcdError& e) {  // while waiting, etcd may fail over: try again
+          if (!waiting || std::chrono::steady_clock::now() >= deadline) throw;
+          std::cerr << "execgate: " << e.what() << " (retrying)\n";
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          continue;
+        }
         any_approved = std::any_of(hosts.begin(), hosts.end(), [](const auto& e) { return e.second.approved; });
         late = behind(hosts, o->wait_revision);
         if (!waiting || (any_approved && late.empty()) || std::chrono::steady_clock::now() >= deadline) break;

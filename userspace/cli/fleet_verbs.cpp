@@ -15,6 +15,7 @@
 #include "execgate/ticket.h"
 #include "execgate/ticket_errors.h"
 #include "fleet/statements.h"
+#include "ticket/refusal.h"
 #include "ticket/trusted_issuers.h"
 
 namespace execgate::cli {
@@ -172,12 +173,12 @@ struct Verified {
 // Reads and verifies FILE against the issuers' keys at NOW: a signature of a trusted
 // issuer, not expired (a ticket not valid yet may be published ahead), and with --host a
 // ticket that names that host (or "*"). Throws the refusal.
-Verified verify_for_publish(const std::string& file, const std::vector<PublicKey>& keys, const Connection& c,
+Verified verify_for_publish(const std::string& file, const std::vector<TrustedIssuer>& issuers, const Connection& c,
                             const std::string& host, std::int64_t now) {
   Verified v;
   v.file = file;
   v.text = read_file_trimmed(file, dsse::kMaxEnvelopeBytes + 1);
-  const VerifiedDocument d = verify_document(v.text, keys);
+  const VerifiedDocument d = verify_document(v.text, issuer_keys(issuers));
   if (d.ticket) {
     try {
       check_validity(*d.ticket, FixedClock(now));
@@ -189,6 +190,12 @@ Verified verify_for_publish(const std::string& file, const std::vector<PublicKey
         std::find(hs.begin(), hs.end(), "*") == hs.end())
       throw Error(ErrorKind::verification, "ticket " + d.ticket->id + " does not name host " + host +
                                                ": that host would refuse it");
+    // what the hosts admit beyond the signature: the issuer's max_ttl and allow_any_host
+    const TrustedIssuer* issuer = find_issuer(issuers, d.key_id);
+    const std::string some_host = !host.empty() ? host : hs.empty() ? std::string() : hs.front();
+    if (const auto refusal = admit_ticket(*d.ticket, issuer->policy, some_host, now))
+      throw Error(ErrorKind::verification, "ticket " + d.ticket->id + ": " + refusal->name() + ": " +
+                                               refusal->detail + ": the hosts would refuse it");
     v.type = "ticket";
     v.id = d.ticket->id;
     v.key = (host.empty() ? c.layout.tickets() : c.layout.host_tickets(host)) + v.id;
@@ -219,14 +226,15 @@ void add_publish(CLI::App& fleet, Cli& cli) {
     cli.action = [&cli, o] {
       if (!o->host.empty()) require_machine_id("--host", o->host);
       const Connection c = open_connection(o->conn);
-      const std::vector<PublicKey> keys = require_issuer_keys(c, "publish");
+      require_issuer_keys(c, "publish");
+      const std::vector<TrustedIssuer> issuers = load_trusted_issuers(*c.policy);
       // Every file first: one refusal and nothing is written.
       const std::int64_t now = SystemClock().now();
       std::vector<Verified> ok;
       std::size_t refused = 0;
       for (const auto& f : o->files) {
         try {
-          ok.push_back(verify_for_publish(f, keys, c, o->host, now));
+          ok.push_back(verify_for_publish(f, issuers, c, o->host, now));
         } catch (const Error& e) {
           std::cerr << "execgate: " << printable(f) << ": refused: " << printable(e.what()) << "\n";
           ++refused;

@@ -144,7 +144,10 @@ json GateDaemon::fleet_forget(const std::string& key) {
 json GateDaemon::fleet_contact(std::int64_t revision) {
   std::lock_guard lk(mu_);
   fleet_.contact(revision);
-  return {{"silent", fleet_.silent()}, {"revision", fleet_.revision()}, {"ack", make_ack()}};
+  json reply = {{"silent", fleet_.silent()}, {"revision", fleet_.revision()}, {"ack", make_ack()}};
+  // the newest signed checkpoint on disk, byte for byte, for execgate-sync to publish
+  if (const AuditStatus as = audit_.status(); !as.checkpoint_line.empty()) reply["audit_checkpoint"] = as.checkpoint_line;
+  return reply;
 }
 
 json GateDaemon::make_ack() {

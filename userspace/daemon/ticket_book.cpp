@@ -224,6 +224,7 @@ const InstalledTicket& TicketBook::add_installed(const std::string& id, Installe
     covering_[s.key].insert(id);
     on_subject_added(s.key, s.path);
   }
+  inst.envelope_sha256 = envelope_digest(inst.envelope);
   return installed_[id] = std::move(inst);
 }
 
@@ -453,12 +454,13 @@ void TicketBook::set_fleet_flags(bool fleet_configured, bool suspend_local) {
   if (fleet_configured == fleet_configured_ && suspend_local == suspend_local_) return;
   fleet_configured_ = fleet_configured;
   suspend_local_ = suspend_local;
-  for (const auto& [key, ids] : std::map<InodeKey, std::set<std::string>>(covering_)) sync_entry_or_defer(key);
+  for (const auto& [key, ids] : covering_) sync_entry_or_defer(key);  // it leaves covering_ as it is
 }
 
 std::string TicketBook::installed_digest() const {
   std::string lines;
-  for (const auto& [id, inst] : installed_) lines += id + " " + envelope_digest(inst.envelope) + "\n";
+  lines.reserve(installed_.size() * 82);
+  for (const auto& [id, inst] : installed_) lines += id + " " + inst.envelope_sha256 + "\n";
   return envelope_digest(lines);
 }
 

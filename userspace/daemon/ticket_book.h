@@ -35,6 +35,7 @@ struct InstalledTicket {
   std::vector<ResolvedSubject> subjects;
   std::optional<std::int64_t> uses_left;  // max_uses tickets: last count the daemon saw
   std::string fleet_key;                  // the fleet key it came from; "" = submitted here
+  std::string envelope_sha256;            // set by the book: its part of installed_digest()
 };
 
 class TicketBook {

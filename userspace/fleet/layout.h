@@ -23,9 +23,8 @@ struct FleetLayout {
   std::string pub(const std::string& h) const { return host_dir(h) + "pub"; }
   std::string approval(const std::string& h) const { return host_dir(h) + "approval"; }
   std::string ack(const std::string& h) const { return host_dir(h) + "ack"; }
-  std::string checkpoint(const std::string& h, std::uint64_t seq) const {
-    return host_dir(h) + "checkpoints/" + std::to_string(seq);
-  }
+  std::string checkpoints(const std::string& h) const { return host_dir(h) + "checkpoints/"; }
+  std::string checkpoint(const std::string& h, std::uint64_t seq) const { return checkpoints(h) + std::to_string(seq); }
   // What this host watches, in the order a full read applies them: revocations first (a
   // revoked ticket is never installed for a moment), then the tickets for every host,
   // then its own.

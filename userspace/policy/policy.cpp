@@ -179,6 +179,13 @@ void parse_fleet(const toml::table& f, const std::string& source, Policy& p) {
                  std::to_string(kMaxFleetMaxSilenceSeconds / 86400) + "d, got " + std::to_string(*v) + " s");
     fp.max_silence = *v;
   }
+  if (auto v = r.duration("publish_interval")) {
+    if (*v < kMinFleetPublishIntervalSeconds || *v > kMaxFleetPublishIntervalSeconds)
+      r.fail(*f.get("publish_interval"), "publish_interval",
+             "expected a duration from " + std::to_string(kMinFleetPublishIntervalSeconds) + "s to " +
+                 std::to_string(kMaxFleetPublishIntervalSeconds / 3600) + "h, got " + std::to_string(*v) + " s");
+    fp.publish_interval = *v;
+  }
   fp.suspend_local = r.boolean("suspend_local").value_or(false);
   fp.user = r.string("user").value_or("");
   for (auto [key, field] : {std::pair{"password_file", &fp.password_file}, {"ca", &fp.ca}, {"cert", &fp.cert},

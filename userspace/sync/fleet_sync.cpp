@@ -83,13 +83,27 @@ void FleetSync::apply_put(std::size_t range, const std::string& key, const std::
     log("refused " + key + ": " + reply.value("reason", std::string("?")) + ": " + reply.value("detail", std::string()));
   std::lock_guard lk(mu_);
   seen_[range].keys[key] = mod;
+  seen_[range].top = std::max(seen_[range].top, mod);
 }
 
-void FleetSync::apply_delete(std::size_t range, const std::string& key, std::int64_t) {
+void FleetSync::forget(const std::string& key) {
   daemon_.forget(key);
   ++counters_.forgotten;
+}
+
+void FleetSync::apply_delete(std::size_t range, const std::string& key) {
+  forget(key);
   std::lock_guard lk(mu_);
-  seen_[range].keys.erase(key);
+  if (seen_[range].keys.erase(key)) seen_[range].top_stale = true;
+}
+
+std::int64_t FleetSync::Range::newest() {
+  if (top_stale) {
+    top = 0;
+    for (const auto& [k, m] : keys) top = std::max(top, m);
+    top_stale = false;
+  }
+  return top;
 }
 
 void FleetSync::full_read() {
@@ -105,6 +119,8 @@ void FleetSync::full_read() {
     {
       std::lock_guard lk(mu_);
       seen_[i].keys.clear();
+      seen_[i].top = 0;
+      seen_[i].top_stale = false;
     }
     for (const auto& kv : read[i].kvs) {
       apply_put(i, kv.key, kv.value, kv.mod_revision);
@@ -115,7 +131,7 @@ void FleetSync::full_read() {
   // or before a compaction): deletion only narrows
   const std::string prefix = opts_.layout.prefix + "/";
   for (const auto& key : daemon_.fleet_keys())
-    if (key.starts_with(prefix) && !present.count(key)) apply_delete(0, key, at);
+    if (key.starts_with(prefix) && !present.count(key)) forget(key);
   {
     std::lock_guard lk(mu_);
     for (auto& r : seen_) r.seen = at;
@@ -142,7 +158,7 @@ void FleetSync::watch_once(const std::atomic<bool>& stop) {
     }
     for (const auto& ev : w.events) {
       if (ev.type == fleet::WatchEvent::Type::put) apply_put(i, ev.kv.key, ev.kv.value, ev.kv.mod_revision);
-      else apply_delete(i, ev.kv.key, ev.kv.mod_revision);
+      else apply_delete(i, ev.kv.key);
       std::lock_guard lk(mu_);
       seen_[i].seen = std::max(seen_[i].seen, ev.kv.mod_revision);
     }
@@ -157,6 +173,11 @@ void FleetSync::watch_once(const std::atomic<bool>& stop) {
 }
 
 bool FleetSync::contact_once() {
+  {
+    // cleared before the reads: events the watch applies meanwhile wake the next contact
+    std::lock_guard lk(mu_);
+    events_ = false;
+  }
   try {
     std::vector<fleet::RangeResult> newest(ranges_.size());
     std::int64_t at = 0;
@@ -169,18 +190,15 @@ bool FleetSync::contact_once() {
       std::lock_guard lk(mu_);
       bool caught_up = true;
       for (std::size_t i = 0; i < ranges_.size(); ++i) {
-        const auto& mine = seen_[i].keys;
-        std::int64_t top = 0;
-        for (const auto& [k, m] : mine) top = std::max(top, m);
         const std::int64_t theirs = newest[i].kvs.empty() ? 0 : newest[i].kvs.front().mod_revision;
-        caught_up = caught_up && newest[i].count == static_cast<std::int64_t>(mine.size()) && theirs == top;
+        caught_up = caught_up && newest[i].count == static_cast<std::int64_t>(seen_[i].keys.size()) &&
+                    theirs == seen_[i].newest();
       }
       if (caught_up) {
         applied_ = std::max(applied_, at);
         for (auto& r : seen_) r.seen = std::max(r.seen, at);
       }
       applied = applied_;
-      events_ = false;
     }
     persist();
     const json reply = daemon_.contact(applied);
@@ -189,6 +207,14 @@ bool FleetSync::contact_once() {
       read_client_.put(opts_.layout.ack(opts_.layout.host), reply["ack"].get<std::string>());
       ++counters_.acks;
     }
+    if (reply.contains("audit_checkpoint") && reply["audit_checkpoint"].is_string()) {
+      try {  // the contact was made whether or not this works
+        publish_checkpoint(reply["audit_checkpoint"].get<std::string>());
+        note_error(publish_error_, "");
+      } catch (const std::exception& e) {
+        note_error(publish_error_, std::string("checkpoint not published: ") + e.what());
+      }
+    }
     note_error(contact_error_, "");
     return true;
   } catch (const std::exception& e) {
@@ -196,6 +222,32 @@ bool FleetSync::contact_once() {
     note_error(contact_error_, std::string("no contact: ") + e.what());
     return false;
   }
+}
+
+void FleetSync::publish_checkpoint(const std::string& line) {
+  std::uint64_t seq = 0;
+  try {
+    seq = json::parse(line).at("seq").get<std::uint64_t>();
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::parse, std::string("the daemon's checkpoint does not parse: ") + e.what());
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (seq <= published_seq_ || (published_seq_ != 0 && now - published_at_ < opts_.publish_every)) return;
+  const std::string key = opts_.layout.checkpoint(opts_.layout.host, seq);
+  if (read_client_.create(key, line)) {
+    ++counters_.checkpoints;
+  } else {
+    // published before (a restart): the same line, or a log that diverged from what was
+    // published, which `execgate audit verify --fleet` reports; never overwritten
+    const auto there = read_client_.range(key);
+    if (there.kvs.empty() || there.kvs.front().value != line) {
+      ++counters_.checkpoint_conflicts;
+      log(key + " holds another checkpoint than the log's seq " + std::to_string(seq) +
+          ": the audit log diverged from what it published (execgate audit verify --fleet)");
+    }
+  }
+  published_seq_ = seq;
+  published_at_ = now;
 }
 
 void FleetSync::contact_loop(const std::atomic<bool>& stop) {

@@ -12,7 +12,10 @@
 //                  what the watch applied, everything up to X is applied. Either way the
 //                  read is a confirmed contact: fleet_contact(applied), and the signed
 //                  acknowledgement the daemon answers is written to hosts/<id>/ack. No read,
-//                  no contact: the daemon's deadline runs.
+//                  no contact: the daemon's deadline runs. The newest signed audit
+//                  checkpoint the daemon answers is published, at most every
+//                  publish_every, to hosts/<id>/checkpoints/<seq> in a create-only
+//                  transaction: what is published is never overwritten.
 //
 // The revision is persisted in the state file only once what precedes it was applied.
 #pragma once
@@ -26,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "execgate/defaults.h"
 #include "fleet/etcd_client.h"
 #include "fleet/layout.h"
 #include "sync/daemon_port.h"
@@ -37,12 +41,13 @@ struct SyncOptions {
   std::string state_file;                        // {"revision": R}
   std::chrono::milliseconds contact_every{10000};  // at most max_silence / 4
   std::chrono::milliseconds backoff_first{500}, backoff_max{30000};
+  std::chrono::milliseconds publish_every{kDefaultFleetPublishIntervalSeconds * 1000};
 };
 
 // What the sync did, for the logs and the tests.
 struct SyncCounters {
   std::atomic<std::uint64_t> submitted{0}, refused{0}, forgotten{0}, full_reads{0}, contacts{0}, acks{0},
-      watch_failures{0}, contact_failures{0};
+      watch_failures{0}, contact_failures{0}, checkpoints{0}, checkpoint_conflicts{0};
 };
 
 class FleetSync {
@@ -71,9 +76,15 @@ class FleetSync {
   struct Range {
     std::map<std::string, std::int64_t> keys;  // key -> mod_revision, as applied
     std::int64_t seen = 0;                     // the stream's events applied up to here
+    std::int64_t top = 0;                      // the newest mod_revision in keys
+    bool top_stale = false;                    // a key was erased: top is found again
+    std::int64_t newest();
   };
   void apply_put(std::size_t range, const std::string& key, const std::string& value, std::int64_t mod);
-  void apply_delete(std::size_t range, const std::string& key, std::int64_t mod);
+  void apply_delete(std::size_t range, const std::string& key);
+  void forget(const std::string& key);  // the daemon's ticket of a key etcd no longer has
+  // The daemon's newest checkpoint line, published when it is new and publish_every passed.
+  void publish_checkpoint(const std::string& line);
   void persist();
   void contact_loop(const std::atomic<bool>& stop);
   // The watch's and the contact's last error, each logged once when it changes.
@@ -89,9 +100,13 @@ class FleetSync {
   std::vector<Range> seen_;
   std::int64_t applied_ = 0;
   std::int64_t persisted_ = 0;
-  std::string watch_error_, contact_error_;
+  std::string watch_error_, contact_error_, publish_error_;
   std::condition_variable wake_;
   bool events_ = false;  // events applied since the last contact
+
+  // the contact thread's
+  std::uint64_t published_seq_ = 0;
+  std::chrono::steady_clock::time_point published_at_{};
 
   SyncCounters counters_;
 };

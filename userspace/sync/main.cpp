@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     sync::SyncOptions so;
     so.layout = fleet::FleetLayout{f.prefix, read_machine_id(machine_id_file)};
     so.state_file = state_dir + "/revision.json";
+    so.publish_every = std::chrono::seconds(f.publish_interval);
     so.contact_every = std::chrono::milliseconds(std::clamp<long long>(f.max_silence * 1000 / 4, 500, 10000));
     sync::FleetSync fs(so, watch_client, read_client, daemon);
     struct sigaction sa {};

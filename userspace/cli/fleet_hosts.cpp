@@ -1,0 +1,137 @@
+// The hosts under <prefix>/hosts/, read and judged (fleet_hosts.h).
+#include "fleet_hosts.h"
+
+#include <charconv>
+
+#include "execgate/error.h"
+#include "fleet/etcd_json.h"
+
+namespace execgate::cli::fleet_verbs {
+
+std::vector<std::string> list_hosts(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout) {
+  std::vector<std::string> ids;
+  const std::string base = layout.hosts(), end = fleet::prefix_end(base);
+  std::string from = base;
+  for (;;) {
+    const fleet::RangeResult r = etcd.range(from, end, 0, 1, true);
+    if (r.kvs.empty()) break;
+    const std::string rest = r.kvs.front().key.substr(base.size());
+    const std::size_t slash = rest.find('/');
+    if (slash == std::string::npos) {  // a key right under hosts/: not a host's
+      from = r.kvs.front().key + std::string(1, '\0');
+      continue;
+    }
+    ids.push_back(rest.substr(0, slash));
+    from = fleet::prefix_end(layout.host_dir(ids.back()));  // past this host's subtree
+  }
+  return ids;
+}
+
+namespace {
+
+std::optional<std::string> value_of(fleet::EtcdClient& etcd, const std::string& key) {
+  const fleet::RangeResult r = etcd.range(key);
+  if (r.kvs.empty()) return std::nullopt;
+  return r.kvs.front().value;
+}
+
+std::optional<std::uint64_t> decimal(std::string_view s) {
+  std::uint64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+HostView read_host(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout, const std::string& id) {
+  HostView h;
+  h.host = id;
+  h.pub = value_of(etcd, layout.pub(id));
+  h.approval = value_of(etcd, layout.approval(id));
+  h.ack_text = value_of(etcd, layout.ack(id));
+  const std::string dir = layout.checkpoints(id);
+  const fleet::RangeResult newest = etcd.newest(dir, fleet::prefix_end(dir));
+  h.checkpoints_published = newest.count;
+  if (!newest.kvs.empty()) {
+    const std::string key = newest.kvs.front().key;
+    h.checkpoint_key_seq = decimal(std::string_view(key).substr(dir.size())).value_or(0);
+    h.checkpoint_text = value_of(etcd, key);
+  }
+  return h;
+}
+
+void judge(HostView& h, const std::vector<PublicKey>& issuers, std::int64_t now, std::int64_t stale_after) {
+  if (!fleet::valid_machine_id(h.host)) h.notes.push_back("not a machine id");
+  std::optional<PublicKey> pub;
+  if (!h.pub) {
+    h.notes.push_back("no pub");
+  } else {
+    try {
+      pub = parse_public_key_file(*h.pub, "pub");
+      h.key_id = pub->key_id();
+    } catch (const Error& e) {
+      h.notes.push_back(std::string("pub does not parse: ") + e.what());
+    }
+  }
+  if (!h.approval) {
+    h.notes.push_back("not approved");
+  } else {
+    try {
+      std::string signer;
+      const fleet::HostApproval a = fleet::verify_host_approval(*h.approval, issuers, &signer);
+      if (a.host != h.host)
+        h.notes.push_back("the approval is for host " + a.host);
+      else if (!pub)
+        h.notes.push_back("approved key " + a.key_id + ", but no usable pub");
+      else if (parse_public_key_file(a.key, "approval key") != *pub)
+        h.notes.push_back("approved key " + a.key_id + ", but the pub is key " + h.key_id);
+      else {
+        h.approved = true;
+        h.approved_by = signer;
+        h.key = pub;
+      }
+    } catch (const Error& e) {
+      h.notes.push_back(std::string("approval does not verify: ") + e.what());
+    }
+  }
+  if (!h.ack_text) {
+    if (h.approved) h.notes.push_back("no ack");
+  } else if (pub) {
+    try {
+      fleet::FleetAck a = fleet::verify_ack(*h.ack_text, *pub);
+      if (a.host != h.host)
+        h.notes.push_back("the ack names host " + a.host);
+      else
+        h.ack = a;
+    } catch (const Error& e) {
+      h.notes.push_back("ack does not verify against key " + h.key_id + ": " + e.what());
+    }
+  }
+  h.counted = h.approved && h.ack.has_value();
+  if (h.ack && !h.counted) h.notes.push_back("ack not counted");
+  if (!h.approved) return;
+  if (!h.checkpoint_text) {
+    if (h.counted && h.ack->audit_seq > 0) h.notes.push_back("no checkpoint published");
+    return;
+  }
+  try {
+    h.checkpoint = verify_outside_checkpoint(*h.checkpoint_text, h.checkpoint_key_seq, {*h.key});
+  } catch (const Error& e) {
+    h.notes.push_back(std::string("published ") + e.what());
+    return;
+  }
+  // the log went on past it, and no newer one for longer than the sync would wait
+  if (h.counted && static_cast<std::uint64_t>(h.ack->audit_seq) > h.checkpoint->seq &&
+      now - h.checkpoint->time > stale_after)
+    h.notes.push_back("no checkpoint published for " + std::to_string(now - h.checkpoint->time) + " s (audit seq " +
+                      std::to_string(h.ack->audit_seq) + ")");
+}
+
+std::string join_notes(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
+  return s;
+}
+
+}  // namespace execgate::cli::fleet_verbs
