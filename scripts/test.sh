@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs deps, shellchecks every script, checks
 # that what the docs name exists (scripts/check-docs.sh), builds with warnings as errors,
-# runs the unit tests, builds the CLI without the daemon (EXECGATE_DAEMON=OFF, the issuing
+# runs the unit tests and the fleet's 3-member etcd walk-through, builds the CLI without the daemon (EXECGATE_DAEMON=OFF, the issuing
 # workstation's build) and runs its offline verbs, fuzzes the four parsers (tickets,
 # policy, audit lines, control requests) for 20 s each under ASan+UBSan, then runs the
 # real-kernel suites in the VM: every security suite (exec, bypass, tamper, launcher,
@@ -55,7 +55,12 @@ fi
 step "unit tests"
 ctest --test-dir "$build" --output-on-failure -j2
 
+step "the fleet's etcd as docs/fleet.md sets it up: 3 members, TLS, RBAC, the fleet verbs (tests/fleet/etcd_cluster_walkthrough.sh)"
+EXECGATE_CLI=$build/execgate tests/fleet/etcd_cluster_walkthrough.sh | tail -2
+
 step "benchmarks on this host (they print ratios; none fails on one)"
+# the fleet bench at a small scale (docs/fleet.md "At scale" has the 200-host run)
+ROUNDS=2 RSS_HOSTS=1 RSS_TICKETS=1000 BUILD_DIR=$build tests/bench/fleet_bench.sh 20 100 | tail -4
 "$build/bench/execgate_ticket_bench" 2>&1 | tail -2
 "$build/bench/execgate_audit_bench" 2>&1 | tail -2
 "$build/bench/execgate_ticket_book_bench" 2>&1 | tail -1

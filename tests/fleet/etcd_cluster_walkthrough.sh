@@ -77,11 +77,12 @@ expect_refused() {
   elif [[ $out == *"$text"* ]]; then ok "$name"
   else fail "$name" "failed without '$text': $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"; fi
 }
-# expect_rc NAME RC CMD...: the command exits RC
-expect_rc() {
-  local name=$1 want=$2 rc=0 out; shift 2
+# expect_exit NAME RC TEXT CMD...: the command exits RC and its output contains TEXT
+expect_exit() {
+  local name=$1 want=$2 text=$3 rc=0 out; shift 3
   out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "$name"; else fail "$name" "exit $rc, not $want: $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"; fi
+  if [ "$rc" -eq "$want" ] && [[ $out == *"$text"* ]]; then ok "$name"
+  else fail "$name" "exit $rc (want $want, '$text'): $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"; fi
 }
 
 # ---- a. the CA and the certificates (docs/fleet.md, step 1) ----
@@ -106,9 +107,9 @@ sign() { # sign CA NAME EKU [SAN]: NAME.pem from NAME.csr, 825 days
 }
 for i in 1 2 3; do
   key etcd-$i /CN=etcd-$i
-  quiet sign ca etcd-$i serverAuth,clientAuth DNS:localhost,IP:127.0.0.1
+  quiet sign ca etcd-$i serverAuth,clientAuth DNS:etcd-$i,IP:127.0.0.1
   key etcd-$i-peer /CN=etcd-$i
-  quiet sign peer-ca etcd-$i-peer serverAuth,clientAuth DNS:localhost,IP:127.0.0.1
+  quiet sign peer-ca etcd-$i-peer serverAuth,clientAuth DNS:etcd-$i,IP:127.0.0.1
 done
 key root /CN=root
 quiet sign ca root clientAuth
@@ -208,6 +209,7 @@ ctl root role add execgate-publisher >/dev/null
 ctl root role grant-permission execgate-publisher --prefix=true readwrite $prefix/tickets/ >/dev/null
 ctl root role grant-permission execgate-publisher --prefix=true readwrite $prefix/revocations/ >/dev/null
 ctl root role grant-permission execgate-publisher --prefix=true read $prefix/hosts/ >/dev/null
+ctl root role grant-permission execgate-publisher --prefix=true readwrite $prefix/approvals/ >/dev/null
 ctl root user add execgate-publisher --interactive=false <"$pki/execgate-publisher.password" >/dev/null
 ctl root user grant-role execgate-publisher execgate-publisher >/dev/null
 ctl root auth enable >/dev/null
@@ -219,7 +221,6 @@ add_host() { # add_host ID: the host's role and user, and the publisher's grants
   ctl root role grant-permission "host-$id" --prefix=true readwrite "$prefix/hosts/$id/" >/dev/null
   ctl root user add "host-$id" --interactive=false <"$pki/host-$id.password" >/dev/null
   ctl root user grant-role "host-$id" "host-$id" >/dev/null
-  ctl root role grant-permission execgate-publisher write "$prefix/hosts/$id/approval" >/dev/null
   ctl root role grant-permission execgate-publisher --prefix=true write "$prefix/hosts/$id/tickets/" >/dev/null
 }
 add_host $A
@@ -230,7 +231,7 @@ ok "rbac: root, execgate-publisher; auth enabled; then host-A, host-B"
 denied="permission denied"
 expect "publisher puts tickets/" ctl execgate-publisher put $prefix/tickets/probe x
 expect "publisher puts revocations/" ctl execgate-publisher put $prefix/revocations/probe x
-expect "publisher puts hosts/A/approval" ctl execgate-publisher put "$prefix/hosts/$A/approval" x
+expect "publisher puts approvals/A" ctl execgate-publisher put "$prefix/approvals/$A" x
 expect "publisher puts hosts/A/tickets/" ctl execgate-publisher put "$prefix/hosts/$A/tickets/probe" x
 expect "publisher reads hosts/" ctl execgate-publisher get --prefix $prefix/hosts/
 expect_refused "publisher cannot put hosts/A/pub" "$denied" ctl execgate-publisher put "$prefix/hosts/$A/pub" x
@@ -240,6 +241,8 @@ expect_refused "host A cannot put tickets/" "$denied" ctl host-$A put $prefix/ti
 expect_refused "host A cannot put revocations/" "$denied" ctl host-$A put $prefix/revocations/probe2 x
 expect "host A puts hosts/A/pub" ctl host-$A put "$prefix/hosts/$A/pub" x
 expect "host A puts hosts/A/ack" ctl host-$A put "$prefix/hosts/$A/ack" x
+expect_refused "host A cannot put approvals/A" "$denied" ctl host-$A put "$prefix/approvals/$A" x
+expect_refused "host A cannot delete approvals/A" "$denied" ctl host-$A del "$prefix/approvals/$A"
 expect_refused "host A cannot put hosts/B/pub" "$denied" ctl host-$A put "$prefix/hosts/$B/pub" x
 expect_refused "host A cannot put hosts/B/ack" "$denied" ctl host-$A put "$prefix/hosts/$B/ack" x
 expect_refused "host A cannot read hosts/B/" "$denied" ctl host-$A get --prefix "$prefix/hosts/$B/"
@@ -249,7 +252,7 @@ expect "host A reads revocations/" ctl host-$A get --prefix $prefix/revocations/
 expect "host A reads hosts/A/tickets/" ctl host-$A get --prefix "$prefix/hosts/$A/tickets/"
 # etcd 3.4's RBAC: write includes delete (no create-only, no delete-denying permission)
 expect "limit: write includes delete (publisher deletes revocations/probe)" ctl execgate-publisher del $prefix/revocations/probe
-expect "limit: write includes delete (host A deletes hosts/A/approval)" ctl host-$A del "$prefix/hosts/$A/approval"
+expect "limit: write includes delete (host A deletes hosts/A/pub)" ctl host-$A del "$prefix/hosts/$A/pub"
 overwrite_checkpoint() {
   ctl host-$A put "$prefix/hosts/$A/checkpoints/1" first && ctl host-$A put "$prefix/hosts/$A/checkpoints/1" second
 }
@@ -331,25 +334,25 @@ expect "host B: execgate fleet enroll with --endpoints --ca --cert --cert-key --
   eg fleet enroll --endpoints "$endpoints" --prefix $prefix --ca "$pki/ca.pem" \
   --cert "$pki/host-$B.pem" --cert-key "$pki/host-$B.key" --user host-$B --password-file "$pki/host-$B.password" \
   --audit-pub "$tmp/hostB/audit.pub" --machine-id "$tmp/hostB/machine-id"
-expect_refused "a CN certificate on the gateway: HTTP 400, even with a password" "HTTP 400): CommonName of client" \
+expect_exit "a CN certificate on the gateway: HTTP 400, even with a password (exit 3)" 3 "HTTP 400): CommonName of client" \
   eg fleet enroll --endpoints "$endpoints" --prefix $prefix --ca "$pki/ca.pem" \
   --cert "$pki/cn-publisher.pem" --cert-key "$pki/cn-publisher.key" \
   --user host-$B --password-file "$pki/host-$B.password" \
   --audit-pub "$tmp/hostB/audit.pub" --machine-id "$tmp/hostB/machine-id"
-expect_refused "the CLI with a certificate and no password: no user (exit 3, user name is empty)" "user name is empty" \
+expect_exit "the CLI with a certificate and no password: no user (exit 3)" 3 "user name is empty" \
   eg fleet enroll --endpoints "$endpoints" --prefix $prefix --ca "$pki/ca.pem" \
   --cert "$pki/host-$B.pem" --cert-key "$pki/host-$B.key" \
   --audit-pub "$tmp/hostB/audit.pub" --machine-id "$tmp/hostB/machine-id"
-expect_rc "the CLI without a client certificate fails (exit 1: no connection)" 1 \
+expect_exit "the CLI without a client certificate: no connection (exit 1)" 1 "unavailable" \
   eg fleet enroll --endpoints "https://127.0.0.1:$(client_port 1)" --prefix $prefix --ca "$pki/ca.pem" \
   --user host-$B --password-file "$pki/host-$B.password" \
   --audit-pub "$tmp/hostB/audit.pub" --machine-id "$tmp/hostB/machine-id"
-expect_rc "host A cannot enroll as host B (exit 3, permission denied)" 3 \
+expect_exit "host A cannot enroll as host B (exit 3)" 3 "$denied" \
   eg fleet enroll --config "$tmp/hostA/policy.toml" --machine-id "$tmp/hostB/machine-id"
 
 # e. the operator
 ops=(--config "$tmp/ops/ops.toml")
-expect_rc "approve with a wrong --expect-key-id: exit 3" 3 \
+expect_exit "approve with a wrong --expect-key-id (exit 3)" 3 "not the expected" \
   eg fleet approve $A "${ops[@]}" --key "$tmp/ops/ops.key" --expect-key-id 0000000000000000
 expect "approve host A --expect-key-id $kid_a" eg fleet approve $A "${ops[@]}" --key "$tmp/ops/ops.key" --expect-key-id "$kid_a"
 printf '#!/bin/sh\necho deploy\n' >"$tmp/ops/deploy"
@@ -361,7 +364,7 @@ out=$(eg fleet publish "${ops[@]}" "$tmp/ops/t.json" 2>&1) &&
   [[ $out == *"ticket $tid -> $prefix/tickets/$tid at revision "* ]] &&
   ok "fleet publish t.json -> tickets/<id>" || fail "fleet publish t.json -> tickets/<id>" "$out"
 expect "fleet publish --host A t.json -> hosts/A/tickets/<id>" eg fleet publish "${ops[@]}" --host $A "$tmp/ops/t.json"
-expect_rc "fleet publish as host A (its credentials): exit 3, permission denied" 3 \
+expect_exit "fleet publish with host A's credentials (exit 3)" 3 "$denied" \
   eg fleet publish --config "$tmp/hostA/policy.toml" "$tmp/ops/t.json"
 eg revoke --key "$tmp/ops/ops.key" --reason walkthrough -o "$tmp/ops/r.json" "$tid" >/dev/null
 out=$(eg fleet publish "${ops[@]}" "$tmp/ops/r.json" 2>&1) || true

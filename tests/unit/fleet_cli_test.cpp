@@ -261,10 +261,32 @@ TEST_F(FleetCliTest, AHostNotApprovedIsShownButNeverCounts) {
   // An approval signed by a key that is no issuer approves nothing.
   ASSERT_EQ(verb("approve", std::string(kHost) + " --key intruder.key").rc, 0);
   EXPECT_FALSE(status_json()["hosts"][0]["approved"].get<bool>());
-  // Nor does an approval of another key than the pub's.
-  ASSERT_EQ(verb("approve", std::string(kHost) + " --key ops.key").rc, 0);
+}
+
+// An approval binds the host to the key it approved: the host enrolling another key (or
+// deleting its subtree, which its etcd role may) does not drop it from the hosts waited
+// for, and only acks under the approved key count. The host cannot touch the approval.
+TEST_F(FleetCliTest, AnApprovedHostStaysBoundToItsApprovedKey) {
+  enroll_and_approve();
+  EXPECT_EQ(layout.approval(kHost), layout.prefix + "/approvals/" + kHost);  // outside hosts/<id>/
   etcd->put(layout.pub(kHost), read_file(dir.file("intruder.pub"), 4096));
-  EXPECT_FALSE(status_json()["hosts"][0]["approved"].get<bool>());
+  write_ack(5, "intruder");
+  json h = status_json()["hosts"][0];
+  EXPECT_TRUE(h["approved"].get<bool>()) << h;
+  EXPECT_FALSE(h["counted"].get<bool>()) << h;
+  EXPECT_EQ(h["key_id"], load_public_key(dir.file("host.pub")).key_id());
+  EXPECT_NE(h["notes"].dump().find("approve it again"), std::string::npos) << h;
+  Result r = verb("status", "--wait-revision 5 --timeout 1s");
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find(kHost), std::string::npos) << r.err;
+  // its whole subtree gone: still listed, still waited for
+  etcd->remove_prefix(layout.host_dir(kHost));
+  h = status_json()["hosts"][0];
+  EXPECT_EQ(h["host"], kHost);
+  EXPECT_TRUE(h["approved"].get<bool>());
+  r = verb("status", "--wait-revision 5 --timeout 1s");
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("no ack"), std::string::npos) << r.err;
 }
 
 TEST_F(FleetCliTest, ConnectionOptions) {
@@ -317,7 +339,7 @@ TEST(FleetCliAuth, UserAndPasswordFile) {
       << read_file(dir.file("err"), 1 << 16);
   fleet::EtcdClient etcd(server.client_options());
   EXPECT_EQ(etcd.range("/fleet/hosts/" + std::string(kHost) + "/pub").kvs.size(), 1u);
-  EXPECT_EQ(etcd.range("/fleet/hosts/" + std::string(kHost) + "/approval").kvs.size(), 1u);
+  EXPECT_EQ(etcd.range("/fleet/approvals/" + std::string(kHost)).kvs.size(), 1u);
 }
 
 }  // namespace

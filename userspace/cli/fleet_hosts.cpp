@@ -2,6 +2,7 @@
 #include "fleet_hosts.h"
 
 #include <charconv>
+#include <set>
 
 #include "execgate/error.h"
 #include "fleet/etcd_json.h"
@@ -9,7 +10,7 @@
 namespace execgate::cli::fleet_verbs {
 
 std::vector<std::string> list_hosts(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout) {
-  std::vector<std::string> ids;
+  std::set<std::string> ids;
   const std::string base = layout.hosts(), end = fleet::prefix_end(base);
   std::string from = base;
   for (;;) {
@@ -21,10 +22,13 @@ std::vector<std::string> list_hosts(fleet::EtcdClient& etcd, const fleet::FleetL
       from = r.kvs.front().key + std::string(1, '\0');
       continue;
     }
-    ids.push_back(rest.substr(0, slash));
-    from = fleet::prefix_end(layout.host_dir(ids.back()));  // past this host's subtree
+    const std::string id = rest.substr(0, slash);
+    ids.insert(id);
+    from = fleet::prefix_end(layout.host_dir(id));  // past this host's subtree
   }
-  return ids;
+  // an approved host is listed (and waited for) whatever its subtree holds
+  for (const auto& kv : etcd.range_prefix(layout.approvals()).kvs) ids.insert(kv.key.substr(layout.approvals().size()));
+  return {ids.begin(), ids.end()};
 }
 
 namespace {
@@ -74,38 +78,41 @@ void judge(HostView& h, const std::vector<PublicKey>& issuers, std::int64_t now,
       h.notes.push_back(std::string("pub does not parse: ") + e.what());
     }
   }
+  // The approval binds the host to the key it names, whatever the host enrolls later: an
+  // approved host stays counted on (waited for), and only acks under that key count.
   if (!h.approval) {
     h.notes.push_back("not approved");
   } else {
     try {
       std::string signer;
       const fleet::HostApproval a = fleet::verify_host_approval(*h.approval, issuers, &signer);
-      if (a.host != h.host)
+      if (a.host != h.host) {
         h.notes.push_back("the approval is for host " + a.host);
-      else if (!pub)
-        h.notes.push_back("approved key " + a.key_id + ", but no usable pub");
-      else if (parse_public_key_file(a.key, "approval key") != *pub)
-        h.notes.push_back("approved key " + a.key_id + ", but the pub is key " + h.key_id);
-      else {
+      } else {
+        h.key = parse_public_key_file(a.key, "approval key");
         h.approved = true;
         h.approved_by = signer;
-        h.key = pub;
+        if (pub && *pub != *h.key)
+          h.notes.push_back("enrolled key " + h.key_id + " is not the approved " + h.key->key_id() +
+                            ": approve it again");
+        h.key_id = h.key->key_id();
       }
     } catch (const Error& e) {
       h.notes.push_back(std::string("approval does not verify: ") + e.what());
     }
   }
+  const std::optional<PublicKey> ack_key = h.approved ? h.key : pub;
   if (!h.ack_text) {
     if (h.approved) h.notes.push_back("no ack");
-  } else if (pub) {
+  } else if (ack_key) {
     try {
-      fleet::FleetAck a = fleet::verify_ack(*h.ack_text, *pub);
+      fleet::FleetAck a = fleet::verify_ack(*h.ack_text, *ack_key);
       if (a.host != h.host)
         h.notes.push_back("the ack names host " + a.host);
       else
         h.ack = a;
     } catch (const Error& e) {
-      h.notes.push_back("ack does not verify against key " + h.key_id + ": " + e.what());
+      h.notes.push_back("ack does not verify against key " + ack_key->key_id() + ": " + e.what());
     }
   }
   h.counted = h.approved && h.ack.has_value();

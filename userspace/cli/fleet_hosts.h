@@ -1,8 +1,8 @@
-// Internal to the CLI: the hosts under <prefix>/hosts/ as `execgate fleet status` and
-// `execgate audit verify --fleet` read and judge them. A host's pub counts only once an
-// operator's approval binds it; its ack and its published checkpoints count only when they
-// verify against that key: etcd is transport, and anyone who can write there could write
-// them.
+// Internal to the CLI: the hosts as `execgate fleet status` and `execgate audit verify
+// --fleet` read and judge them. An operator's approval (under <prefix>/approvals/, which no
+// host can write) binds a host to one audit key; its ack and its published checkpoints
+// count only when they verify against that key: etcd is transport, and anyone who can
+// write there could write them.
 #pragma once
 
 #include <cstdint>
@@ -25,9 +25,9 @@ struct HostView {
   std::optional<std::string> checkpoint_text;  // the newest published checkpoint
   std::uint64_t checkpoint_key_seq = 0;        // ... the seq its key names
   std::int64_t checkpoints_published = 0;      // keys under checkpoints/
-  std::string key_id;                          // the pub's key id ("" when none or unreadable)
-  std::optional<PublicKey> key;                // the pub's key, once approved
-  bool approved = false;                       // an approval that verifies and binds the pub's key
+  std::string key_id;                          // the approved key's id, else the pub's ("": none)
+  std::optional<PublicKey> key;                // the key the approval binds to the host
+  bool approved = false;                       // an issuer's approval of this host that verifies
   std::string approved_by;                     // the issuer key id that signed it
   std::optional<fleet::FleetAck> ack;          // verified against the approved key
   std::optional<OutsideCheckpoint> checkpoint;  // verified against the approved key
@@ -35,8 +35,8 @@ struct HostView {
   std::vector<std::string> notes;              // why not approved / not counted / stale
 };
 
-// The machine ids under <prefix>/hosts/, one read of a single key per host: the hosts'
-// tickets and checkpoints are skipped over, never read.
+// The machine ids under <prefix>/hosts/ (one read of a single key per host: the hosts'
+// tickets and checkpoints are skipped over, never read) and under <prefix>/approvals/.
 std::vector<std::string> list_hosts(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout);
 // One host's pub, approval, ack and newest published checkpoint.
 HostView read_host(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout, const std::string& id);

@@ -1,7 +1,7 @@
 // The fleet's keys in etcd under the policy's prefix (docs/fleet.md "Keys in etcd"): the
-// tickets and revocations for every host, one host's own tickets, and each host's subtree
-// (its audit public key, the operator's approval, its acknowledgement, its published
-// audit checkpoints). A host watches the first three ranges only, never the other hosts'.
+// tickets and revocations for every host, one host's own tickets, each host's subtree (its
+// audit public key, its acknowledgement, its published audit checkpoints) and the
+// operators' approvals of the hosts. A host watches the first three ranges only, never the other hosts'.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,10 @@ struct FleetLayout {
   std::string host_dir(const std::string& h) const { return hosts() + h + "/"; }
   std::string host_tickets(const std::string& h) const { return host_dir(h) + "tickets/"; }
   std::string pub(const std::string& h) const { return host_dir(h) + "pub"; }
-  std::string approval(const std::string& h) const { return host_dir(h) + "approval"; }
+  // approvals lie outside the hosts' subtrees: a host (whose etcd role writes its own
+  // subtree) can neither delete nor replace its approval
+  std::string approvals() const { return prefix + "/approvals/"; }
+  std::string approval(const std::string& h) const { return approvals() + h; }
   std::string ack(const std::string& h) const { return host_dir(h) + "ack"; }
   std::string checkpoints(const std::string& h) const { return host_dir(h) + "checkpoints/"; }
   std::string checkpoint(const std::string& h, std::uint64_t seq) const { return checkpoints(h) + std::to_string(seq); }
