@@ -161,6 +161,23 @@ void require_endpoint(TableReader& r, const toml::node& n, const std::string& e)
          "expected https://HOST:PORT (http:// only on a loopback address), got \"" + e + "\"");
 }
 
+// "1m" of table t's KEY into out when present; a duration outside [lo, hi] seconds is an
+// error naming the range ("from 2s to 7d").
+void duration_within(TableReader& r, const toml::table& t, const char* key, long long lo, long long hi,
+                     std::int64_t& out) {
+  const auto v = r.duration(key);
+  if (!v) return;
+  const auto shown = [](long long s) {
+    return s % 86400 == 0 ? std::to_string(s / 86400) + "d"
+           : s % 3600 == 0 ? std::to_string(s / 3600) + "h"
+                           : std::to_string(s) + "s";
+  };
+  if (*v < lo || *v > hi)
+    r.fail(*t.get(key), key,
+           "expected a duration from " + shown(lo) + " to " + shown(hi) + ", got " + std::to_string(*v) + " s");
+  out = *v;
+}
+
 void parse_fleet(const toml::table& f, const std::string& source, Policy& p) {
   TableReader r(f, "fleet", source);
   FleetPolicy fp;
@@ -172,20 +189,9 @@ void parse_fleet(const toml::table& f, const std::string& source, Policy& p) {
       r.fail(*f.get("prefix"), "prefix", "expected a key prefix such as \"/execgate\" (leading /, no trailing /)");
     fp.prefix = *v;
   }
-  if (auto v = r.duration("max_silence")) {
-    if (*v < kMinFleetMaxSilenceSeconds || *v > kMaxFleetMaxSilenceSeconds)
-      r.fail(*f.get("max_silence"), "max_silence",
-             "expected a duration from " + std::to_string(kMinFleetMaxSilenceSeconds) + "s to " +
-                 std::to_string(kMaxFleetMaxSilenceSeconds / 86400) + "d, got " + std::to_string(*v) + " s");
-    fp.max_silence = *v;
-  }
-  if (auto v = r.duration("publish_interval")) {
-    if (*v < kMinFleetPublishIntervalSeconds || *v > kMaxFleetPublishIntervalSeconds)
-      r.fail(*f.get("publish_interval"), "publish_interval",
-             "expected a duration from " + std::to_string(kMinFleetPublishIntervalSeconds) + "s to " +
-                 std::to_string(kMaxFleetPublishIntervalSeconds / 3600) + "h, got " + std::to_string(*v) + " s");
-    fp.publish_interval = *v;
-  }
+  duration_within(r, f, "max_silence", kMinFleetMaxSilenceSeconds, kMaxFleetMaxSilenceSeconds, fp.max_silence);
+  duration_within(r, f, "publish_interval", kMinFleetPublishIntervalSeconds, kMaxFleetPublishIntervalSeconds,
+                  fp.publish_interval);
   fp.suspend_local = r.boolean("suspend_local").value_or(false);
   fp.user = r.string("user").value_or("");
   for (auto [key, field] : {std::pair{"password_file", &fp.password_file}, {"ca", &fp.ca}, {"cert", &fp.cert},
