@@ -127,7 +127,10 @@
 	X(unsealed) \
 	X(digest_mismatch) \
 	X(unbacked) /* start-up: a kernel entry no installed ticket backs */ \
-	X(planted)  /* start-up: an installed record this host's execgated did not write */
+	X(planted)  /* start-up: an installed record this host's execgated did not write */ \
+	X(delegation_exceeded) /* a delegated ticket beyond what its chain allows */ \
+	X(delegation_expired)  /* a link of its chain no longer valid */ \
+	X(delegation_revoked)  /* a link of its chain revoked */
 
 /* The reason of the records the daemon and the audit writer make on their own account
  * (docs/audit.md): gap, daemon_start, daemon_stop, policy_reload, state_reset, fleet, and a

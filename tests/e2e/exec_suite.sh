@@ -324,6 +324,38 @@ case_fleet() {
   check "fleet: the policy without [fleet]: its tickets are gone" fleet_denied /opt/fleet2/true
 }
 
+# Delegation (docs/tickets.md "Delegation") in the real kernel: ops delegates to a CI key
+# for tickets of at most 10 minutes and one subject; the CI key's ticket runs, its exec
+# record names the origin (issuer, delegation, ticket); one beyond the delegation is refused
+# at submit; revoking the delegation denies its ticket in the kernel at once.
+case_delegation() {
+  mkdir -p /opt/deleg && cp /bin/busybox /opt/deleg/true && chmod 755 /opt/deleg/true
+  execgate keygen -o $W/ci >/dev/null
+  execgate delegate --key $W/ops.key --to $W/ci.pub --ttl 1h --max-ttl 10m --host "$(cat /etc/machine-id)" \
+    --max-subjects 1 -o $W/ci.delegation >/dev/null
+  did=$(execgate inspect $W/ci.delegation | sed -n 's/^delegation \([0-9a-f]\{32\}\)$/\1/p' | head -1)
+  execgate issue --key $W/ci.key --delegation $W/ci.delegation --binary /opt/deleg/true --this-host --ttl 5m \
+    -o $W/deleg.ticket >/dev/null
+  tid=$(execgate --json inspect $W/deleg.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+  check "delegation: the CI key's ticket is installed" sh -c "execgate submit $W/deleg.ticket >/dev/null"
+  check "  ... and runs" gated /opt/deleg/true
+  check "  ... its exec record names the origin: issuer, delegation $did, ticket" \
+    audit_has '"verdict":"allow"' "\"delegation\":\"$did\"" "\"ticket\":\"$tid\""
+  execgate issue --key $W/ci.key --delegation $W/ci.delegation --binary /opt/deleg/true --this-host --ttl 1h \
+    -o $W/deleg-long.ticket >/dev/null
+  out=$(execgate submit $W/deleg-long.ticket 2>&1)
+  check "delegation: a ticket beyond it (1h > max_ttl 10m) is refused at submit" contains "$out" "delegation_exceeded"
+  execgate revoke --key $W/ops.key -o $W/deleg.rev "$did" >/dev/null
+  execgate submit $W/deleg.rev >/dev/null
+  out=$(gated $PROBE exec /opt/deleg/true 2>&1)
+  check "delegation revoked: its ticket is denied in the kernel (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited ticket_revoked delegation_revoked" audit_has '"event":"ticket_revoked"' '"reason":"delegation_revoked"' "$tid"
+  out=$(execgate submit $W/deleg.ticket 2>&1)
+  check "  ... and refused if submitted again" contains "$out" "delegation_revoked"
+  check "control: the issuer's own ticket for the same file still runs" ticket deleg_own /opt/deleg/true --ttl 5m
+  check "  ... and runs" gated /opt/deleg/true
+}
+
 # the audit log of the whole run verifies
 case_audit_verifies() { log_verifies; }
 

@@ -124,7 +124,8 @@ std::string DaemonEnv::issue(const TicketSpec& spec) {
   t.not_after = clock.now() + spec.ttl;
   t.max_uses = spec.max_uses;
   t.parent = spec.parent;
-  t.hosts = {machine_id};
+  t.hosts = spec.hosts.empty() ? std::vector<std::string>{machine_id} : spec.hosts;
+  t.delegation = spec.delegation;
   t.initiator = "unit-test";
   for (const auto& name : spec.files) {
     Subject s;
@@ -132,7 +133,7 @@ std::string DaemonEnv::issue(const TicketSpec& spec) {
     s.path = file_path(name);
     t.subjects.push_back(s);
   }
-  return sign_ticket(t, issuer(spec.issuer).secret);
+  return sign_ticket(t, spec.signer ? *spec.signer : issuer(spec.issuer).secret);
 }
 
 std::string DaemonEnv::revocation(const std::vector<std::string>& ticket_ids, const std::string& issuer_name) {

@@ -63,6 +63,9 @@ class DaemonEnv {
     std::uint64_t max_uses = 0;
     std::optional<std::string> parent;
     std::string issuer = "ops";
+    std::vector<std::string> delegation;  // a delegate's ticket: its chain, root first
+    const SecretKey* signer = nullptr;    // ... signed with the delegate's key
+    std::vector<std::string> hosts;       // default: this host
   };
   std::string issue(const TicketSpec& spec);
   std::string ticket(const std::vector<std::string>& files, std::int64_t ttl = 3600) {

@@ -135,8 +135,11 @@ TEST_F(SyncFleet, PublishedIsAppliedAndAcknowledged) {
   start_sync();
   const std::string t = env.ticket({"tool"});
   const std::int64_t rev = publish(t);
-  ASSERT_TRUE(eventually([&] { return installed(tool); }));
-  EXPECT_TRUE(env.gate().get_ticket(tool)->fleet);
+  // sealed with the fleet flag (the pending entry before it allows nothing either way)
+  ASSERT_TRUE(eventually([&] {
+    const auto e = env.gate().get_ticket(tool);
+    return e && !e->pending && e->fleet;
+  }));
   EXPECT_TRUE(eventually([&] { return acked() >= rev; })) << "acked " << acked() << " < " << rev;
   // a ticket for this host alone, under its own subtree
   const std::string mine = env.ticket({"other"});

@@ -155,6 +155,50 @@ TEST_F(CliTest, RevokeInspectVerify) {
   EXPECT_EQ(run("revoke --key ops.key NOTANID -o rev2.json").rc, 2);
 }
 
+// delegate, issue --delegation, inspect and verify the chain; a ticket beyond its
+// delegation fails verify (delegation_exceeded); a chain continued with --under.
+TEST_F(CliTest, DelegateIssueUnderItAndVerifyTheChain) {
+  issue_ticket();
+  ASSERT_EQ(run("keygen -o ci").rc, 0);
+  ASSERT_EQ(run("keygen -o job").rc, 0);
+  const std::string ci_id = load_public_key(dir.file("ci.pub")).key_id();
+  Result r = run("delegate --key ops.key --to ci.pub --ttl 1d --max-ttl 30m --host '*' --depth 1 -o ci.delegation");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(ci_id), std::string::npos) << r.out;
+  r = run("inspect ci.delegation");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("max ttl     1800 s"), std::string::npos) << r.out;
+  r = run("issue --key ci.key --delegation ci.delegation --binary /usr/bin/true --ttl 10m --this-host -o d.json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = run("verify --pub ops.pub d.json");
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("under delegation"), std::string::npos) << r.out;
+  r = run("inspect d.json");
+  EXPECT_NE(r.out.find("issued under a delegation chain"), std::string::npos) << r.out;
+  // beyond max_ttl: signed fine, refused by verify (and by every daemon)
+  ASSERT_EQ(run("issue --key ci.key --delegation ci.delegation --binary /usr/bin/true --ttl 1h --this-host -o long.json").rc,
+            0);
+  r = run("verify --pub ops.pub long.json");
+  EXPECT_EQ(r.rc, 3) << r.out;
+  EXPECT_NE(r.out.find("delegation_exceeded"), std::string::npos) << r.out;
+  // the wrong key for the delegation: refused before signing
+  r = run("issue --key job.key --delegation ci.delegation --binary /usr/bin/true --ttl 10m --this-host -o x.json");
+  EXPECT_EQ(r.rc, 2) << r.err;
+  // a second link, signed by ci under its own delegation
+  r = run("delegate --key ci.key --to job.pub --ttl 1h --max-ttl 5m --this-host --under ci.delegation -o job.delegation");
+  EXPECT_NE(r.rc, 0);  // --this-host is not an option of delegate
+  const std::string host = read_file_trimmed("/etc/machine-id", 64);
+  r = run("delegate --key ci.key --to job.pub --ttl 1h --max-ttl 5m --host " + host +
+          " --under ci.delegation -o job.delegation");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("chain of 2"), std::string::npos) << r.out;
+  ASSERT_EQ(run("issue --key job.key --delegation job.delegation --binary /usr/bin/true --ttl 5m --this-host -o j.json").rc,
+            0);
+  r = run("--json verify --pub ops.pub j.json");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("\"issuer_key_id\":\"" + key_id + "\""), std::string::npos) << r.out;
+}
+
 TEST_F(CliTest, UsageErrorsExit2) {
   ASSERT_EQ(run("keygen -o ops").rc, 0);
   const std::string base = "issue --key ops.key --binary /usr/bin/true -o t.json ";

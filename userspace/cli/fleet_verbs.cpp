@@ -191,9 +191,11 @@ Verified verify_for_publish(const std::string& file, const std::vector<TrustedIs
       throw Error(ErrorKind::verification, "ticket " + d.ticket->id + " does not name host " + host +
                                                ": that host would refuse it");
     // what the hosts admit beyond the signature: the issuer's max_ttl and allow_any_host
-    const TrustedIssuer* issuer = find_issuer(issuers, d.key_id);
+    const TrustedIssuer* issuer = find_issuer(issuers, d.issuer_key_id());
     const std::string some_host = !host.empty() ? host : hs.empty() ? std::string() : hs.front();
-    if (const auto refusal = admit_ticket(*d.ticket, issuer->policy, some_host, now))
+    auto refusal = admit_ticket(*d.ticket, issuer->policy, some_host, now);
+    if (!refusal) refusal = admit_delegated(*d.ticket, d.chain, now);
+    if (refusal)
       throw Error(ErrorKind::verification, "ticket " + d.ticket->id + ": " + refusal->name() + ": " +
                                                refusal->detail + ": the hosts would refuse it");
     v.type = "ticket";

@@ -20,7 +20,7 @@ namespace execgate::cli::ticket_verbs {
 namespace {
 
 struct IssueOpts {
-  std::string key, ttl, not_before, parent, initiator, purpose, policy, out, max_uses;
+  std::string key, ttl, not_before, parent, initiator, purpose, policy, out, max_uses, delegation;
   std::vector<std::string> binaries, digests, hosts, uids;
   bool this_host = false;
   bool have_initiator = false;
@@ -98,6 +98,13 @@ int run_issue(const Cli& cli, const IssueOpts& o) {
 
   // Key first (cheap, fails fast on permissions), then hash the binaries.
   const SecretKey key = load_secret_key(o.key);
+  if (!o.delegation.empty()) {
+    b.delegation = read_delegation_file(o.delegation);
+    const DelegationLink last = parse_delegation_unverified(b.delegation.back());
+    if (last.body.delegate.key_id() != key.key_id())
+      throw Error(ErrorKind::usage, "--delegation " + o.delegation + ": it delegates to key " +
+                                        last.body.delegate.key_id() + ", not to --key's " + key.key_id());
+  }
   for (const auto& p : o.binaries) b.subjects.push_back(subject_for_binary(p));
 
   std::string env;
@@ -150,6 +157,8 @@ void add_issue(CLI::App& app, Cli& cli) {
   auto* init = sub->add_option("--initiator", o->initiator, "who asked (default: your login name)");
   sub->add_option("--purpose", o->purpose, "why (free text)");
   sub->add_option("--policy", o->policy, "policy name it is issued under");
+  sub->add_option("--delegation", o->delegation,
+                  "sign as a delegate: the delegation file (execgate delegate) whose delegate --key is");
   sub->add_option("-o,--output", o->out, "ticket file to write")->required();
   sub->callback([&cli, o, init] {
     o->have_initiator = init->count() > 0;

@@ -6,6 +6,7 @@
 #include "common/encoding.h"
 #include "execgate/error.h"
 #include "common/fs.h"
+#include "ticket/refusal.h"
 #include "ticket_verbs.h"
 
 namespace execgate::cli::ticket_verbs {
@@ -13,6 +14,14 @@ namespace execgate::cli::ticket_verbs {
 namespace {
 
 using nlohmann::json;
+
+json chain_json(const VerifiedDocument& d) {
+  json a = json::array();
+  for (const auto& link : d.chain)
+    a.push_back({{"id", link.body.id}, {"signer", link.signer_key_id}, {"delegate", link.body.delegate.key_id()},
+                 {"not_after", link.body.not_after}, {"max_ttl", link.body.max_ttl}});
+  return a;
+}
 
 json body_json(const VerifiedDocument& d) {
   // The signed payload is canonical JSON produced by serialize_*; re-serializing the
@@ -45,6 +54,13 @@ void print_human(const VerifiedDocument& d, const std::string& sig_note) {
               << "  initiator   " << printable(t.initiator) << "\n"
               << "  purpose     " << printable(t.purpose) << "\n"
               << "  policy      " << printable(t.policy) << "\n";
+    if (!d.chain.empty()) {
+      std::cout << "  issued under a delegation chain (root first):\n";
+      for (const auto& link : d.chain)
+        std::cout << "    delegation " << link.body.id << ": key " << link.signer_key_id << " -> key "
+                  << link.body.delegate.key_id() << ", until " << iso_time(link.body.not_after) << ", max ttl "
+                  << link.body.max_ttl << " s\n";
+    }
   } else {
     const RevocationBody& r = *d.revocation;
     std::cout << "revocation " << r.id << "\n"
@@ -66,6 +82,38 @@ int report_invalid(const Cli& cli, const std::string& file, const VerificationEr
   return static_cast<int>(ExitCode::denied);
 }
 
+// A delegation file (execgate delegate -o): its chain, root first, signatures unchecked.
+int show_delegation_file(const Cli& cli, const std::string& file) {
+  std::vector<DelegationLink> chain;
+  try {
+    for (const auto& e : read_delegation_file(file)) chain.push_back(parse_delegation_unverified(e));
+  } catch (const VerificationError& e) {
+    return report_invalid(cli, file, e);
+  }
+  json a = json::array();
+  for (const auto& link : chain) {
+    const DelegationBody& b = link.body;
+    if (cli.json) {
+      a.push_back({{"id", b.id}, {"signer", link.signer_key_id}, {"body", json::parse(serialize_delegation_body(b))}});
+      continue;
+    }
+    std::cout << "delegation " << b.id << "\n"
+              << "  key id      " << link.signer_key_id << "  (claimed; not verified)\n"
+              << "  delegate    " << b.delegate.key_id() << "\n"
+              << "  valid       " << iso_time(b.not_before) << " .. " << iso_time(b.not_after) << "\n"
+              << "  max ttl     " << b.max_ttl << " s\n  hosts      ";
+    for (const auto& h : b.hosts) std::cout << " " << printable(h);
+    std::cout << "\n  uids       ";
+    if (b.uids.empty()) std::cout << " any";
+    for (auto u : b.uids) std::cout << " " << u;
+    std::cout << "\n  subjects    at most " << b.max_subjects << "\n  depth       " << b.max_depth
+              << " further\n  job         " << (b.require_job ? "required" : "not required") << "\n  builders    "
+              << (b.builders ? "may mark" : "no") << "\n  purpose     " << printable(b.purpose) << "\n";
+  }
+  if (cli.json) std::cout << json{{"file", file}, {"type", "delegation"}, {"chain", a}}.dump() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_inspect(CLI::App& app, Cli& cli) {
@@ -74,15 +122,18 @@ void add_inspect(CLI::App& app, Cli& cli) {
   sub->add_option("file", *file, "ticket or revocation file")->required();
   sub->callback([&cli, file] {
     cli.action = [&cli, file] {
+      const std::string text = read_file(*file, kMaxDelegationDepth * (kMaxDocumentFile + 1));
+      if (text.find(kDelegationPayloadType) != std::string::npos) return show_delegation_file(cli, *file);
       VerifiedDocument d;
       try {
-        d = parse_document_unverified(read_file(*file, kMaxDocumentFile));
+        if (text.size() > kMaxDocumentFile) throw MalformedError("the file is larger than an envelope (64 KiB)");
+        d = parse_document_unverified(text);
       } catch (const VerificationError& e) {
         return report_invalid(cli, *file, e);
       }
       if (cli.json) {
         std::cout << json{{"file", *file}, {"type", kind_name(d)}, {"key_id", d.key_id}, {"verified", false},
-                          {"body", body_json(d)}}
+                          {"body", body_json(d)}, {"chain", chain_json(d)}}
                          .dump()
                   << "\n";
       } else {
@@ -119,11 +170,20 @@ void add_verify(CLI::App& app, Cli& cli) {
         if (d.ticket) {
           j["not_before"] = d.ticket->not_before;
           j["not_after"] = d.ticket->not_after;
+          j["issuer_key_id"] = d.issuer_key_id();
+          j["chain"] = chain_json(d);
+          if (const auto refusal = admit_delegated(*d.ticket, d.chain, now))
+            return report_invalid(cli, o->file, VerificationError(refusal->reason, refusal->detail));
         }
         std::cout << j.dump() << "\n";
       } else if (d.ticket) {
+        if (const auto refusal = admit_delegated(*d.ticket, d.chain, now))
+          return report_invalid(cli, o->file, VerificationError(refusal->reason, refusal->detail));
         std::cout << printable(o->file) << ": valid ticket " << d.ticket->id << ", key id " << d.key_id << ", until "
                   << iso_time(d.ticket->not_after) << " (" << (d.ticket->not_after - now) << "s left)\n";
+        for (const auto& link : d.chain)
+          std::cout << "  under delegation " << link.body.id << ": key " << link.signer_key_id << " -> key "
+                    << link.body.delegate.key_id() << "\n";
       } else {
         std::cout << printable(o->file) << ": valid revocation " << d.revocation->id << ", key id " << d.key_id
                   << ", revokes " << d.revocation->revoked.size() << " ticket(s)\n";

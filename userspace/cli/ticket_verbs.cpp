@@ -18,6 +18,7 @@ void add_ticket_verbs(CLI::App& app, Cli& cli) {
   ticket_verbs::add_inspect(app, cli);
   ticket_verbs::add_verify(app, cli);
   ticket_verbs::add_revoke(app, cli);
+  ticket_verbs::add_delegate(app, cli);
 }
 
 namespace ticket_verbs {

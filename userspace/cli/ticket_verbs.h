@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli.h"
 #include "execgate/ticket.h"
@@ -16,6 +17,11 @@ void add_issue(CLI::App& app, Cli& cli);
 void add_revoke(CLI::App& app, Cli& cli);
 void add_inspect(CLI::App& app, Cli& cli);
 void add_verify(CLI::App& app, Cli& cli);
+void add_delegate(CLI::App& app, Cli& cli);
+
+// A delegation file (execgate delegate -o): its chain, root first. Throws Error naming the
+// file when it holds none, too many, or one that does not parse.
+std::vector<std::string> read_delegation_file(const std::string& file);
 
 // Largest ticket / revocation file the verbs read (the envelope limit).
 inline constexpr std::size_t kMaxDocumentFile = dsse::kMaxEnvelopeBytes;

@@ -24,9 +24,9 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
     j.refusal = Refusal{RefusalReason::malformed, e.what()};
     return j;
   }
-  j.issuer = issuer_for(j.doc.key_id);
+  j.issuer = issuer_for(j.doc.issuer_key_id());
   if (!j.issuer) {
-    j.refusal = Refusal{RefusalReason::untrusted_issuer, "key id " + j.doc.key_id + " is not a trusted issuer"};
+    j.refusal = Refusal{RefusalReason::untrusted_issuer, "key id " + j.doc.issuer_key_id() + " is not a trusted issuer"};
     return j;
   }
   if (j.doc.kind == VerifiedDocument::Kind::revocation) return j;
@@ -36,6 +36,12 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
     j.refusal = Refusal{RefusalReason::revoked, "ticket " + t.id + " was revoked by " + state.tombstones.at(t.id)};
     return j;
   }
+  for (const auto& link : j.doc.chain)
+    if (auto tomb = state.tombstones.find(link.body.id); tomb != state.tombstones.end()) {
+      j.refusal = Refusal{RefusalReason::delegation_revoked,
+                          "delegation " + link.body.id + " of ticket " + t.id + " was revoked by " + tomb->second};
+      return j;
+    }
   if (auto it = state.spent.find(t.id); it != state.spent.end()) {
     j.refusal = Refusal{RefusalReason::replay, "ticket " + t.id + " was already used up"};
     return j;
@@ -49,6 +55,7 @@ Judgement Authority::judge(const std::string& envelope_json, const StateSnapshot
     return j;
   }
   j.refusal = admit_ticket(t, j.issuer->policy, machine_id_, clock_.now());
+  if (!j.refusal && !j.doc.chain.empty()) j.refusal = admit_delegated(t, j.doc.chain, clock_.now());
   return j;
 }
 

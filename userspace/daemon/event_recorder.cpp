@@ -37,6 +37,10 @@ void EventRecorder::record(const GateEvent& ev) {
   r["dev"] = kernel_dev_string(ev.dev);
   r["ino"] = ev.ino;
   r["ticket"] = ev.ticket ? json(hex_id(*ev.ticket)) : json(nullptr);
+  if (ev.ticket) {
+    std::lock_guard lk(paths_mu_);
+    if (auto o = origins_.find(hex_id(*ev.ticket)); o != origins_.end()) r["origin"] = o->second;
+  }
   json lineage = json::array();
   if (ev.proc_ticket) lineage.push_back(hex_id(*ev.proc_ticket));
   r["lineage"] = lineage;
@@ -78,6 +82,11 @@ void EventRecorder::reset_hits(const std::string& id, std::int64_t since) {
   hits_[id] = TicketHits{0, since};
 }
 
+void EventRecorder::set_origin(const std::string& id, nlohmann::json origin) {
+  std::lock_guard lk(paths_mu_);
+  origins_[id] = std::move(origin);
+}
+
 void EventRecorder::forget_ticket(const std::string& id, const std::vector<InodeKey>& uncovered) {
   {
     std::lock_guard lk(counts_mu_);
@@ -85,6 +94,7 @@ void EventRecorder::forget_ticket(const std::string& id, const std::vector<Inode
   }
   std::lock_guard lk(paths_mu_);
   for (const auto& key : uncovered) ticket_paths_.erase(key);
+  origins_.erase(id);
 }
 
 std::map<std::string, TicketHits> EventRecorder::hits() const {

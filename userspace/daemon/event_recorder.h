@@ -34,6 +34,9 @@ class EventRecorder {
   // Paths of the files the daemon installed or pinned, by (dev, ino): the kernel leaves
   // the path out of events it allowed through them.
   void add_ticket_path(const InodeKey& key, const std::string& path);
+  // Where an installed ticket's authorization comes from (issuer, delegations, ticket):
+  // named by every exec record of that ticket as `origin`; dropped by forget_ticket.
+  void set_origin(const std::string& id, nlohmann::json origin);
   void set_baseline_paths(std::map<InodeKey, std::string> paths);
 
   // What the recorder counted since it was made: decisions by event, verdict and reason,
@@ -63,6 +66,7 @@ class EventRecorder {
   std::map<std::string, TicketHits> hits_;
   mutable std::mutex paths_mu_;
   std::map<InodeKey, std::string> ticket_paths_, baseline_paths_;
+  std::map<std::string, nlohmann::json> origins_;
   std::mutex last_use_mu_;
   std::set<std::string> last_use_;
 };

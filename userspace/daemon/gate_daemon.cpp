@@ -48,6 +48,7 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog
     }
   };
   book_.on_install = [this](const std::string& id) { recorder_.reset_hits(id, clock_.now()); };
+  book_.on_origin = [this](const std::string& id, const json& origin) { recorder_.set_origin(id, origin); };
   book_.on_subject_added = [this](const InodeKey& key, const std::string& path) {
     recorder_.add_ticket_path(key, path);
   };

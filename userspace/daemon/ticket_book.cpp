@@ -14,6 +14,19 @@ namespace {
 
 RankedTicket rank_of(const TicketBody& t) { return RankedTicket{t.id, t.not_before, t.not_after}; }
 
+// Where a ticket's authorization comes from (docs/audit.md "Authorization origin"): the
+// policy issuer, then each delegation of its chain and the key it empowers, then the ticket.
+json origin_json(const InstalledTicket& in) {
+  json chain = json::array();
+  chain.push_back({{"issuer", in.issuer}, {"key_id", in.key_id}});
+  for (const auto& e : in.body.delegation) {
+    const DelegationLink link = parse_delegation_unverified(e);
+    chain.push_back({{"delegation", link.body.id}, {"key_id", link.body.delegate.key_id()}});
+  }
+  chain.push_back({{"ticket", in.body.id}});
+  return chain;
+}
+
 }  // namespace
 
 json subjects_json(const std::vector<ResolvedSubject>& subs) {
@@ -65,8 +78,8 @@ void TicketBook::restore(const std::string& id, const InstalledRecord& rec, cons
     drop_at_start(id, *r.refusal);
     return;
   }
-  InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.key_id)->policy.name, doc.key_id, r.subjects,
-                       rec.uses_left, rec.fleet_key};
+  InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.issuer_key_id())->policy.name, doc.issuer_key_id(),
+                       r.subjects, rec.uses_left, rec.fleet_key};
   if (t.max_uses) inst.uses_left = uses_left_at_start(id, inst);
   // its last use was counted while no daemon read the event: spent now
   if (t.max_uses && inst.uses_left.value_or(1) <= 0) {
@@ -96,6 +109,15 @@ std::optional<Refusal> TicketBook::refusal_at_start(const std::string& id, const
   if (state_.spent.count(id))
     return Refusal{RefusalReason::replay,
                    store_.installed_path(id) + " holds a ticket that is spent: removed, not installed"};
+  try {
+    for (const auto& link : delegation_ids(parse_document_unverified(rec.envelope).ticket.value()))
+      if (auto tomb = state_.tombstones.find(link); tomb != state_.tombstones.end())
+        return Refusal{RefusalReason::delegation_revoked, store_.installed_path(id) + " holds a ticket whose delegation " +
+                                                              link + " is revoked (tombstone " + tomb->second +
+                                                              "): removed, not installed"};
+  } catch (const std::exception&) {
+    // what does not parse, the authority's recheck refuses
+  }
   return authority.recheck(rec.envelope);
 }
 
@@ -225,6 +247,7 @@ const InstalledTicket& TicketBook::add_installed(const std::string& id, Installe
     on_subject_added(s.key, s.path);
   }
   inst.envelope_sha256 = envelope_digest(inst.envelope);
+  on_origin(id, origin_json(inst));
   return installed_[id] = std::move(inst);
 }
 
@@ -258,7 +281,7 @@ void TicketBook::put(const std::string& id, InstalledTicket inst) {
   audit_ticket(EventKind::ticket_installed, id, name(Reason::ticket),
                {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
                 {"not_after", in.body.not_after}, {"max_uses", in.body.max_uses},
-                {"initiator", in.body.initiator}, {"purpose", in.body.purpose}});
+                {"initiator", in.body.initiator}, {"purpose", in.body.purpose}, {"origin", origin_json(in)}});
 }
 
 void TicketBook::withdraw(const std::string& id) {
@@ -313,12 +336,28 @@ json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) 
     if (installed_.count(tid)) {
       uninstall(tid, EventKind::ticket_revoked, name(RefusalReason::revoked));
       removed.push_back(tid);
-    } else {
+      continue;
+    }
+    // a delegation: every ticket issued under it goes, in the kernel, now
+    const std::vector<std::string> under = issued_under(tid);
+    for (const auto& id : under) {
+      uninstall(id, EventKind::ticket_revoked, name(RefusalReason::delegation_revoked),
+                "its delegation " + tid + " was revoked by " + r.id);
+      removed.push_back(id);
+    }
+    if (under.empty())
       audit_ticket(EventKind::ticket_revoked, tid, name(RefusalReason::revoked),
                    {{"detail", "not installed: tombstoned"}});
-    }
   }
   return {{"result", "revoked"}, {"revocation", r.id}, {"issuer", issuer}, {"revoked", r.revoked}, {"removed", removed}};
+}
+
+std::vector<std::string> TicketBook::issued_under(const std::string& delegation_id) const {
+  std::vector<std::string> ids;
+  for (const auto& [id, inst] : installed_)
+    for (const auto& id_in_chain : delegation_ids(inst.body))
+      if (id_in_chain == delegation_id) ids.push_back(id);
+  return ids;
 }
 
 void TicketBook::release_pending(const std::string& id, const std::vector<ResolvedSubject>& subjects) {
@@ -364,7 +403,7 @@ std::variant<Judgement, json> TicketBook::judge(const std::string& envelope, con
 json TicketBook::install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects,
                          const std::string& fleet_key) {
   const TicketBody& t = *j.doc.ticket;
-  put(t.id, InstalledTicket{t, envelope, j.issuer->policy.name, j.doc.key_id, subjects,
+  put(t.id, InstalledTicket{t, envelope, j.issuer->policy.name, j.doc.issuer_key_id(), subjects,
                             t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt, fleet_key});
   return {{"result", "installed"}, {"id", t.id}, {"subjects", subjects_json(subjects)}, {"not_after", t.not_after}};
 }
@@ -478,6 +517,7 @@ json TicketBook::tickets_json() const {
            {"not_after", inst.body.not_after},                  {"max_uses", inst.body.max_uses},
            {"initiator", inst.body.initiator},                  {"purpose", inst.body.purpose}};
     t["fleet_key"] = inst.fleet_key.empty() ? json(nullptr) : json(inst.fleet_key);
+    t["origin"] = origin_json(inst);
     t["uses_left"] = inst.body.max_uses ? json(std::max<std::int64_t>(0, kernel_uses_left(inst))) : json(nullptr);
     a.push_back(std::move(t));
   }

@@ -31,7 +31,7 @@ struct InstalledTicket {
   TicketBody body;
   std::string envelope;
   std::string issuer;  // issuer name
-  std::string key_id;
+  std::string key_id;  // the policy issuer's key (a delegated ticket's: its chain's root)
   std::vector<ResolvedSubject> subjects;
   std::optional<std::int64_t> uses_left;  // max_uses tickets: last count the daemon saw
   std::string fleet_key;                  // the fleet key it came from; "" = submitted here
@@ -101,6 +101,10 @@ class TicketBook {
 
   // Called when a ticket is installed (not at start-up), before its kernel entries go in.
   std::function<void(const std::string&)> on_install = [](const std::string&) {};
+  // Every ticket installed (at start too): where its authorization comes from (issuer,
+  // delegations, ticket), for the exec records that name it.
+  std::function<void(const std::string&, const nlohmann::json&)> on_origin = [](const std::string&,
+                                                                                const nlohmann::json&) {};
   // Called when lineage tracking must change (a ticket naming a parent came or went).
   std::function<void()> on_lineage_change = [] {};
   // The event recorder's index of ticketed paths and its hit counts follow these, one
@@ -121,6 +125,8 @@ class TicketBook {
   void uninstall(const std::string& id, EventKind event, std::string_view reason, const std::string& detail = "");
   void spend(const std::string& id, const std::string& detail);
   nlohmann::json revoke(const VerifiedDocument& doc, const std::string& issuer);
+  // The installed tickets whose delegation chain holds this delegation id.
+  std::vector<std::string> issued_under(const std::string& delegation_id) const;
   // Gives the kernel entry of `key` to the installed ticket that outranks the others
   // covering it, or removes it. When the kernel refuses, the entry is made one that allows
   // nothing (fail_closed) and the error is thrown on.

@@ -75,13 +75,16 @@ CandidateTickets load_candidate_tickets(const std::string& dir, const Policy& po
       refuse(to_string(RefusalReason::malformed), e.what());
       continue;
     }
-    const IssuerPolicy* issuer = &find_issuer(issuers, doc.key_id)->policy;  // verify_document knew the key
+    // verify_document knew the key (a delegated ticket's chain leads to it)
+    const IssuerPolicy* issuer = &find_issuer(issuers, doc.issuer_key_id())->policy;
     if (doc.kind == VerifiedDocument::Kind::revocation) {
       for (const auto& id : doc.revocation->revoked) revoked.emplace(id, file);
       continue;
     }
     const TicketBody& t = *doc.ticket;
-    if (auto r = admit_ticket(t, *issuer, machine_id, now)) {
+    auto r = admit_ticket(t, *issuer, machine_id, now);
+    if (!r) r = admit_delegated(t, doc.chain, now);
+    if (r) {
       refuse(r->name(), r->detail);
       continue;
     }

@@ -6,59 +6,18 @@
 #include "common/encoding.h"
 #include "execgate/keys.h"
 #include "execgate/ticket.h"
+#include "field_checks.h"
 #include "strict_json.h"
 
 namespace execgate {
 
 using nlohmann::json;
-using ticket_detail::fail_field;
-using ticket_detail::FieldReader;
+using namespace ticket_detail;
 
 namespace {
 
 const std::string kTicket = "ticket body";
 const std::string kRevocation = "revocation body";
-
-// ---- value checks shared by validate_* (structs) and parse_* (JSON) ----
-
-void check_id(const std::string& what, const std::string& field, const std::string& v) {
-  if (!is_lower_hex(v, 32)) fail_field(what, field, "32 lower-case hex digits (a 128-bit ticket id)");
-}
-
-void check_time(const std::string& what, const std::string& field, std::int64_t v) {
-  if (v < 0) fail_field(what, field, "unix seconds >= 0");
-}
-
-void check_text(const std::string& what, const std::string& field, const std::string& v, std::size_t max) {
-  if (v.size() > max) fail_field(what, field, "at most " + std::to_string(max) + " bytes");
-  if (v.find('\0') != std::string::npos || !ticket_detail::valid_utf8(v))
-    fail_field(what, field, "valid UTF-8 text without NUL characters");
-}
-
-void check_path(const std::string& what, const std::string& field, const std::string& v) {
-  check_text(what, field, v, kMaxPathBytes);
-  if (v.empty() || v.front() != '/') fail_field(what, field, "an absolute path (starting with '/')");
-}
-
-void check_host(const std::string& what, const std::string& field, const std::string& v) {
-  if (v != "*" && !is_lower_hex(v, 32))
-    fail_field(what, field, "a machine-id (32 lower-case hex digits, as in /etc/machine-id) or \"*\"");
-}
-
-void check_window(const std::string& what, std::int64_t not_before, std::int64_t not_after) {
-  if (!(not_before < not_after))
-    throw MalformedError(what + ": field 'not_after': expected a time after not_before (" + std::to_string(not_before) +
-                         "), got " + std::to_string(not_after));
-}
-
-void check_count(const std::string& what, const std::string& field, std::size_t n, std::size_t min, std::size_t max) {
-  if (n < min || n > max)
-    fail_field(what, field,
-               "an array of " + std::to_string(min) + " to " + std::to_string(max) + " entries (got " +
-                   std::to_string(n) + ")");
-}
-
-std::string idx(const char* field, std::size_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
 
 }  // namespace
 
@@ -79,12 +38,13 @@ void validate_ticket_body(const TicketBody& b) {
   check_count(w, "subjects", b.subjects.size(), 1, kMaxSubjects);
   for (std::size_t i = 0; i < b.subjects.size(); ++i)
     if (b.subjects[i].path) check_path(w, idx("subjects", i) + ".path", *b.subjects[i].path);
-  check_count(w, "hosts", b.hosts.size(), 1, kMaxHosts);
-  for (std::size_t i = 0; i < b.hosts.size(); ++i) check_host(w, idx("hosts", i), b.hosts[i]);
-  check_count(w, "uids", b.uids.size(), 0, kMaxUids);
-  for (std::size_t i = 0; i < b.uids.size(); ++i)
-    if (b.uids[i] == UINT32_MAX) fail_field(w, idx("uids", i), "a uid from 0 to 4294967294");
+  check_hosts(w, b.hosts);
+  check_uids(w, b.uids);
   if (b.parent) check_id(w, "parent", *b.parent);
+  check_count(w, "delegation", b.delegation.size(), 0, kMaxDelegationDepth);
+  for (std::size_t i = 0; i < b.delegation.size(); ++i)
+    if (b.delegation[i].empty() || b.delegation[i].size() > dsse::kMaxEnvelopeBytes)
+      fail_field(w, idx("delegation", i), "a delegation envelope (JSON text, 1 to 65536 bytes)");
   check_text(w, "initiator", b.initiator, kMaxTextBytes);
   check_text(w, "purpose", b.purpose, kMaxTextBytes);
   check_text(w, "policy", b.policy, kMaxPolicyNameBytes);
@@ -123,6 +83,7 @@ std::string serialize_ticket_body(const TicketBody& b) {
   j["initiator"] = b.initiator;
   j["purpose"] = b.purpose;
   j["policy"] = b.policy;
+  if (!b.delegation.empty()) j["delegation"] = b.delegation;
   return j.dump();
 }
 
@@ -141,7 +102,7 @@ TicketBody parse_ticket_body(std::string_view text) {
   json doc = ticket_detail::parse_strict(text, w, 4);
   FieldReader r(doc, w);
   r.only({"id", "issued_at", "not_before", "not_after", "subjects", "hosts", "uids", "max_uses", "parent",
-          "initiator", "purpose", "policy"});
+          "initiator", "purpose", "policy", "delegation"});
   TicketBody b;
   b.id = r.string("id", 64);
   check_id(w, "id", b.id);
@@ -170,23 +131,8 @@ TicketBody parse_ticket_body(std::string_view text) {
     b.subjects.push_back(std::move(subj));
   }
 
-  const json& hosts = r.array("hosts", 1, kMaxHosts);
-  for (std::size_t i = 0; i < hosts.size(); ++i) {
-    if (!hosts[i].is_string()) fail_field(w, idx("hosts", i), "a string");
-    b.hosts.push_back(hosts[i].get<std::string>());
-    check_host(w, idx("hosts", i), b.hosts.back());
-  }
-  if (r.has("uids")) {
-    const json& uids = r.array("uids", 0, kMaxUids);
-    for (std::size_t i = 0; i < uids.size(); ++i) {
-      const json& u = uids[i];
-      if (!u.is_number_unsigned() && !(u.is_number_integer() && u.get<std::int64_t>() >= 0))
-        fail_field(w, idx("uids", i), "a uid from 0 to 4294967294");
-      std::uint64_t v = u.get<std::uint64_t>();
-      if (v >= UINT32_MAX) fail_field(w, idx("uids", i), "a uid from 0 to 4294967294");
-      b.uids.push_back(static_cast<std::uint32_t>(v));
-    }
-  }
+  b.hosts = read_hosts(r, w);
+  b.uids = read_uids(r, w);
   if (r.has("max_uses")) b.max_uses = r.uint64("max_uses");
   if (r.has("parent")) {
     b.parent = r.string("parent", 64);
@@ -195,6 +141,15 @@ TicketBody parse_ticket_body(std::string_view text) {
   if (r.has("initiator")) b.initiator = r.string("initiator", kMaxTextBytes);
   if (r.has("purpose")) b.purpose = r.string("purpose", kMaxTextBytes);
   if (r.has("policy")) b.policy = r.string("policy", kMaxPolicyNameBytes);
+  if (r.has("delegation")) {
+    const json& chain = r.array("delegation", 1, kMaxDelegationDepth);
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      if (!chain[i].is_string() || chain[i].get_ref<const std::string&>().empty() ||
+          chain[i].get_ref<const std::string&>().size() > dsse::kMaxEnvelopeBytes)
+        fail_field(w, idx("delegation", i), "a delegation envelope (JSON text, 1 to 65536 bytes)");
+      b.delegation.push_back(chain[i].get<std::string>());
+    }
+  }
   return b;
 }
 

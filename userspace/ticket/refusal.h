@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "execgate/names.h"
 #include "execgate/policy.h"
@@ -33,5 +34,12 @@ struct Refusal {
 // (malformed). The daemon's authority and `policy simulate` judge with it.
 std::optional<Refusal> admit_ticket(const TicketBody& t, const IssuerPolicy& issuer, const std::string& machine_id,
                                     std::int64_t now);
+
+// What a delegated ticket must also meet: every link of its verified chain valid at now
+// (delegation_expired), and the intersection of their rights (delegation_exceeded): its
+// window within each link's, its validity at most each max_ttl, each host and uid allowed
+// by each link ("*" only where every link says "*"), at most max_subjects subjects, and a
+// job where a link requires one. Revoked links are the caller's (its tombstones).
+std::optional<Refusal> admit_delegated(const TicketBody& t, const std::vector<DelegationLink>& chain, std::int64_t now);
 
 }  // namespace execgate

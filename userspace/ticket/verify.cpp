@@ -56,18 +56,46 @@ VerifiedDocument verify_document(std::string_view envelope_json, std::span<const
       key = &k;
       break;
     }
+  // A ticket signed by a key that is no issuer's may be a delegate's: its chain, inside the
+  // body, is read first (strictly, and only for that), verified back to a trusted key, and
+  // gives the key the ticket must be signed with.
+  std::vector<DelegationLink> chain;
+  if (!key && kind == VerifiedDocument::Kind::ticket) {
+    std::vector<std::string> links;
+    try {
+      links = parse_ticket_body(env.payload).delegation;
+    } catch (const VerificationError&) {
+      // unreadable: refused below as signed by no trusted key
+    }
+    if (!links.empty()) {
+      chain = verify_delegation_chain(links, trusted);
+      key = &chain.back().body.delegate;
+      if (key->key_id() != env.keyid)
+        throw VerificationError(RefusalReason::bad_signature, "the ticket is signed by key " + env.keyid +
+                                                                  ", not by the delegate of its last delegation (" +
+                                                                  key->key_id() + ")");
+    }
+  }
   if (!key)
     throw VerificationError(RefusalReason::untrusted_issuer, "key id " + env.keyid + " is not a trusted issuer key");
   // The signature covers PAE(payloadType, exact decoded payload bytes); nothing is
   // re-serialized before this check.
   if (!verify_detached(as_bytes(dsse::pae(env.payload_type, env.payload)), env.sig, *key))
     throw VerificationError(RefusalReason::bad_signature, "Ed25519 signature does not verify with key " + env.keyid);
-  return finish(env, kind, envelope_json);
+  VerifiedDocument d = finish(env, kind, envelope_json);
+  if (chain.empty() && d.ticket && !d.ticket->delegation.empty())
+    throw MalformedError("ticket body: field 'delegation': signed by issuer key " + env.keyid +
+                         ", which needs no delegation (only a delegate's ticket carries one)");
+  d.chain = std::move(chain);
+  return d;
 }
 
 VerifiedDocument parse_document_unverified(std::string_view envelope_json) {
   const dsse::Envelope env = dsse::decode(envelope_json);
-  return finish(env, kind_of(env.payload_type), envelope_json);
+  VerifiedDocument d = finish(env, kind_of(env.payload_type), envelope_json);
+  if (d.ticket)
+    for (const auto& link : d.ticket->delegation) d.chain.push_back(parse_delegation_unverified(link));
+  return d;
 }
 
 void check_validity(const TicketBody& body, const Clock& clock) {
