@@ -30,11 +30,7 @@ std::string new_ticket_id() {
 
 void validate_ticket_body(const TicketBody& b) {
   const std::string& w = kTicket;
-  check_id(w, "id", b.id);
-  check_time(w, "issued_at", b.issued_at);
-  check_time(w, "not_before", b.not_before);
-  check_time(w, "not_after", b.not_after);
-  check_window(w, b.not_before, b.not_after);
+  check_id_and_window(w, b.id, b.issued_at, b.not_before, b.not_after);
   check_count(w, "subjects", b.subjects.size(), 1, kMaxSubjects);
   for (std::size_t i = 0; i < b.subjects.size(); ++i)
     if (b.subjects[i].path) check_path(w, idx("subjects", i) + ".path", *b.subjects[i].path);
@@ -104,15 +100,7 @@ TicketBody parse_ticket_body(std::string_view text) {
   r.only({"id", "issued_at", "not_before", "not_after", "subjects", "hosts", "uids", "max_uses", "parent",
           "initiator", "purpose", "policy", "delegation"});
   TicketBody b;
-  b.id = r.string("id", 64);
-  check_id(w, "id", b.id);
-  b.issued_at = r.int64("issued_at");
-  check_time(w, "issued_at", b.issued_at);
-  b.not_before = r.int64("not_before");
-  check_time(w, "not_before", b.not_before);
-  b.not_after = r.int64("not_after");
-  check_time(w, "not_after", b.not_after);
-  check_window(w, b.not_before, b.not_after);
+  read_id_and_window(r, w, b.id, b.issued_at, b.not_before, b.not_after);
 
   const json& subjects = r.array("subjects", 1, kMaxSubjects);
   b.subjects.reserve(subjects.size());

@@ -37,11 +37,7 @@ bool boolean(const FieldReader& r, const char* key) {
 
 void validate_delegation_body(const DelegationBody& b) {
   const std::string& w = kDelegation;
-  check_id(w, "id", b.id);
-  check_time(w, "issued_at", b.issued_at);
-  check_time(w, "not_before", b.not_before);
-  check_time(w, "not_after", b.not_after);
-  check_window(w, b.not_before, b.not_after);
+  check_id_and_window(w, b.id, b.issued_at, b.not_before, b.not_after);
   check_limits(w, b);
   check_hosts(w, b.hosts);
   check_uids(w, b.uids);
@@ -74,15 +70,7 @@ DelegationBody parse_delegation_body(std::string_view text) {
   r.only({"id", "issued_at", "not_before", "not_after", "delegate", "max_ttl", "hosts", "uids", "require_job",
           "builders", "max_subjects", "max_depth", "purpose"});
   DelegationBody b;
-  b.id = r.string("id", 64);
-  check_id(w, "id", b.id);
-  b.issued_at = r.int64("issued_at");
-  check_time(w, "issued_at", b.issued_at);
-  b.not_before = r.int64("not_before");
-  check_time(w, "not_before", b.not_before);
-  b.not_after = r.int64("not_after");
-  check_time(w, "not_after", b.not_after);
-  check_window(w, b.not_before, b.not_after);
+  read_id_and_window(r, w, b.id, b.issued_at, b.not_before, b.not_after);
   const std::string delegate = r.string("delegate", 64);
   Bytes raw;
   try {

@@ -52,6 +52,25 @@ inline void check_count(const std::string& what, const std::string& field, std::
 
 inline std::string idx(const char* field, std::size_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
 
+// The id and the validity window every signed body but a revocation has.
+inline void check_id_and_window(const std::string& what, const std::string& id, std::int64_t issued_at,
+                                std::int64_t not_before, std::int64_t not_after) {
+  check_id(what, "id", id);
+  check_time(what, "issued_at", issued_at);
+  check_time(what, "not_before", not_before);
+  check_time(what, "not_after", not_after);
+  check_window(what, not_before, not_after);
+}
+
+inline void read_id_and_window(const FieldReader& r, const std::string& what, std::string& id, std::int64_t& issued_at,
+                               std::int64_t& not_before, std::int64_t& not_after) {
+  id = r.string("id", 64);
+  issued_at = r.int64("issued_at");
+  not_before = r.int64("not_before");
+  not_after = r.int64("not_after");
+  check_id_and_window(what, id, issued_at, not_before, not_after);
+}
+
 // `hosts`: 1..kMaxHosts machine ids or "*".
 inline std::vector<std::string> read_hosts(const FieldReader& r, const std::string& what) {
   std::vector<std::string> out;
