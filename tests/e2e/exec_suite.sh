@@ -336,7 +336,7 @@ case_delegation() {
   did=$(execgate inspect $W/ci.delegation | sed -n 's/^delegation \([0-9a-f]\{32\}\)$/\1/p' | head -1)
   execgate issue --key $W/ci.key --delegation $W/ci.delegation --binary /opt/deleg/true --this-host --ttl 5m \
     -o $W/deleg.ticket >/dev/null
-  tid=$(execgate --json inspect $W/deleg.ticket | sed -n 's/.*"id":"\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+  tid=$(execgate inspect $W/deleg.ticket | sed -n 's/^ticket \([0-9a-f]\{32\}\)$/\1/p')
   check "delegation: the CI key's ticket is installed" sh -c "execgate submit $W/deleg.ticket >/dev/null"
   check "  ... and runs" gated /opt/deleg/true
   check "  ... its exec record names the origin: issuer, delegation $did, ticket" \

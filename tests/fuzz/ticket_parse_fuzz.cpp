@@ -1,7 +1,7 @@
 // libFuzzer target: envelope + body parsing and verification must never crash, never
 // throw anything but VerificationError, and must agree with itself:
 //  * verify_document / parse_document_unverified on the raw input;
-//  * the input as a ticket / revocation body, parsed directly and inside an envelope that
+//  * the input as a ticket / revocation / delegation body, parsed directly and inside an envelope that
 //    a trusted key really signed (reaches the body parser through verify_document);
 //  * a parsed body re-serializes deterministically and round-trips;
 //  * the strict JSON parser agrees with nlohmann::json::parse on what it accepts.
@@ -60,7 +60,8 @@ void guarded(const char* what, Fn&& fn) {
 void check_document(std::string_view in) {
   guarded("verify_document", [&] {
     VerifiedDocument d = verify_document(in, keys().trusted);
-    if (d.key_id != keys().issuer.pub.key_id() && d.key_id != keys().trusted[0].key_id()) die("key id");
+    const std::string& root = d.issuer_key_id();  // the signer, or a delegate's chain's root
+    if (root != keys().issuer.pub.key_id() && root != keys().trusted[0].key_id()) die("key id");
     if ((d.ticket.has_value()) == (d.revocation.has_value())) die("exactly one body");
     if (d.ticket) {
       FixedClock clock(d.ticket->not_before);
@@ -78,20 +79,46 @@ void check_ticket_body(std::string_view in) {
     ok = true;
   });
   // Inside a genuinely signed envelope the outcome must match the direct parse.
+  // (A body with a delegation chain signed by a trusted key is refused malformed: only a
+  // delegate's ticket carries one.)
+  const bool delegated = ok && !body.delegation.empty();
   const std::string env = sign_raw(kTicketPayloadType, in);
   try {
     VerifiedDocument d = verify_document(env, keys().trusted);
-    if (!ok || !d.ticket || !(*d.ticket == body)) die("signed ticket accepted but direct parse differs");
+    if (!ok || delegated || !d.ticket || !(*d.ticket == body)) die("signed ticket accepted but direct parse differs");
   } catch (const VerificationError& e) {
-    if (ok) die("signed ticket refused but direct parse accepted", e.what());
+    if (ok && !delegated) die("signed ticket refused but direct parse accepted", e.what());
     if (e.reason() != "malformed") die("signed ticket refused for a reason other than malformed", e.what());
   }
+  // Signed by a key no issuer has: its chain decides (a delegate's ticket), never a crash.
+  guarded("verify_document (delegate)", [&] {
+    static const KeyPair delegate = generate_keypair();
+    verify_document(sign_envelope(kTicketPayloadType, std::string(in), delegate.secret), keys().trusted);
+  });
   if (!ok) return;
   const std::string s1 = serialize_ticket_body(body);
   if (serialize_ticket_body(body) != s1) die("ticket serialization not deterministic");
   if (!(parse_ticket_body(s1) == body)) die("ticket round trip", s1);
+  if (delegated) return;
   VerifiedDocument d = verify_document(sign_ticket(body, keys().issuer.secret), keys().trusted);
   if (!d.ticket || !(*d.ticket == body)) die("sign/verify round trip");
+}
+
+void check_delegation_body(std::string_view in) {
+  bool ok = false;
+  DelegationBody body;
+  guarded("parse_delegation_body", [&] {
+    body = parse_delegation_body(in);
+    ok = true;
+  });
+  if (!ok) return;
+  const std::string s1 = serialize_delegation_body(body);
+  if (!(parse_delegation_body(s1) == body)) die("delegation round trip", s1);
+  // a chain of it, signed by the issuer: verifies, or is refused, never anything else
+  guarded("verify_delegation_chain", [&] {
+    const std::vector<std::string> chain{sign_delegation(body, keys().issuer.secret)};
+    if (verify_delegation_chain(chain, keys().trusted).front().body != body) die("delegation sign/verify round trip");
+  });
 }
 
 void check_revocation_body(std::string_view in) {
@@ -138,6 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_document(in);
   check_ticket_body(in);
   check_revocation_body(in);
+  check_delegation_body(in);
   // nlohmann treats a NUL byte as the end of input ("1\0x" parses as 1); the strict parser
   // rightly refuses it, so compare only NUL-free inputs.
   if (size <= 16384 && in.find('\0') == std::string_view::npos) check_json_differential(in);
