@@ -1,7 +1,6 @@
 // The heads a host published to the fleet (audit_fleet.h).
 #include "audit_fleet.h"
 
-#include <charconv>
 #include <limits>
 
 #include "execgate/error.h"
@@ -9,19 +8,6 @@
 #include "fleet_hosts.h"
 
 namespace execgate::cli::fleet_verbs {
-
-namespace {
-
-std::uint64_t seq_of_key(const std::string& key, const std::string& dir) {
-  const std::string_view s = std::string_view(key).substr(dir.size());
-  std::uint64_t v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || s[0] == '0')
-    throw Error(ErrorKind::verification, key + ": not a checkpoint key (checkpoints/<seq>)");
-  return v;
-}
-
-}  // namespace
 
 PublishedHeads published_heads(const ConnectionOptions& conn, const std::string& host) {
   const Connection c = open_connection(conn);
@@ -35,10 +21,11 @@ PublishedHeads published_heads(const ConnectionOptions& conn, const std::string&
   PublishedHeads out{host, *h.key, h.approved_by};
   const std::string dir = c.layout.checkpoints(host);
   for (const auto& kv : etcd.range_prefix(dir).kvs) {
-    const std::uint64_t seq = seq_of_key(kv.key, dir);
+    const std::optional<std::uint64_t> seq = c.layout.checkpoint_seq(host, kv.key);
+    if (!seq) throw Error(ErrorKind::verification, kv.key + ": not a checkpoint key (checkpoints/<seq>)");
     OutsideCheckpoint cp;
     try {
-      cp = verify_outside_checkpoint(kv.value, seq, {out.key});
+      cp = verify_outside_checkpoint(kv.value, *seq, {out.key});
     } catch (const Error& e) {
       throw Error(ErrorKind::verification, kv.key + ": " + e.what());
     }
@@ -49,8 +36,8 @@ PublishedHeads published_heads(const ConnectionOptions& conn, const std::string&
         throw Error(ErrorKind::verification, "the published checkpoints disagree on record " + std::to_string(s) +
                                                  ": " + it->second.from + " and " + from);
     }
-    out.first_seq = out.checkpoints ? std::min(out.first_seq, seq) : seq;
-    out.last_seq = std::max(out.last_seq, seq);
+    out.first_seq = out.checkpoints ? std::min(out.first_seq, *seq) : *seq;
+    out.last_seq = std::max(out.last_seq, *seq);
     ++out.checkpoints;
   }
   if (!out.checkpoints) throw Error(ErrorKind::not_found, "host " + host + " published no checkpoint under " + dir);

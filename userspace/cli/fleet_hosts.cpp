@@ -1,7 +1,6 @@
 // The hosts under <prefix>/hosts/, read and judged (fleet_hosts.h).
 #include "fleet_hosts.h"
 
-#include <charconv>
 #include <set>
 
 #include "execgate/error.h"
@@ -39,13 +38,6 @@ std::optional<std::string> value_of(fleet::EtcdClient& etcd, const std::string& 
   return r.kvs.front().value;
 }
 
-std::optional<std::uint64_t> decimal(std::string_view s) {
-  std::uint64_t v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
-  return v;
-}
-
 }  // namespace
 
 HostView read_host(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout, const std::string& id) {
@@ -59,7 +51,7 @@ HostView read_host(fleet::EtcdClient& etcd, const fleet::FleetLayout& layout, co
   h.checkpoints_published = newest.count;
   if (!newest.kvs.empty()) {
     const std::string key = newest.kvs.front().key;
-    h.checkpoint_key_seq = decimal(std::string_view(key).substr(dir.size())).value_or(0);
+    h.checkpoint_key_seq = layout.checkpoint_seq(id, key).value_or(0);
     h.checkpoint_text = value_of(etcd, key);
   }
   return h;

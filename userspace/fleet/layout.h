@@ -4,8 +4,11 @@
 // operators' approvals of the hosts. A host watches the first three ranges only, never the other hosts'.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +31,17 @@ struct FleetLayout {
   std::string ack(const std::string& h) const { return host_dir(h) + "ack"; }
   std::string checkpoints(const std::string& h) const { return host_dir(h) + "checkpoints/"; }
   std::string checkpoint(const std::string& h, std::uint64_t seq) const { return checkpoints(h) + std::to_string(seq); }
+  // The seq a key under checkpoints(h) names: a decimal >= 1 without leading zeros, else
+  // nothing (not a key checkpoint() makes).
+  std::optional<std::uint64_t> checkpoint_seq(const std::string& h, std::string_view key) const {
+    const std::string dir = checkpoints(h);
+    if (!key.starts_with(dir)) return std::nullopt;
+    const std::string_view s = key.substr(dir.size());
+    std::uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v == 0 || s[0] == '0') return std::nullopt;
+    return v;
+  }
   // What this host watches, in the order a full read applies them: revocations first (a
   // revoked ticket is never installed for a moment), then the tickets for every host,
   // then its own.
