@@ -31,9 +31,11 @@ char LICENSE[] SEC("license") = "GPL";
 #include "lib/clock.h"
 #include "lib/scope.h"
 #include "lib/classify.h"
+#include "lib/jobs.h"
 #include "lib/decision.h"
 #include "lib/events.h"
 #include "lib/written.h"
+#include "lib/outputs.h"
 #include "lib/exec.h"
 #include "lib/write_guard.h"
 #include "lib/uring.h"
@@ -254,10 +256,13 @@ int BPF_PROG(eg_sb_delete, struct super_block *sb)
 	return forget_superblock(sb);
 }
 
-/* A file with no name left is gone: its mark as the scope's goes with it (lib/written.h). */
+/* A file with no name left is gone: its mark as the scope's goes with it (lib/written.h),
+ * and its entry as a job's output (lib/outputs.h). */
 SEC("lsm/inode_free_security")
 int BPF_PROG(eg_inode_free_security, struct inode *inode)
 {
+	if (!inode->i_nlink)
+		forget_output(inode);
 	return forget_written(inode);
 }
 

@@ -22,6 +22,9 @@
 #define EG_MAX_PROTECTED 1024 /* protected inodes: the daemon's dirs, their ancestors, helpers */
 #define EG_MAX_BASELINE_DIRS 262144 /* directories of the baseline's paths: no new name from the scope */
 #define EG_MAX_WRITTEN (1 << 20) /* regular files the scope created, wrote or renamed that still exist */
+#define EG_MAX_JOBS 1024        /* live jobs (cgroups the daemon made below the scope) */
+#define EG_MAX_OUTPUTS 65536    /* files builders wrote inside jobs */
+#define EG_JOB_WALK 8           /* cgroup levels searched for a task's job */
 
 /* A name the scope may not create in a directory: a program the kernel or the loader would
  * run or read from there that does not exist yet (/sbin/request-key, /etc/ld.so.preload). */
@@ -69,6 +72,14 @@ struct eg_inode_key {
 /* The ticket came from the fleet (etcd): it allows nothing while the daemon has flagged
  * the fleet silent (EG_C_FLEET_SILENT), denied fleet_silent (docs/fleet.md "Freshness"). */
 #define EG_TF_FLEET (1u << 4)
+/* Jobs (docs/gate.md "Jobs"): an eg_tickets entry with HAS_JOBS has entries in
+ * eg_job_tickets too, one per job whose tickets name the inode; one with JOBS_ONLY is only
+ * those entries' anchor (sealing, write protection) and allows nothing itself. */
+#define EG_TF_HAS_JOBS (1u << 5)
+#define EG_TF_JOBS_ONLY (1u << 6)
+/* The ticket marks its subjects as builders: what a task running one writes inside a job
+ * is that job's output (eg_outputs). */
+#define EG_TF_BUILDER (1u << 7)
 
 /* A ticket installed for one inode. Validity is on CLOCK_BOOTTIME (the kernel checks it
  * against struct eg_clock's estimate, and reads the clock near the bounds), so expiry
@@ -87,6 +98,29 @@ struct eg_ticket {
 	__s32 writers;   /* i_writecount at the daemon's sealing open (kernel-written) */
 	__u32 generation; /* i_generation at that open (kernel-written): an inode number reused
 			   * by a new file (with a ctime forged by setting the clock) does not match */
+};
+
+/* eg_job_tickets' key: a job-bound ticket's entry for an inode, valid only for tasks in
+ * that job's cgroup (its id). */
+struct eg_job_ticket_key {
+	__u64 dev;
+	__u64 ino;
+	__u64 job;
+};
+
+/* eg_jobs: a live job, by its cgroup's id. */
+struct eg_job {
+	__u64 started_ns; /* CLOCK_BOOTTIME */
+};
+
+/* eg_outputs: a regular file a builder wrote inside a job (lib/outputs.h). It runs in that
+ * job only, while the builder's ticket is valid; any other writer removes the entry. */
+struct eg_output {
+	__u8 builder_ticket[EG_ID_LEN];
+	struct eg_inode_key builder; /* the builder's image: where its ticket's entry lies */
+	__u64 job;                   /* the job's cgroup id */
+	__u32 generation;            /* the output's i_generation when it was marked */
+	__u32 writer;                /* the builder process (tgid) that created or truncated it */
 };
 
 /* A baseline-trusted file, pinned at daemon start exactly as it was then. */
@@ -113,7 +147,7 @@ struct eg_scope {
  * EG_ABI_VERSION with any change to them: a daemon refuses pins stamped with another
  * version (eg_config's first two fields, which never move; docs/daemon.md "Upgrades"). */
 #define EG_ABI_MAGIC 0x62416765u /* "egAb" */
-#define EG_ABI_VERSION 2
+#define EG_ABI_VERSION 3
 
 struct eg_config {
 	__u32 abi_magic;   /* EG_ABI_MAGIC once a daemon configured the gate */
@@ -163,6 +197,9 @@ struct eg_task_state {
 	__u32 pending_state;           /* EG_PENDING_*, EG_PENDING_LAUNCHER or'ed in */
 	__u32 pending_per_exec;        /* the pending ticket has per-exec conditions */
 	__u32 workload;                /* EG_TASK_*: workload (never a launcher), or a launcher's launcher program */
+	__u32 builder;                 /* the image's ticket marks it a builder (EG_TF_BUILDER) */
+	__u32 pending_builder;         /* ... the pending exec's */
+	struct eg_inode_key builder_image; /* a builder's image (where its ticket's entry lies) */
 };
 
 /* Verdicts, reasons and hooks: their codes and names are listed once, in names.h
@@ -196,7 +233,9 @@ enum eg_counter {
 	EG_C_FLEET_SILENT = 7, /* not a counter: the daemon stores 1 while it has had no confirmed contact
 				* with the fleet's etcd for max_silence; tickets flagged EG_TF_FLEET then
 				* allow nothing (the page's last word no earlier build used) */
-	EG_C__COUNT = 8,
+	EG_C_JOBS = 8, /* not a counter: how many jobs are live (eg_jobs); 0 spares every other task
+			* the job lookups */
+	EG_C__COUNT = 9,
 };
 
 /* The exec path's boot clock without a clocksource read (docs/gate.md, "Exec clock").
@@ -247,6 +286,9 @@ struct eg_event {
 		    * for an allowed exec, EG_ARG_* flags */
 	__u8 ticket[EG_ID_LEN];      /* the ticket that decided (allow) or was found (deny) */
 	__u8 proc_ticket[EG_ID_LEN]; /* ticket of the image that called exec (lineage) */
+	__u64 job;    /* the job (cgroup id) whose ticket or output decided; 0 none */
+	__u32 writer; /* an exec of a job output: the builder process that wrote it */
+	__u32 _pad;
 	char comm[EG_COMM_LEN];
 	char path[EG_PATH_LEN];
 };

@@ -44,7 +44,10 @@
 	X(EG_R_TMPFILE, 26, tmpfile)                   /* an O_TMPFILE file, never linked into a directory */ \
 	X(EG_R_UNLINKED, 27, unlinked)                 /* a file unlinked while it was open */ \
 	X(EG_R_SCOPE_WRITTEN, 28, scope_written)       /* a file the scope created, wrote or renamed, run or loaded outside it */ \
-	X(EG_R_FLEET_SILENT, 29, fleet_silent)         /* a ticket from the fleet while the host has had no confirmed contact with etcd for max_silence */
+	X(EG_R_FLEET_SILENT, 29, fleet_silent)         /* a ticket from the fleet while the host has had no confirmed contact with etcd for max_silence */ \
+	X(EG_R_JOB_OUTPUT, 3, job_output)              /* allowed: a builder wrote the file inside this job, and its ticket is valid */ \
+	X(EG_R_WRONG_JOB, 30, wrong_job)               /* a job's ticket or output, used outside that job */ \
+	X(EG_R_BUILDER_GONE, 31, builder_gone)         /* a job output whose builder's ticket is no longer valid */
 
 /* Which hook produced an event, and the audit event its decisions are: exec (whether code
  * runs: an exec, an executable mapping, AT_EXECVE_CHECK) or access (any other operation). */
@@ -105,7 +108,9 @@
 	X(access) \
 	X(policy_reload) \
 	X(state_reset) \
-	X(fleet)        /* the fleet's contact: lost for max_silence (fleet tickets suspended), resumed */
+	X(fleet)        /* the fleet's contact: lost for max_silence (fleet tickets suspended), resumed */ \
+	X(job_started)  /* a job's cgroup made below the scope (execgate job start, run --job) */ \
+	X(job_ended)    /* a job ended: its tickets and outputs gone */
 
 /* Why a submission is refused: the brief's names and execgate's own (docs/daemon.md
  * "Submissions"); the reason of ticket_refused records and of the control API's refusals. */
@@ -130,7 +135,8 @@
 	X(planted)  /* start-up: an installed record this host's execgated did not write */ \
 	X(delegation_exceeded) /* a delegated ticket beyond what its chain allows */ \
 	X(delegation_expired)  /* a link of its chain no longer valid */ \
-	X(delegation_revoked)  /* a link of its chain revoked */
+	X(delegation_revoked)  /* a link of its chain revoked */ \
+	X(wrong_job)           /* a ticket naming a job that is not running on this host */
 
 /* The reason of the records the daemon and the audit writer make on their own account
  * (docs/audit.md): gap, daemon_start, daemon_stop, policy_reload, state_reset, fleet, and a
@@ -146,6 +152,8 @@
 	X(operator_)        /* state_reset: "operator", the package's purge */ \
 	X(silent)           /* fleet: no confirmed contact with etcd for max_silence */ \
 	X(resumed)          /* fleet: contact again after silence */ \
-	X(deleted)          /* ticket_revoked: the fleet key it came from was deleted */
+	X(deleted)          /* ticket_revoked: the fleet key it came from was deleted */ \
+	X(job_ended)        /* ticket_revoked: its job ended (execgate job end) */ \
+	X(requested)        /* job_started, job_ended: asked over the control socket */
 
 #endif /* EXECGATE_NAMES_H */

@@ -15,6 +15,7 @@ PKGS=(
   fapolicyd   # tests/bench/peer_bench.sh runs it in the VM beside execgate
   libcurl4-openssl-dev   # userspace/fleet: the etcd client (v3 JSON gateway)
   etcd-server etcd-client   # tests/support/etcd_server.cpp: the etcd client's tests start their own etcd
+  tcc   # tests/e2e: the toolchain the exec suite's job builds case compiles and links with in the VM
 )
 
 missing=()

@@ -5,7 +5,9 @@
  * decide(), which applies them in the order docs/gate.md "Decision on exec" lists. Also
  * the 16-byte ticket id helpers (copy_id, same_id). The same code is compiled natively
  * (EG_NATIVE, userspace/decision/): `execgate policy simulate` and the unit tests run the
- * decision the kernel runs.
+ * decision the kernel runs. Jobs (lib/jobs.h): a job-bound ticket's entry is looked up by
+ * inode and the task's job, when the inode's entry says jobs' tickets name it; a file a
+ * builder wrote inside a job runs in that job (output_reason).
  */
 #ifndef EG_LIB_DECISION_H
 #define EG_LIB_DECISION_H
@@ -22,6 +24,7 @@
 #include "lib/classify.h"
 #include "lib/clock.h"
 #include "lib/compat.h"
+#include "lib/jobs.h"
 #include "lib/kernel_defs.h"
 #include "lib/maps.h"
 #include "lib/state.h"
@@ -38,6 +41,9 @@ struct decision {
 	__u8 spent;    /* ... and has no use left */
 	__u8 parent_bound;
 	__u8 last_use; /* this exec took the entry's last use (EG_ARG_LAST_USE) */
+	__u8 builder;  /* the ticket marks the file a builder (EG_TF_BUILDER) */
+	__u32 writer;  /* a job output: the builder process that wrote it */
+	__u64 job;     /* the job whose ticket entry or output decided (0: none) */
 };
 
 /* Ticket ids are 16 bytes at 8-byte aligned offsets in every map value, the event and
@@ -145,6 +151,74 @@ static __always_inline __u8 nameless_reason(struct inode *inode, struct dentry *
 	return first == '#' ? EG_R_TMPFILE : EG_R_UNLINKED;
 }
 
+/* Judges ticket entry T (of the inode's host entry, or of a job's) into D. */
+static __always_inline __u8 entry_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
+					 const struct eg_task_state *caller, bool consume, __u64 now,
+					 struct decision *d)
+{
+	d->has_ticket = 1;
+	copy_id(d->ticket, t->id);
+	d->per_exec = (t->flags & (EG_TF_LIMITED_USES | EG_TF_HAS_PARENT)) != 0;
+	d->parent_bound = (t->flags & EG_TF_HAS_PARENT) != 0;
+	d->builder = (t->flags & EG_TF_BUILDER) != 0;
+	__u8 reason = ticket_reason(t, inode, uid, caller, consume, now);
+	d->spent = (t->flags & EG_TF_LIMITED_USES) && t->uses_left <= 0;
+	if (reason == EG_R_TICKET) {
+		d->pinned = 1;
+		d->last_use = consume && d->spent;
+	}
+	return reason;
+}
+
+/* Whether ticket entry T is in force now (sealed, inside its window, not a silent fleet's):
+ * a job output's builder ticket. */
+static __always_inline bool entry_current(struct eg_ticket *t, __u64 now)
+{
+	if (t->flags & EG_TF_PENDING)
+		return false;
+	if ((t->flags & EG_TF_FLEET) && fleet_silent())
+		return false;
+	if (!now || near_bound(now, t->not_before_ns) || near_bound(now, t->not_after_ns))
+		now = bpf_ktime_get_boot_ns();
+	return now >= t->not_before_ns && now < t->not_after_ns;
+}
+
+/* The builder ticket of output O, still installed for the builder's image (in its host
+ * entry or its job's) and in force. */
+static __always_inline bool builder_current(const struct eg_output *o, __u64 now)
+{
+	struct eg_inode_key bk = o->builder;
+	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &bk);
+	if (!t)
+		return false;
+	if (!(t->flags & EG_TF_JOBS_ONLY) && same_id(t->id, o->builder_ticket))
+		return entry_current(t, now);
+	if (!(t->flags & EG_TF_HAS_JOBS))
+		return false;
+	struct eg_job_ticket_key jk = {.dev = bk.dev, .ino = bk.ino, .job = o->job};
+	t = bpf_map_lookup_elem(&eg_job_tickets, &jk);
+	return t && same_id(t->id, o->builder_ticket) && entry_current(t, now);
+}
+
+/* A job output (lib/outputs.h): runs only in its job (JOB, the current task's), while its
+ * builder's ticket is in force. 0 when the file is no output. */
+static __always_inline __u8 output_reason(struct inode *inode, const struct eg_inode_key *key, __u64 job,
+					  __u64 now, struct decision *d)
+{
+	struct eg_output *o = bpf_map_lookup_elem(&eg_outputs, key);
+	if (!o || o->generation != inode->i_generation)
+		return 0;
+	d->has_ticket = 1;
+	copy_id(d->ticket, o->builder_ticket);
+	d->job = o->job;
+	d->writer = o->writer;
+	if (o->job != job)
+		return EG_R_WRONG_JOB;
+	if (!builder_current(o, now))
+		return EG_R_BUILDER_GONE;
+	return EG_R_JOB_OUTPUT;
+}
+
 static __always_inline void decide(const struct eg_config *cfg, struct inode *inode,
 				   struct dentry *dentry, __u32 uid,
 				   const struct eg_task_state *caller, bool consume, bool is_exec,
@@ -158,19 +232,35 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 		return;
 	}
 	__u8 treason = EG_R_NO_TICKET;
+	__u64 job = 0;
+	bool job_asked = false;
 	struct eg_ticket *t = bpf_map_lookup_elem(&eg_tickets, &key);
 	if (t) {
-		d->has_ticket = 1;
-		copy_id(d->ticket, t->id);
-		d->per_exec = (t->flags & (EG_TF_LIMITED_USES | EG_TF_HAS_PARENT)) != 0;
-		d->parent_bound = (t->flags & EG_TF_HAS_PARENT) != 0;
-		treason = ticket_reason(t, inode, uid, caller, consume, now);
-		d->spent = (t->flags & EG_TF_LIMITED_USES) && t->uses_left <= 0;
-		if (treason == EG_R_TICKET) {
-			d->reason = EG_R_TICKET;
-			d->pinned = 1;
-			d->last_use = consume && d->spent;
-			return;
+		__u32 flags = t->flags;
+		if (!(flags & EG_TF_JOBS_ONLY)) {
+			treason = entry_reason(t, inode, uid, caller, consume, now, d);
+			if (treason == EG_R_TICKET) {
+				d->reason = EG_R_TICKET;
+				return;
+			}
+		} else {
+			d->has_ticket = 1;
+			copy_id(d->ticket, t->id);
+			treason = EG_R_WRONG_JOB; /* only jobs' tickets name it, none of this task's job */
+		}
+		if (flags & EG_TF_HAS_JOBS) {
+			job = current_job();
+			job_asked = true;
+			struct eg_job_ticket_key jk = {.dev = key.dev, .ino = key.ino, .job = job};
+			struct eg_ticket *jt = job ? bpf_map_lookup_elem(&eg_job_tickets, &jk) : NULL;
+			if (jt) {
+				treason = entry_reason(jt, inode, uid, caller, consume, now, d);
+				d->job = job;
+				if (treason == EG_R_TICKET) {
+					d->reason = EG_R_TICKET;
+					return;
+				}
+			}
 		}
 	}
 	/* The dynamic loader run as a program loads whatever it is told: never by the
@@ -185,13 +275,22 @@ static __always_inline void decide(const struct eg_config *cfg, struct inode *in
 		d->reason = EG_R_BASELINE;
 		return;
 	}
+	if (jobs_live()) {
+		if (!job_asked)
+			job = current_job();
+		__u8 oreason = output_reason(inode, &key, job, now, d);
+		if (oreason) {
+			d->reason = oreason;
+			return;
+		}
+	}
 	/* a ticket's own failure explains more than "no ticket" */
 	d->reason = t ? treason : breason;
 }
 
 static __always_inline bool is_allow(__u8 reason)
 {
-	return reason == EG_R_TICKET || reason == EG_R_BASELINE;
+	return reason == EG_R_TICKET || reason == EG_R_BASELINE || reason == EG_R_JOB_OUTPUT;
 }
 
 /* The reason for an executable mapping (mmap_file, file_mprotect), from decide()'s outcome

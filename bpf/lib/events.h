@@ -83,6 +83,8 @@ static __always_inline void emit(const struct eg_config *cfg, struct eg_event *e
 	e->reason = d->reason;
 	e->has_ticket = d->has_ticket;
 	copy_id(e->ticket, d->ticket);
+	e->job = d->job;
+	e->writer = d->writer;
 	if (caller && caller->has_ticket) {
 		e->has_proc_ticket = 1;
 		copy_id(e->proc_ticket, caller->ticket);

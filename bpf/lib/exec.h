@@ -137,11 +137,12 @@ static __always_inline int exec_decide(struct linux_binprm *bprm)
 	if (rc == 0) {
 		bool ticketed = d.reason == EG_R_TICKET;
 		struct eg_task_state *self = caller;
-		if (!self && ticketed && (cfg->track_lineage || d.per_exec))
+		if (!self && ticketed && (cfg->track_lineage || d.per_exec || d.builder))
 			self = bpf_task_storage_get(&eg_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (self) {
 			self->pending_state = ticketed ? EG_PENDING_TICKETED : EG_PENDING_UNTICKETED;
 			self->pending_per_exec = ticketed && d.per_exec;
+			self->pending_builder = ticketed && d.builder;
 			self->pending_key = inode_key(inode);
 			copy_id(self->pending, d.ticket);
 		}
@@ -181,7 +182,16 @@ static __always_inline int exec_commit(struct linux_binprm *bprm)
 		st->image.dev = 0;
 		st->image.ino = 0;
 	}
+	/* a builder's image: what it writes inside a job is the job's output (lib/outputs.h) */
+	st->builder = ticketed && st->pending_builder;
+	if (st->builder) {
+		st->builder_image = k;
+	} else {
+		st->builder_image.dev = 0;
+		st->builder_image.ino = 0;
+	}
 	st->pending_state = EG_PENDING_NONE;
+	st->pending_builder = 0;
 	return 0;
 }
 
@@ -204,7 +214,8 @@ static __always_inline int task_alloc_rule(struct task_struct *task, unsigned lo
 		return 0;
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct eg_task_state *parent = bpf_task_storage_get(&eg_task_state, cur, 0, 0);
-	bool lineage = cfg->track_lineage && parent && parent->has_ticket;
+	/* a builder's threads and children write as the builder until they exec */
+	bool lineage = parent && ((cfg->track_lineage && parent->has_ticket) || parent->builder);
 	bool workload = in && !is_launcher(cfg, cur, parent);
 	if (!lineage && !workload)
 		return 0;

@@ -9,6 +9,7 @@
 
 #define EPERM 1
 #define ENOMEM 12
+#define O_TRUNC 01000
 #define SB_KERNMOUNT (1u << 22) /* include/linux/fs.h: a kernel-internal mount (shm, hugetlbfs) */
 #define FMODE_WRITE 0x2
 #define MAY_WRITE 0x2

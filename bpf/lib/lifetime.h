@@ -28,6 +28,8 @@ static __always_inline int forget_superblock(struct super_block *sb)
 	bpf_for_each_map_elem(&eg_tickets, drop_dev_entry, &dev, 0);
 	bpf_for_each_map_elem(&eg_baseline, drop_dev_entry, &dev, 0);
 	bpf_for_each_map_elem(&eg_written, drop_dev_entry, &dev, 0);
+	bpf_for_each_map_elem(&eg_job_tickets, drop_dev_entry, &dev, 0);
+	bpf_for_each_map_elem(&eg_outputs, drop_dev_entry, &dev, 0);
 	return 0;
 }
 

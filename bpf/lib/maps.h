@@ -104,4 +104,34 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } eg_task_state SEC(".maps");
 
+/* job-bound tickets' entries, by inode and job (execgate.h, struct eg_job_ticket_key) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_TICKETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct eg_job_ticket_key);
+	__type(value, struct eg_ticket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_job_tickets SEC(".maps");
+
+/* the live jobs, by cgroup id */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_JOBS);
+	__type(key, __u64);
+	__type(value, struct eg_job);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_jobs SEC(".maps");
+
+/* files builders wrote inside jobs (lib/outputs.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EG_MAX_OUTPUTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct eg_inode_key);
+	__type(value, struct eg_output);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eg_outputs SEC(".maps");
+
+
 #endif /* EG_LIB_MAPS_H */

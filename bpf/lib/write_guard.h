@@ -19,6 +19,7 @@
 #include "lib/events.h"
 #include "lib/kernel_defs.h"
 #include "lib/maps.h"
+#include "lib/outputs.h"
 #include "lib/scope.h"
 #include "lib/state.h"
 #include "lib/written.h"
@@ -63,6 +64,7 @@ static __always_inline int truncate_rule(struct dentry *dentry, struct inode *in
 	int rc = deny_protected_write(cfg, dentry, inode, EG_HOOK_TRUNCATE);
 	if (rc)
 		return rc;
+	output_write(inode, NULL);
 	return mark_if_in_scope(inode, EG_HOOK_TRUNCATE);
 }
 
@@ -154,14 +156,17 @@ static __always_inline int file_open_rule(struct file *file)
 	}
 	const int in_scope = current_in_scope(cfg);
 	if (in_scope) {
-		__u32 hook;
+		__u32 hook = 0;
 		__u8 reason = scope_write_target(file, &hook);
 		if (reason && !launcher_cgroup_write(cfg, hook))
 			return deny_simple(reason, hook);
 	}
 	int rc = deny_protected_write_scoped(cfg, file->f_path.dentry, inode, EG_HOOK_OPEN_WRITE, in_scope);
-	if (rc || !in_scope)
+	if (rc)
 		return rc;
+	output_write(inode, in_scope ? file : NULL);
+	if (!in_scope)
+		return 0;
 	return mark_scope_write(cfg, inode, EG_HOOK_OPEN_WRITE);
 }
 
@@ -182,10 +187,12 @@ static __always_inline int fd_access_rule(struct file *file, int mask)
 			return 0;
 		return block_read_rule(cfg, inode);
 	}
-	__u32 hook;
+	__u32 hook = 0;
 	__u8 reason = scope_write_target(file, &hook);
 	if (!reason && !markable(inode))
 		return 0;
+	if (!reason)
+		output_write(inode, NULL);
 	struct eg_config *cfg = get_config();
 	if (!cfg || !current_in_scope(cfg))
 		return 0;
@@ -207,6 +214,8 @@ static __always_inline int mapping_rule(struct file *file, bool shared_write)
 	shared_write = shared_write && (file->f_mode & FMODE_WRITE);
 	if (!shared_write && !block)
 		return 0;
+	if (shared_write)
+		output_write(inode, NULL);
 	struct eg_config *cfg = get_config();
 	if (!cfg || !current_in_scope(cfg))
 		return 0;
@@ -217,7 +226,7 @@ static __always_inline int mapping_rule(struct file *file, bool shared_write)
 	}
 	if (!shared_write)
 		return 0;
-	__u32 hook;
+	__u32 hook = 0;
 	__u8 reason = scope_write_target(file, &hook);
 	if (!reason)
 		return mark_scope_write(cfg, inode, EG_HOOK_MMAP_WRITE);

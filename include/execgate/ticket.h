@@ -35,6 +35,11 @@ inline constexpr std::size_t kMaxPathBytes = 4096;
 inline constexpr std::size_t kMaxTextBytes = 1024;       // initiator, purpose, reason
 inline constexpr std::size_t kMaxPolicyNameBytes = 128;  // policy
 inline constexpr std::size_t kMaxDelegationDepth = 4;    // delegations in a ticket's chain
+inline constexpr std::size_t kMaxJobIdBytes = 100;       // a job id (a cgroup directory's name)
+
+// A job id as tickets and `execgate job` name it: 1..kMaxJobIdBytes of [A-Za-z0-9._-], the
+// first alphanumeric (it names the job's cgroup directory, job.<id>).
+bool valid_job_id(std::string_view id) noexcept;
 
 struct Subject {
   std::array<std::uint8_t, 32> sha256{};
@@ -54,6 +59,10 @@ struct TicketBody {
   // Signed by a delegate: the delegation envelopes from a policy issuer's to the one that
   // names the ticket's signer (root first, 1..kMaxDelegationDepth); empty: signed by an issuer.
   std::vector<std::string> delegation;
+  // Valid only in this job's cgroup on the host (docs/tickets.md "Jobs"): an opaque id,
+  // 1..kMaxJobIdBytes of [A-Za-z0-9._-], first alphanumeric. Excludes max_uses.
+  std::optional<std::string> job;
+  bool builder = false;  // its subjects are builders: what they write in a job runs in that job
   bool operator==(const TicketBody&) const = default;
 };
 

@@ -430,6 +430,38 @@ PROBE_CMD(cmd_mmap_exec)
 	return attempt("MPROTECT", rc == 0);
 }
 
+PROBE_CMD(cmd_write_file)
+{
+	/* write-file SRC DST [CMD ARGS...]: a linker's write: DST created (or truncated) with mode
+	 * 0755 and SRC's bytes written into it; then, with CMD, CMD runs with that fd as its fd 3
+	 * (inherited: a child that writes through it is another writer). Prints WRITE_OK. */
+	int in = open(argv[2], O_RDONLY);
+	if (in < 0)
+		return report("SETUP", 0, errno);
+	int out = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (out < 0)
+		return report("WRITE", 0, errno);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return report("WRITE", 0, errno);
+	close(in);
+	if (argc > 4) {
+		if (dup2(out, 3) < 0)
+			return report("SETUP", 0, errno);
+		pid_t pid = fork();
+		if (pid == 0) {
+			execv(argv[4], argv + 4);
+			_exit(127);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+	}
+	close(out);
+	return report("WRITE", 1, 0);
+}
+
 PROBE_CMD(cmd_hold_write)
 {
 	/* hold-write PATH TRIGGER DONE: open PATH for writing now; once TRIGGER exists,
@@ -1383,6 +1415,7 @@ static const struct probe_command {
 	{"mmap-exec", 3, 3, cmd_mmap_exec},
 	{"mprotect-exec", 3, 3, cmd_mmap_exec},
 	{"hold-write", 5, 5, cmd_hold_write},
+	{"write-file", 4, 0, cmd_write_file},
 	{"mmap-write", 5, 5, cmd_mmap_write},
 	{"clone-into-cgroup", 3, 3, cmd_clone_into_cgroup},
 	{"finit-module", 3, 3, cmd_finit_module},

@@ -356,6 +356,128 @@ case_delegation() {
   check "  ... and runs" gated /opt/deleg/true
 }
 
+# Jobs (docs/gate.md "Jobs"): a job-bound ticket runs only inside its job; the control
+# socket from inside a job neither starts, joins nor ends another job, nor moves anything
+# out of the scope; ending a job takes its tickets away.
+case_jobs() {
+  mkdir -p /opt/jobs && cp /bin/busybox /opt/jobs/true && chmod 755 /opt/jobs/true
+  check "job start a: its cgroup below the scope" sh -c "execgate job start a | grep -qx /sys/fs/cgroup/gated/job.a"
+  check "  ... audited job_started" audit_has '"event":"job_started"' '"job":"a"'
+  execgate job start b >/dev/null
+  issue_ops job_a /opt/jobs/true --ttl 10m --job a
+  tid=$(execgate inspect $W/job_a.ticket | sed -n 's/^ticket \([0-9a-f]\{32\}\)$/\1/p')
+  check "a ticket bound to job a is installed" sh -c "execgate submit $W/job_a.ticket >/dev/null"
+  check "  ... and runs inside job a" execgate run --job a -- /opt/jobs/true
+  check "  ... its exec record names the job" audit_has '"verdict":"allow"' "\"ticket\":\"$tid\"" '"job":"a"'
+  out=$(execgate run --job b -- $PROBE exec /opt/jobs/true 2>&1)
+  check "  ... denied in job b (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited wrong_job" audit_has '"verdict":"deny"' '"reason":"wrong_job"' '/opt/jobs/true'
+  out=$(gated $PROBE exec /opt/jobs/true 2>&1)
+  check "  ... denied in the scope outside any job (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "control: outside the scope it runs (ungated)" /opt/jobs/true
+  issue_ops job_z /opt/jobs/true --ttl 10m --job zz
+  out=$(execgate submit $W/job_z.ticket 2>&1)
+  check "a ticket naming a job that is not running is refused wrong_job" contains "$out" "wrong_job"
+
+  # from inside job a, over the control socket
+  out=$(execgate run --job a -- execgate job end b 2>&1); rc=$?
+  check "inside job a: job end b is refused (exit 3)" [ "$rc" = 3 ]
+  check "  ... job b still runs" sh -c "execgate job list | grep -q '^b '"
+  out=$(execgate run --job a -- execgate job start c 2>&1); rc=$?
+  check "inside job a: job start c is refused (exit 3)" [ "$rc" = 3 ]
+  check "  ... no cgroup made" [ ! -d /sys/fs/cgroup/gated/job.c ]
+  out=$(execgate run --job a -- execgate run --job b -- /opt/jobs/true 2>&1); rc=$?
+  check "inside job a: run --job b (a move into job b) is refused (exit 3)" [ "$rc" = 3 ]
+  sleep 30 & outside=$!
+  out=$(execgate run --job a -- execgate job start c --pid $outside 2>&1); rc=$?
+  check "inside job a: moving a process from outside the scope is refused" [ "$rc" = 3 ]
+  kill $outside 2>/dev/null
+  execgate run -- sleep 30 & sleep 1
+  ingated=$(cat /sys/fs/cgroup/gated/run-*/cgroup.procs | head -1)
+  out=$(execgate job start c --pid "$ingated" 2>&1); rc=$?
+  check "outside: moving a process that lies in the scope already into a job is refused" [ "$rc" = 3 ]
+  check "  ... and the job it was to start does not stay" [ ! -d /sys/fs/cgroup/gated/job.c ]
+  kill "$ingated" 2>/dev/null
+  # its own job, from inside: authorizations go, the caller lives on
+  out=$(execgate run --job a -- sh -c "execgate job end a >/dev/null; echo ended; $PROBE exec /opt/jobs/true" 2>&1)
+  check "inside job a: job end a ends its own job" contains "$out" "ended"
+  check "  ... and the job's ticket is denied at once (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited ticket_revoked job_ended" audit_has '"event":"ticket_revoked"' '"reason":"job_ended"' "$tid"
+  check "  ... and job_ended, its processes not killed" audit_has '"event":"job_ended"' '"job":"a"' '"killed":false'
+  check "  ... its cgroup is removed once empty" poll test ! -d /sys/fs/cgroup/gated/job.a
+  execgate run --job b -- sleep 60 & sleep 1
+  check "job end b from outside" sh -c "execgate job end b | grep -q 'processes killed'"
+  check "  ... its processes are killed and its cgroup removed" poll test ! -d /sys/fs/cgroup/gated/job.b
+}
+
+# Build outputs allowed by lineage, with a real toolchain (tcc, a compiler and linker in one
+# binary) as the builder of a job: what it links inside the job runs there, and nothing else
+# does (docs/gate.md "Jobs").
+case_job_builds() {
+  [ -x /usr/bin/tcc ] || { fail "job builds" "no tcc in the VM (tests/e2e/run-vm-suites.sh adds it)"; return; }
+  mkdir -p /opt/toolchain /work/jb && cp /usr/bin/tcc /opt/toolchain/tcc && cp $PROBE /opt/toolchain/mkexe
+  chmod 755 /opt/toolchain/*
+  printf '#include <stdio.h>\nint main(void) { puts("built in the job"); return 0; }\n' >/work/jb/hello.c
+  execgate job start build >/dev/null
+  execgate job start other >/dev/null
+  issue_ops builder /opt/toolchain/tcc --binary /opt/toolchain/mkexe --ttl 10m --job build --builder
+  bid=$(execgate inspect $W/builder.ticket | sed -n 's/^ticket \([0-9a-f]\{32\}\)$/\1/p')
+  check "the job's builder ticket (tcc) is installed" sh -c "execgate submit $W/builder.ticket >/dev/null"
+  check "tcc compiles and links inside the job" execgate run --job build -- /opt/toolchain/tcc -o /work/jb/hello /work/jb/hello.c
+  out=$(execgate run --job build -- /work/jb/hello 2>&1)
+  check "  ... the output runs inside the job" contains "$out" "built in the job"
+  check "  ... audited job_output, naming the builder ticket, the writer and the job" \
+    audit_has '"verdict":"allow"' '"reason":"job_output"' "\"builder_ticket\":\"$bid\"" '"writer_pid":' '"job":"build"'
+  out=$(execgate run --job other -- $PROBE exec /work/jb/hello 2>&1)
+  check "  ... denied from another job (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited wrong_job" audit_has '"verdict":"deny"' '"reason":"wrong_job"' '/work/jb/hello'
+  execgate run --job build -- cp /work/jb/hello /work/jb/hello-cp
+  out=$(execgate run --job build -- $PROBE exec /work/jb/hello-cp 2>&1)
+  check "the same bytes written by cp in the job are denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' 'hello-cp'
+  # rewritten after linking: by a step of the job, from outside the scope, through a shared mapping
+  for how in step outside mapping; do
+    execgate run --job build -- /opt/toolchain/tcc -o /work/jb/re-$how /work/jb/hello.c
+    case $how in
+      step) execgate run --job build -- sh -c "printf '\n' >>/work/jb/re-$how" ;;
+      outside) printf '\n' >>/work/jb/re-$how ;;
+      mapping) rm -f /work/jb/t /work/jb/d
+        execgate run --job build -- $PROBE mmap-write /work/jb/re-$how /work/jb/t /work/jb/d >/dev/null &
+        sleep 1; touch /work/jb/t; poll test -e /work/jb/d; wait ;;
+    esac
+    out=$(execgate run --job build -- $PROBE exec /work/jb/re-$how 2>&1)
+    check "an output rewritten after linking ($how) is denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  done
+  # the builder writes, then a child it runs writes through the fd it inherited
+  execgate run --job build -- /opt/toolchain/mkexe write-file /work/jb/hello /work/jb/fd-out /bin/sh -c 'printf x >&3' >/dev/null
+  out=$(execgate run --job build -- $PROBE exec /work/jb/fd-out 2>&1)
+  check "an output a child wrote through an inherited fd is denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  execgate run --job build -- /opt/toolchain/mkexe write-file /work/jb/hello /work/jb/fd-ctl >/dev/null
+  check "  control: the builder's own write alone runs" execgate run --job build -- /work/jb/fd-ctl
+  execgate run --job build -- /opt/toolchain/tcc -o /work/jb/late /work/jb/hello.c
+  execgate revoke --key $W/ops.key -o $W/builder.rev "$bid" >/dev/null
+  execgate submit $W/builder.rev >/dev/null
+  out=$(execgate run --job build -- $PROBE exec /work/jb/late 2>&1)
+  check "with the builder's ticket revoked, its output is denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited builder_gone" audit_has '"verdict":"deny"' '"reason":"builder_gone"' '/work/jb/late'
+  issue_ops builder2 /opt/toolchain/tcc --ttl 10m --job build --builder
+  execgate submit $W/builder2.ticket >/dev/null
+  execgate run --job build -- /opt/toolchain/tcc -o /work/jb/final /work/jb/hello.c
+  check "a new builder ticket: its output runs" execgate run --job build -- /work/jb/final
+  execgate job end build >/dev/null
+  execgate job start build >/dev/null
+  out=$(execgate run --job build -- $PROBE exec /work/jb/final 2>&1)
+  check "after the job ends, its output is denied in a new job of the same name (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  out=$(execgate run --job build -- $PROBE exec /opt/toolchain/tcc 2>&1)
+  check "  ... and so are its tickets (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  out=$(/work/jb/final 2>&1)
+  check "control: an output does not run outside the scope either (scope_written)" [ "$out" != "built in the job" ]
+  /opt/toolchain/tcc -o /work/jb/host /work/jb/hello.c
+  check "control: tcc outside the scope builds what runs there" sh -c '/work/jb/host | grep -q "built in the job"'
+  execgate job end build >/dev/null
+  execgate job end other >/dev/null
+}
+
 # the audit log of the whole run verifies
 case_audit_verifies() { log_verifies; }
 

@@ -228,7 +228,7 @@ start_daemon() { # start_daemon POLICY (EXECGATED: another daemon binary; STATE_
   _sd_i=0
   while [ $_sd_i -lt 900 ]; do
     execgate status >/dev/null 2>&1 && return 0
-    kill -0 $DPID 2>/dev/null || { echo "execgated died:"; tail -5 $W/daemon.log; return 1; }
+    kill -0 $DPID 2>/dev/null || { echo "execgated died:"; grep -v "^[0-9]*: (" $W/daemon.log | tail -${EXECGATE_DIED_LINES:-5}; return 1; }
     sleep 0.1
     _sd_i=$((_sd_i + 1))
   done

@@ -64,7 +64,7 @@ AuditOptions DaemonEnv::audit_options() const {
 }
 
 GateDaemon& DaemonEnv::boot() {
-  auto d = std::make_unique<GateDaemon>(policy, paths, *gate_, *audit_, clock, cgroups);
+  auto d = std::make_unique<GateDaemon>(policy, paths, *gate_, *audit_, clock, cgroups, job_cgroups);
   d->open_state();
   audit_->append({{"event", name(EventKind::daemon_start)},
                   {"reason", name(RecordReason::fresh)},
@@ -126,6 +126,8 @@ std::string DaemonEnv::issue(const TicketSpec& spec) {
   t.parent = spec.parent;
   t.hosts = spec.hosts.empty() ? std::vector<std::string>{machine_id} : spec.hosts;
   t.delegation = spec.delegation;
+  t.job = spec.job;
+  t.builder = spec.builder;
   t.initiator = "unit-test";
   for (const auto& name : spec.files) {
     Subject s;

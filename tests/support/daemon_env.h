@@ -20,6 +20,7 @@
 #include "execgate/policy.h"
 #include "fake_cgroups.h"
 #include "fake_gate.h"
+#include "fake_job_cgroups.h"
 #include "gate_daemon.h"
 
 namespace execgate::test {
@@ -66,6 +67,8 @@ class DaemonEnv {
     std::vector<std::string> delegation;  // a delegate's ticket: its chain, root first
     const SecretKey* signer = nullptr;    // ... signed with the delegate's key
     std::vector<std::string> hosts;       // default: this host
+    std::optional<std::string> job;       // bound to this job
+    bool builder = false;
   };
   std::string issue(const TicketSpec& spec);
   std::string ticket(const std::vector<std::string>& files, std::int64_t ttl = 3600) {
@@ -87,6 +90,7 @@ class DaemonEnv {
   std::filesystem::path dir;
   FixedClock clock;
   FakeCgroups cgroups;
+  FakeJobCgroups job_cgroups;
   Policy policy;
   DaemonPaths paths;
   std::string machine_id = "0123456789abcdef0123456789abcdef";

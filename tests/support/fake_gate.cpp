@@ -440,11 +440,8 @@ int FakeGate::poll_events(int /*timeout_ms*/, const std::function<void(const Gat
 
 // --- the kernel's own doing
 
-std::string FakeGate::exec_reason(const InodeKey& key) const {
-  std::lock_guard lk(mu_);
-  const auto it = entries.find(key);
-  if (it == entries.end()) return to_string(Reason::no_ticket);
-  const KernelTicket& t = it->second;
+namespace {
+std::string entry_reason(const KernelTicket& t, const std::function<std::uint64_t()>& boot_clock) {
   if (t.pending) return to_string(Reason::unsealed);
   if (boot_clock) {
     const std::uint64_t now = boot_clock();
@@ -453,6 +450,63 @@ std::string FakeGate::exec_reason(const InodeKey& key) const {
   }
   if (t.uses_left && *t.uses_left <= 0) return to_string(Reason::exhausted);
   return to_string(Reason::ticket);
+}
+}  // namespace
+
+std::string FakeGate::exec_reason(const InodeKey& key) const {
+  std::lock_guard lk(mu_);
+  const auto it = entries.find(key);
+  if (it == entries.end()) return to_string(Reason::no_ticket);
+  if (it->second.jobs_only) return to_string(Reason::wrong_job);
+  return entry_reason(it->second, boot_clock);
+}
+
+std::string FakeGate::job_exec_reason(const InodeKey& key, std::uint64_t job) const {
+  std::lock_guard lk(mu_);
+  const auto it = entries.find(key);
+  if (it == entries.end()) return to_string(Reason::no_ticket);
+  std::string reason = it->second.jobs_only ? to_string(Reason::wrong_job) : entry_reason(it->second, boot_clock);
+  if (reason == to_string(Reason::ticket) || !it->second.has_jobs || !live_jobs.count(job)) return reason;
+  const auto j = job_entries.find({key, job});
+  return j == job_entries.end() ? reason : entry_reason(j->second, boot_clock);
+}
+
+void FakeGate::put_job_ticket(const InodeKey& key, std::uint64_t job, const KernelTicket& value) {
+  std::lock_guard lk(mu_);
+  job_entries[{key, job}] = value;
+}
+
+bool FakeGate::delete_job_ticket(const InodeKey& key, std::uint64_t job) {
+  std::lock_guard lk(mu_);
+  return job_entries.erase({key, job}) > 0;
+}
+
+std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> FakeGate::job_tickets() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> out;
+  for (const auto& [k, v] : job_entries) out.emplace_back(k.first, k.second, v);
+  return out;
+}
+
+void FakeGate::add_job(std::uint64_t cgroup_id) {
+  std::lock_guard lk(mu_);
+  live_jobs.insert(cgroup_id);
+}
+
+void FakeGate::remove_job(std::uint64_t cgroup_id) {
+  std::lock_guard lk(mu_);
+  live_jobs.erase(cgroup_id);
+  std::erase_if(outputs, [&](const JobOutput& o) { return o.job == cgroup_id; });
+}
+
+std::vector<std::uint64_t> FakeGate::jobs() const {
+  std::lock_guard lk(mu_);
+  return {live_jobs.begin(), live_jobs.end()};
+}
+
+std::vector<JobOutput> FakeGate::job_outputs() const {
+  std::lock_guard lk(mu_);
+  return outputs;
 }
 
 GateEvent FakeGate::exec(const InodeKey& key, std::uint32_t uid) {

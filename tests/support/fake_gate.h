@@ -78,6 +78,13 @@ class FakeGate final : public GateOps {
   bool delete_ticket(const InodeKey& key) override;
   std::optional<KernelTicket> get_ticket(const InodeKey& key) const override;
   std::vector<std::pair<InodeKey, KernelTicket>> tickets() const override;
+  void put_job_ticket(const InodeKey& key, std::uint64_t job, const KernelTicket& value) override;
+  bool delete_job_ticket(const InodeKey& key, std::uint64_t job) override;
+  std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> job_tickets() const override;
+  void add_job(std::uint64_t cgroup_id) override;
+  void remove_job(std::uint64_t cgroup_id) override;
+  std::vector<std::uint64_t> jobs() const override;
+  std::vector<JobOutput> job_outputs() const override;
   void set_config(const GateConfig& cfg) override;
   GateConfig config() const override;
   void set_audit_stalled(bool stalled) override;
@@ -99,6 +106,9 @@ class FakeGate final : public GateOps {
 
   // --- what the kernel holds
   std::map<InodeKey, KernelTicket> entries;  // the ticket map
+  std::map<std::pair<InodeKey, std::uint64_t>, KernelTicket> job_entries;  // by inode and job
+  std::set<std::uint64_t> live_jobs;
+  std::vector<JobOutput> outputs;  // seeded by tests (the kernel writes them)
   std::map<InodeKey, BaselineFile> baseline;
   std::set<InodeKey> baseline_dirs;
   std::map<InodeKey, std::uint8_t> protected_inodes;
@@ -130,6 +140,9 @@ class FakeGate final : public GateOps {
   // The reason the kernel would give an exec of the file now ("ticket": allowed), no use taken.
   std::string exec_reason(const InodeKey& key) const;
   bool allows_exec(const InodeKey& key) const { return exec_reason(key) == name(Reason::ticket); }
+  // The same for a task of job JOB (a cgroup id, 0: none): the inode's own entry unless it
+  // is only the anchor of jobs' entries, else the job's entry (lib/decision.h).
+  std::string job_exec_reason(const InodeKey& key, std::uint64_t job) const;
 
   // --- the call log
   bool record_calls = true;  // off: nothing logged (a bench)

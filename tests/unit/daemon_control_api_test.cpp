@@ -64,8 +64,8 @@ TEST(ControlRequestParse, TheOpMustBeAStringMemberOfAnObject) {
 }
 
 TEST(ControlRequestParse, AnUnknownOpIsNamedWithTheOnesThereAre) {
-  EXPECT_EQ(error(R"({"op":"revoke"})"), "unknown op \"revoke\" (expected submit, tickets, status, fleet_submit, fleet_forget or fleet_contact)");
-  EXPECT_EQ(error(R"({"op":"a\"b"})"), "unknown op \"a\\\"b\" (expected submit, tickets, status, fleet_submit, fleet_forget or fleet_contact)")
+  EXPECT_EQ(error(R"({"op":"revoke"})"), "unknown op \"revoke\" (expected submit, tickets, status, fleet_submit, fleet_forget, fleet_contact, job_start, job_join or job_end)");
+  EXPECT_EQ(error(R"({"op":"a\"b"})"), "unknown op \"a\\\"b\" (expected submit, tickets, status, fleet_submit, fleet_forget, fleet_contact, job_start, job_join or job_end)")
       << "quoted as JSON";
 }
 

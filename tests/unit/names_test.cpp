@@ -99,7 +99,7 @@ TEST(Names, KernelCodesArePinned) {
                         {"write_protected", 20}, {"scope_escape", 21},    {"gate_tamper", 22},    {"ptrace", 23},
                         {"unsealed", 24},        {"privilege", 25},       {"tmpfile", 26},        {"unlinked", 27},
                         {"scope_written", 28},
-                        {"fleet_silent", 29}},
+                        {"fleet_silent", 29},    {"job_output", 3},       {"wrong_job", 30},      {"builder_gone", 31}},
                        "EG_REASONS");
   expect_codes<Hook>({{"exec", 1},           {"open_write", 2},        {"mmap_exec", 3},       {"mprotect_exec", 4},
                       {"cgroup_write", 5},   {"clone_into_cgroup", 6}, {"bpf", 7},             {"pin_unlink", 8},

@@ -28,7 +28,7 @@ using execgate::printable;
 
 // keygen, issue, inspect, verify, revoke (offline ticket verbs)
 void add_ticket_verbs(CLI::App& app, Cli& cli);
-// submit, tickets, status, fileinfo, run (talk to the daemon), policy check (and simulate)
+// submit, tickets, status, fileinfo, run, job (talk to the daemon), policy check (and simulate)
 void add_daemon_verbs(CLI::App& app, Cli& cli);
 // audit verify, audit tail
 void add_audit_verbs(CLI::App& app, Cli& cli);

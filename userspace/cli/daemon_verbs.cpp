@@ -279,6 +279,7 @@ void add_policy(CLI::App& app, Cli& cli) {
 }  // namespace
 
 void add_run_verb(CLI::App& app, Cli& cli);
+void add_job_verbs(CLI::App& app, Cli& cli);
 
 void add_daemon_verbs(CLI::App& app, Cli& cli) {
   add_submit(app, cli);
@@ -286,6 +287,7 @@ void add_daemon_verbs(CLI::App& app, Cli& cli) {
   add_status(app, cli);
   add_fileinfo(app, cli);
   add_run_verb(app, cli);
+  add_job_verbs(app, cli);
   add_policy(app, cli);
 }
 

@@ -20,9 +20,10 @@ namespace execgate::cli::ticket_verbs {
 namespace {
 
 struct IssueOpts {
-  std::string key, ttl, not_before, parent, initiator, purpose, policy, out, max_uses, delegation;
+  std::string key, ttl, not_before, parent, initiator, purpose, policy, out, max_uses, delegation, job;
   std::vector<std::string> binaries, digests, hosts, uids;
   bool this_host = false;
+  bool builder = false;
   bool have_initiator = false;
 };
 
@@ -92,6 +93,8 @@ int run_issue(const Cli& cli, const IssueOpts& o) {
       throw Error(ErrorKind::usage, "--parent: expected a ticket id (32 lower-case hex digits)");
     b.parent = o.parent;
   }
+  if (!o.job.empty()) b.job = o.job;
+  b.builder = o.builder;
   b.initiator = o.have_initiator ? o.initiator : default_initiator();
   b.purpose = o.purpose;
   b.policy = o.policy;
@@ -157,6 +160,9 @@ void add_issue(CLI::App& app, Cli& cli) {
   auto* init = sub->add_option("--initiator", o->initiator, "who asked (default: your login name)");
   sub->add_option("--purpose", o->purpose, "why (free text)");
   sub->add_option("--policy", o->policy, "policy name it is issued under");
+  sub->add_option("--job", o->job, "valid only inside this job on the host (execgate job start ID; excludes --max-uses)");
+  sub->add_flag("--builder", o->builder,
+                "its binaries are builders: what they write inside a job may run in that job (docs/ci.md)");
   sub->add_option("--delegation", o->delegation,
                   "sign as a delegate: the delegation file (execgate delegate) whose delegate --key is");
   sub->add_option("-o,--output", o->out, "ticket file to write")->required();

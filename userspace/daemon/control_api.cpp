@@ -38,13 +38,29 @@ std::variant<ControlRequest, std::string> parse_control_request(std::string_view
     if (!req.contains("revision") || !req["revision"].is_number_integer() || req["revision"].get<std::int64_t>() < 0)
       return std::string("fleet_contact: \"revision\" must be an integer >= 0");
     out.revision = req["revision"].get<std::int64_t>();
+  } else if (op == "job_start" || op == "job_join" || op == "job_end") {
+    out.op = op == "job_start" ? ControlRequest::Op::job_start
+             : op == "job_join" ? ControlRequest::Op::job_join
+                                : ControlRequest::Op::job_end;
+    if (!req.contains("job") || !req["job"].is_string()) return op + ": \"job\" must be the job's id as a string";
+    out.job = req["job"].get<std::string>();
+    if (out.op != ControlRequest::Op::job_end && req.contains("pids")) {
+      const auto& pids = req["pids"];
+      if (!pids.is_array() || pids.size() > kMaxJobPids)
+        return op + ": \"pids\" must be an array of at most " + std::to_string(kMaxJobPids) + " process ids";
+      for (const auto& p : pids) {
+        if (!p.is_number_integer() || p.get<std::int64_t>() <= 0 || p.get<std::int64_t>() > 0x3fffffff)
+          return op + ": \"pids\" must hold process ids (integers > 0)";
+        out.pids.push_back(static_cast<pid_t>(p.get<std::int64_t>()));
+      }
+    }
   } else if (op == "tickets") {
     out.op = ControlRequest::Op::tickets;
   } else if (op == "status") {
     out.op = ControlRequest::Op::status;
   } else {
     return "unknown op " + nlohmann::json(op).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-           " (expected submit, tickets, status, fleet_submit, fleet_forget or fleet_contact)";
+           " (expected submit, tickets, status, fleet_submit, fleet_forget, fleet_contact, job_start, job_join or job_end)";
   }
   return out;
 }

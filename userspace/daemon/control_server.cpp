@@ -75,6 +75,7 @@ struct Client {
   std::size_t sent = 0;
   std::chrono::steady_clock::time_point accepted, deadline;
   bool replying = false;
+  pid_t pid = 0;  // SO_PEERCRED's, at connect
 };
 
 std::string error_reply(const std::string& msg) {
@@ -102,7 +103,7 @@ void ControlServer::serve(const std::atomic<bool>& stop, int tick_ms, const std:
       c.replying = true;
       ::shutdown(c.fd.get(), SHUT_RD);
     } else if (nl != std::string::npos) {
-      c.out = handler_(c.in.substr(0, nl), ControlPeer{c.uid, c.scope}) + "\n";
+      c.out = handler_(c.in.substr(0, nl), ControlPeer{c.uid, c.scope, c.pid}) + "\n";
       c.in.clear();
       c.in.shrink_to_fit();
       c.replying = true;
@@ -151,7 +152,7 @@ void ControlServer::serve(const std::atomic<bool>& stop, int tick_ms, const std:
         // a peer whose scope cannot be told (no pid) is taken as inside: the small lane
         const bool scope = opts_.peer_in_scope && (pid <= 0 || opts_.peer_in_scope(pid));
         Client c{std::move(fd), uid, scope, {}, {}, 0, now,
-                 now + (scope ? opts_.scope_idle_timeout : opts_.idle_timeout), false};
+                 now + (scope ? opts_.scope_idle_timeout : opts_.idle_timeout), false, pid};
         // a request already sent is answered now, whatever the lane's load
         receive(c);
         if (c.fd && c.replying) send_reply(c);

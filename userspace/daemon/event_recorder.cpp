@@ -45,6 +45,12 @@ void EventRecorder::record(const GateEvent& ev) {
   if (ev.proc_ticket) lineage.push_back(hex_id(*ev.proc_ticket));
   r["lineage"] = lineage;
   r["cgroup"] = ev.cgroup_id;
+  if (ev.job) {
+    const std::string job = job_names_(ev.job);
+    r["job"] = job.empty() ? json(ev.job) : json(job);
+    if (ev.writer)
+      r["output"] = {{"builder_ticket", r["ticket"]}, {"writer_pid", ev.writer}, {"job", r["job"]}};
+  }
   if (ev.capability) r["capability"] = capability_name(*ev.capability);
   if (ev.arg) r["arg"] = *ev.arg;
   if (ev.last_use && ev.ticket) {

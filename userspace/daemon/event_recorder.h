@@ -38,6 +38,10 @@ class EventRecorder {
   // named by every exec record of that ticket as `origin`; dropped by forget_ticket.
   void set_origin(const std::string& id, nlohmann::json origin);
   void set_baseline_paths(std::map<InodeKey, std::string> paths);
+  // The job a cgroup id names ("" for none): a record decided by a job's ticket or output
+  // names it (`job`); an exec of a job's output names its lineage (`output`: the builder
+  // ticket, the process that wrote it, the job). Set once, before events flow.
+  void set_job_names(std::function<std::string(std::uint64_t)> names) { job_names_ = std::move(names); }
 
   // What the recorder counted since it was made: decisions by event, verdict and reason,
   // and the audit lag (kernel decision to audit append).
@@ -67,6 +71,7 @@ class EventRecorder {
   mutable std::mutex paths_mu_;
   std::map<InodeKey, std::string> ticket_paths_, baseline_paths_;
   std::map<std::string, nlohmann::json> origins_;
+  std::function<std::string(std::uint64_t)> job_names_ = [](std::uint64_t) { return std::string(); };
   std::mutex last_use_mu_;
   std::set<std::string> last_use_;
 };

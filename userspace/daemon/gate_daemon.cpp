@@ -18,7 +18,7 @@ namespace execgate {
 using nlohmann::json;
 
 GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog& audit, const Clock& clock,
-                       const CgroupView& cgroups)
+                       const CgroupView& cgroups, JobCgroups& job_cgroups)
     : policy_(std::move(policy)),
       paths_(std::move(paths)),
       gate_(gate),
@@ -32,7 +32,10 @@ GateDaemon::GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog
       applier_(gate_, paths_),
       book_(gate_, store_, clock_, [this](const TicketBody& t) { return resolve_subjects(t, gate_); },
             [this](json r) { audit_.append(std::move(r)); }),
-      fleet_(gate_, clock_, paths_.state_dir + "/fleet.json", [this](json r) { audit_.append(std::move(r)); }) {
+      fleet_(gate_, clock_, paths_.state_dir + "/fleet.json", [this](json r) { audit_.append(std::move(r)); }),
+      jobs_(gate_, job_cgroups, [this](json r) { audit_.append(std::move(r)); }) {
+  book_.job_cgroup = [this](const std::string& job) { return jobs_.cgroup(job); };
+  recorder_.set_job_names([this](std::uint64_t cgroup) { return jobs_.name_of(cgroup); });
   // Lineage is tracked only while some installed ticket names a parent (tracking costs a
   // task-storage allocation per ticketed exec); a parent image started before that is not
   // known and its children are denied `lineage` (fail closed). Turning it on must succeed
@@ -97,6 +100,9 @@ void GateDaemon::start() {
   // the fleet's flags and deadline before any ticket goes in: a fleet ticket is never in
   // the kernel unflagged, nor the fleet in contact before its deadline was judged
   apply_fleet(policy_);
+  // the live jobs before the tickets bound to them
+  jobs_.set_parent(job_parent(policy_));
+  jobs_.discover();
   book_.load(std::move(*opened_), *authority_);
   forget_foreign_fleet_tickets(policy_);  // those the state kept from a fleet the policy no longer has
   opened_.reset();
@@ -184,6 +190,7 @@ void GateDaemon::sweep() {
   std::lock_guard lk(mu_);
   fleet_.check();
   book_.sweep();
+  jobs_.sweep();
 }
 
 void GateDaemon::spend_used_up() {
@@ -350,6 +357,7 @@ json GateDaemon::status_json() const {
                  {"dropped_records", as.dropped_records}, {"stall_detail", as.stall_detail}}},
       {"metrics", metrics},
       {"fleet", fleet_.status_json()},
+      {"jobs", jobs_.to_json()},
   };
 }
 
@@ -358,6 +366,9 @@ json GateDaemon::handle(const ControlRequest& req, const ControlPeer& peer) {
     case ControlRequest::Op::submit: return submit(req.document, req.source);
     case ControlRequest::Op::tickets: return {{"tickets", tickets_json()}};
     case ControlRequest::Op::status: return status_json();
+    case ControlRequest::Op::job_start: return job_start(req.job, req.pids, peer);
+    case ControlRequest::Op::job_join: return job_join(req.job, req.pids, peer);
+    case ControlRequest::Op::job_end: return job_end(req.job, peer);
     case ControlRequest::Op::fleet_submit:
     case ControlRequest::Op::fleet_forget:
     case ControlRequest::Op::fleet_contact: break;

@@ -19,6 +19,7 @@
 #include "control_api.h"
 #include "event_recorder.h"
 #include "fleet_link.h"
+#include "job_table.h"
 #include "execgate/keys.h"
 #include "execgate/audit.h"
 #include "execgate/policy.h"
@@ -34,7 +35,7 @@ namespace execgate {
 class GateDaemon {
  public:
   GateDaemon(Policy policy, DaemonPaths paths, GateOps& gate, AuditLog& audit, const Clock& clock,
-             const CgroupView& cgroups = system_cgroups());
+             const CgroupView& cgroups = system_cgroups(), JobCgroups& job_cgroups = system_job_cgroups());
 
   // Reads the state directory and checks it against the audit log: a purge's reset marker
   // is recorded (state_reset), a rewound directory or one that is not the log's (its seal
@@ -64,6 +65,14 @@ class GateDaemon {
   nlohmann::json fleet_contact(std::int64_t revision);
   nlohmann::json tickets_json() const;
   nlohmann::json status_json() const;
+  // The jobs' requests (docs/gate.md "Jobs", job_requests.cpp): start a job (moving PIDS
+  // into it), move processes into a running one, end one. From inside a gated scope only
+  // job_end of the caller's own job is answered (it ends the job's authorization; its
+  // processes are left to exit); a process moved in must not lie inside a gated scope, and
+  // must be the caller's own unless the caller is root. A refusal is the reply.
+  nlohmann::json job_start(const std::string& job, const std::vector<pid_t>& pids, const ControlPeer& peer);
+  nlohmann::json job_join(const std::string& job, const std::vector<pid_t>& pids, const ControlPeer& peer);
+  nlohmann::json job_end(const std::string& job, const ControlPeer& peer);
 
   // Every second: expiry, uses, tickets becoming valid (TicketBook::sweep).
   void sweep();
@@ -107,6 +116,10 @@ class GateDaemon {
   // The signed acknowledgement of what is applied at the fleet's revision (null when the
   // policy names no audit signing key). Under mu_.
   nlohmann::json make_ack();
+  // Why process PID may not be moved into a job for PEER; nullopt when it may.
+  std::optional<std::string> unmovable(pid_t pid, const ControlPeer& peer) const;
+  // Where jobs' cgroups go under POLICY: its first scope cgroup, or /execgate.jobs.
+  static std::string job_parent(const Policy& policy);
 
   mutable std::mutex mu_;
   Policy policy_;
@@ -127,6 +140,7 @@ class GateDaemon {
   PolicyApplier applier_;
   TicketBook book_;
   FleetLink fleet_;
+  JobTable jobs_;
   std::optional<SecretKey> ack_key_;  // the audit signing key, loaded at the first ack
   std::atomic<std::uint64_t> drops_reported_{0};
   std::int64_t started_at_ = 0;

@@ -73,6 +73,11 @@ void TicketBook::restore(const std::string& id, const InstalledRecord& rec, cons
     audit_ticket(EventKind::ticket_expired, id, name(Reason::expired));
     return;
   }
+  std::optional<std::uint64_t> job;
+  if (t.job && !(job = job_cgroup(*t.job))) {
+    drop_at_start(id, Refusal{RefusalReason::wrong_job, "its job " + *t.job + " is not running on this host"});
+    return;
+  }
   Resolution r = resolve_(t);
   if (r.refusal) {
     drop_at_start(id, *r.refusal);
@@ -80,6 +85,7 @@ void TicketBook::restore(const std::string& id, const InstalledRecord& rec, cons
   }
   InstalledTicket inst{t, rec.envelope, authority.issuer_for(doc.issuer_key_id())->policy.name, doc.issuer_key_id(),
                        r.subjects, rec.uses_left, rec.fleet_key};
+  inst.job_cgroup = job.value_or(0);
   if (t.max_uses) inst.uses_left = uses_left_at_start(id, inst);
   // its last use was counted while no daemon read the event: spent now
   if (t.max_uses && inst.uses_left.value_or(1) <= 0) {
@@ -148,6 +154,13 @@ void TicketBook::reconcile_kernel(const std::set<InodeKey>& released) {
                    {{"detail", "kernel entry for " + kernel_dev_string(key.dev) + "/" + std::to_string(key.ino) +
                                    " had no installed ticket behind it: removed"}});
   }
+  for (const auto& [key, job, value] : kernel_.job_tickets()) {
+    job_entries_[key][job] = value;  // what the kernel holds: write_entry makes it what it should be
+    if (!covering_.count(key)) {
+      kernel_.delete_job_ticket(key, job);
+      job_entries_.erase(key);
+    }
+  }
   for (const auto& [key, ids] : covering_) sync_entry(key);
 }
 
@@ -205,35 +218,73 @@ void TicketBook::fail_closed(const InodeKey& key) {
 }
 
 // Gives the kernel entry of `key` to the installed ticket that outranks the others covering
-// it (ticket_rank.h), or removes it when none covers it.
+// it (ticket_rank.h), or removes it when none covers it. Job-bound tickets (docs/gate.md
+// "Jobs") have entries of their own by inode and job, the best of each job's: the inode's
+// entry says so (has_jobs), and when no other ticket covers the inode it is only their
+// anchor (jobs_only: it allows nothing, and seals the file against writers as any entry).
+// Jobs' entries go in before the anchor names them, and go after it stops naming them.
 void TicketBook::write_entry(const InodeKey& key) {
   const auto now = clock_.now();
-  const InstalledTicket* holder = nullptr;
-  const ResolvedSubject* subject = nullptr;
+  using Holder = std::pair<const InstalledTicket*, const ResolvedSubject*>;
+  Holder host{nullptr, nullptr};
+  std::map<std::uint64_t, Holder> jobs;
+  auto better = [&](Holder& best, const InstalledTicket& inst, const ResolvedSubject& s) {
+    if (!best.first || outranks(rank_of(inst.body), rank_of(best.first->body), now)) best = {&inst, &s};
+  };
   if (auto c = covering_.find(key); c != covering_.end())
     for (const auto& id : c->second) {
       const InstalledTicket& inst = installed_.at(id);
       for (const auto& s : inst.subjects)
-        if (s.key == key && (!holder || outranks(rank_of(inst.body), rank_of(holder->body), now)))
-          holder = &inst, subject = &s;
+        if (s.key == key) better(inst.job_cgroup ? jobs[inst.job_cgroup] : host, inst, s);
     }
+  auto entry_of = [&](const Holder& h) {
+    KernelTicket v = kernel_entry(h.first->body, *h.second, h.first->uses_left);
+    v.fleet = fleet_configured_ && (!h.first->fleet_key.empty() || suspend_local_);
+    return v;
+  };
+  auto& written = job_entries_[key];
+  for (const auto& [job, h] : jobs) {
+    const KernelTicket want = entry_of(h);
+    if (auto w = written.find(job); w == written.end() || w->second != want) {
+      kernel_.put_job_ticket(key, job, want);
+      written[job] = want;
+    }
+  }
+  const InstalledTicket* holder = host.first ? host.first : jobs.empty() ? nullptr : jobs.begin()->second.first;
   const auto cur = kernel_.get_ticket(key);
   const bool cur_sealed = cur && !cur->pending;
   const std::string cur_id = cur ? hex_id(cur->id) : "";
   // A limited ticket losing its entry keeps the uses the kernel counted.
-  if (cur_sealed && (!holder || holder->body.id != cur_id)) keep_kernel_count(*cur);
+  if (cur_sealed && !cur->jobs_only && (!host.first || host.first->body.id != cur_id)) keep_kernel_count(*cur);
   if (!holder) {
     if (cur && !kernel_.delete_ticket(key) && kernel_.get_ticket(key))
       throw Error(ErrorKind::kernel, "the kernel kept the entry of ticket " + cur_id + " (removal refused)");
-    return;
+  } else {
+    KernelTicket want;
+    if (host.first) {
+      want = entry_of(host);
+      if (cur_sealed && !cur->jobs_only && cur_id == host.first->body.id && want.uses_left && cur->uses_left)
+        want.uses_left = cur->uses_left;  // the kernel's count is authoritative
+    } else {  // the anchor of jobs' entries: the sealing of the file, no allowance
+      want = entry_of(jobs.begin()->second);
+      want.uses_left.reset();
+      want.parent.reset();
+      want.builder = false;
+      want.jobs_only = true;
+    }
+    want.has_jobs = !jobs.empty();
+    // Written in place: another ticket's entry is replaced, never removed first (a moment
+    // without an entry would let a writer open the file).
+    if (!cur || *cur != want) kernel_.put_ticket(key, want);
   }
-  KernelTicket want = kernel_entry(holder->body, *subject, holder->uses_left);
-  want.fleet = fleet_configured_ && (!holder->fleet_key.empty() || suspend_local_);
-  if (cur_sealed && cur_id == holder->body.id && want.uses_left && cur->uses_left)
-    want.uses_left = cur->uses_left;  // the kernel's count is authoritative
-  // Written in place: another ticket's entry is replaced, never removed first (a moment
-  // without an entry would let a writer open the file).
-  if (!cur || *cur != want) kernel_.put_ticket(key, want);
+  for (auto w = written.begin(); w != written.end();)
+    if (jobs.count(w->first)) {
+      ++w;
+    } else {
+      kernel_.delete_job_ticket(key, w->first);
+      w = written.erase(w);
+    }
+  if (written.empty()) job_entries_.erase(key);
 }
 
 const InstalledTicket& TicketBook::add_installed(const std::string& id, InstalledTicket inst) {
@@ -281,7 +332,8 @@ void TicketBook::put(const std::string& id, InstalledTicket inst) {
   audit_ticket(EventKind::ticket_installed, id, name(Reason::ticket),
                {{"issuer", in.issuer}, {"key_id", in.key_id}, {"subjects", subjects_json(in.subjects)},
                 {"not_after", in.body.not_after}, {"max_uses", in.body.max_uses},
-                {"initiator", in.body.initiator}, {"purpose", in.body.purpose}, {"origin", origin_json(in)}});
+                {"initiator", in.body.initiator}, {"purpose", in.body.purpose}, {"origin", origin_json(in)},
+                {"job", in.body.job ? json(*in.body.job) : json(nullptr)}, {"builder", in.body.builder}});
 }
 
 void TicketBook::withdraw(const std::string& id) {
@@ -352,6 +404,14 @@ json TicketBook::revoke(const VerifiedDocument& doc, const std::string& issuer) 
   return {{"result", "revoked"}, {"revocation", r.id}, {"issuer", issuer}, {"revoked", r.revoked}, {"removed", removed}};
 }
 
+std::vector<std::string> TicketBook::end_job(const std::string& job) {
+  std::vector<std::string> ids;
+  for (const auto& [id, inst] : installed_)
+    if (inst.body.job == job) ids.push_back(id);
+  for (const auto& id : ids) uninstall(id, EventKind::ticket_revoked, name(RecordReason::job_ended), "its job " + job + " ended");
+  return ids;
+}
+
 std::vector<std::string> TicketBook::issued_under(const std::string& delegation_id) const {
   std::vector<std::string> ids;
   for (const auto& [id, inst] : installed_)
@@ -397,14 +457,28 @@ std::variant<Judgement, json> TicketBook::judge(const std::string& envelope, con
   if (t.uids.size() > kMaxTicketUids)
     return refuse(j, Refusal{RefusalReason::malformed, "uids: at most " + std::to_string(kMaxTicketUids) + " uids fit a kernel entry"},
                   source);
+  if (t.job && !job_cgroup(*t.job))
+    return refuse(j, Refusal{RefusalReason::wrong_job, "job " + *t.job + " is not running on this host (execgate job start " +
+                                                           *t.job + " first)"},
+                  source);
   return j;
 }
 
 json TicketBook::install(const Judgement& j, const std::string& envelope, const std::vector<ResolvedSubject>& subjects,
                          const std::string& fleet_key) {
   const TicketBody& t = *j.doc.ticket;
-  put(t.id, InstalledTicket{t, envelope, j.issuer->policy.name, j.doc.issuer_key_id(), subjects,
-                            t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt, fleet_key});
+  InstalledTicket inst{t, envelope, j.issuer->policy.name, j.doc.issuer_key_id(), subjects,
+                       t.max_uses ? std::optional<std::int64_t>(t.max_uses) : std::nullopt, fleet_key};
+  if (t.job) {
+    const auto job = job_cgroup(*t.job);
+    if (!job) {
+      release_pending(t.id, subjects);
+      return refuse(j, Refusal{RefusalReason::wrong_job, "job " + *t.job + " ended while the ticket was being resolved"},
+                    "install");
+    }
+    inst.job_cgroup = *job;
+  }
+  put(t.id, std::move(inst));
   return {{"result", "installed"}, {"id", t.id}, {"subjects", subjects_json(subjects)}, {"not_after", t.not_after}};
 }
 
@@ -519,6 +593,8 @@ json TicketBook::tickets_json() const {
     t["fleet_key"] = inst.fleet_key.empty() ? json(nullptr) : json(inst.fleet_key);
     t["origin"] = origin_json(inst);
     t["uses_left"] = inst.body.max_uses ? json(std::max<std::int64_t>(0, kernel_uses_left(inst))) : json(nullptr);
+    t["job"] = inst.body.job ? json(*inst.body.job) : json(nullptr);
+    t["builder"] = inst.body.builder;
     a.push_back(std::move(t));
   }
   return a;

@@ -36,6 +36,7 @@ struct InstalledTicket {
   std::optional<std::int64_t> uses_left;  // max_uses tickets: last count the daemon saw
   std::string fleet_key;                  // the fleet key it came from; "" = submitted here
   std::string envelope_sha256;            // set by the book: its part of installed_digest()
+  std::uint64_t job_cgroup = 0;           // a job-bound ticket: its job's cgroup id (set by the book)
 };
 
 class TicketBook {
@@ -99,6 +100,14 @@ class TicketBook {
   std::size_t expiring_within(std::int64_t within) const;
   nlohmann::json tickets_json() const;
 
+  // The job JOB ends (docs/gate.md "Jobs"): every ticket bound to it is uninstalled
+  // (ticket_revoked, reason job_ended). Their ids.
+  std::vector<std::string> end_job(const std::string& job);
+
+  // The cgroup id of live job JOB on this host; nullopt when it is not running. A ticket
+  // naming a job that is not running is refused (wrong_job), at submit and at start.
+  std::function<std::optional<std::uint64_t>(const std::string&)> job_cgroup =
+      [](const std::string&) -> std::optional<std::uint64_t> { return std::nullopt; };
   // Called when a ticket is installed (not at start-up), before its kernel entries go in.
   std::function<void(const std::string&)> on_install = [](const std::string&) {};
   // Every ticket installed (at start too): where its authorization comes from (issuer,
@@ -191,6 +200,8 @@ class TicketBook {
   std::map<std::string, InstalledTicket> installed_;  // by ticket id
   std::map<InodeKey, std::set<std::string>> covering_;  // inode -> ids of the installed tickets naming it
   std::set<InodeKey> resync_;  // inodes failed closed (fail_closed): synced again by sweep()
+  // the job entries written for each inode (by job cgroup id), as last written
+  std::map<InodeKey, std::map<std::uint64_t, KernelTicket>> job_entries_;
   std::int64_t last_sweep_ = 0;
   bool fleet_configured_ = false, suspend_local_ = false;
 };

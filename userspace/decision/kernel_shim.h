@@ -55,12 +55,15 @@ static inline void inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
 struct eg_native_map {
 	enum eg_native_table table;
 };
-extern struct eg_native_map eg_tickets, eg_baseline, eg_loaders;
+extern struct eg_native_map eg_tickets, eg_baseline, eg_loaders, eg_job_tickets, eg_outputs;
 
 #define bpf_map_lookup_elem(map, key) eg_native_lookup((map)->table, (key))
 #define bpf_ktime_get_boot_ns() eg_native_boot_ns()
 /* lib/state.h's: the page's EG_C_FLEET_SILENT word */
 static inline bool fleet_silent(void) { return eg_native_fleet_silent(); }
+/* lib/jobs.h's: the page's EG_C_JOBS word, and the asking task's live job */
+static inline bool jobs_live(void) { return eg_native_jobs_live(); }
+static inline __u64 current_job(void) { return eg_native_current_job(); }
 static inline long bpf_probe_read_kernel(void *dst, __u32 size, const void *src)
 {
 	memcpy(dst, src, size);

@@ -4,7 +4,8 @@
 #include "lib/decision.h"
 
 struct eg_native_map eg_tickets = {EG_NATIVE_TICKETS}, eg_baseline = {EG_NATIVE_BASELINE},
-		     eg_loaders = {EG_NATIVE_LOADERS};
+		     eg_loaders = {EG_NATIVE_LOADERS}, eg_job_tickets = {EG_NATIVE_JOB_TICKETS},
+		     eg_outputs = {EG_NATIVE_OUTPUTS};
 
 void eg_native_decide(const struct eg_config *cfg, const struct eg_native_file *file, __u32 uid,
 		      const struct eg_task_state *caller, bool consume, bool is_exec, __u64 now,
@@ -29,6 +30,8 @@ void eg_native_decide(const struct eg_config *cfg, const struct eg_native_file *
 	out->parent_bound = d.parent_bound;
 	out->spent = d.spent;
 	out->last_use = d.last_use;
+	out->job = d.job;
+	out->writer = d.writer;
 	memcpy(out->ticket, d.ticket, EG_ID_LEN);
 }
 

@@ -31,6 +31,7 @@ void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino) {
   switch (table) {
     case EG_NATIVE_TICKETS: return find(current->tickets_);
     case EG_NATIVE_BASELINE: return find(current->baseline_);
+    case EG_NATIVE_OUTPUTS: return find(current->outputs_);
     case EG_NATIVE_LOADERS: {
       auto it = current->loaders_.find(k);
       return it == current->loaders_.end() ? nullptr : static_cast<void*>(&it->second);
@@ -40,6 +41,34 @@ void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino) {
 }
 
 bool native_fleet_silent() { return current && current->fleet_silent_; }
+bool native_jobs_live() { return current && !current->live_jobs_.empty(); }
+std::uint64_t native_current_job() {
+  return current && current->live_jobs_.count(current->task_job_) ? current->task_job_ : 0;
+}
+void* native_job_lookup(const void* key) {
+  if (!current) return nullptr;
+  eg_job_ticket_key k;
+  std::memcpy(&k, key, sizeof k);
+  auto it = current->job_tickets_.find({k.dev, k.ino, k.job});
+  return it == current->job_tickets_.end() ? nullptr : static_cast<void*>(it->second.data());
+}
+
+void NativeDecision::add_job_ticket(const NativeFile& file, std::uint64_t job, KernelTicket t) {
+  t.ctime_sec = file.ctime_sec;
+  t.ctime_nsec = file.ctime_nsec;
+  t.generation = file.generation;
+  job_tickets_[{file.dev, file.ino, job}] = bytes_of(to_kernel(t));
+}
+
+void NativeDecision::add_output(const NativeFile& file, const JobOutput& o) {
+  eg_output v{};
+  std::memcpy(v.builder_ticket, o.builder_ticket.data(), EG_ID_LEN);
+  v.builder = eg_inode_key{o.builder.dev, o.builder.ino};
+  v.job = o.job;
+  v.generation = file.generation;
+  v.writer = o.writer;
+  outputs_[{file.dev, file.ino}] = bytes_of(v);
+}
 
 void NativeDecision::add_ticket(const NativeFile& file, KernelTicket t) {
   t.ctime_sec = file.ctime_sec;
@@ -99,7 +128,9 @@ NativeVerdict NativeDecision::run(const NativeFile& file, std::uint32_t uid, con
   if (own_image) out.reason = eg_native_mapping_reason(&out, *own_image);
   NativeVerdict v;
   v.reason = out.reason;
-  v.allowed = out.reason == EG_R_TICKET || out.reason == EG_R_BASELINE;
+  v.allowed = out.reason == EG_R_TICKET || out.reason == EG_R_BASELINE || out.reason == EG_R_JOB_OUTPUT;
+  v.job = out.job;
+  v.writer = out.writer;
   v.has_ticket = out.has_ticket;
   v.pinned = out.pinned;
   v.per_exec = out.per_exec;
@@ -112,9 +143,16 @@ NativeVerdict NativeDecision::run(const NativeFile& file, std::uint32_t uid, con
 
 }  // namespace execgate
 
-extern "C" void* eg_native_lookup(enum eg_native_table table, const struct eg_inode_key* key) {
-  return execgate::native_lookup(table, key->dev, key->ino);
+extern "C" void* eg_native_lookup(enum eg_native_table table, const void* key) {
+  if (table == EG_NATIVE_JOB_TICKETS) return execgate::native_job_lookup(key);
+  eg_inode_key k;
+  std::memcpy(&k, key, sizeof k);
+  return execgate::native_lookup(table, k.dev, k.ino);
 }
+
+extern "C" bool eg_native_jobs_live(void) { return execgate::native_jobs_live(); }
+
+extern "C" __u64 eg_native_current_job(void) { return execgate::native_current_job(); }
 
 extern "C" __u64 eg_native_boot_ns(void) { return execgate::current_now; }
 

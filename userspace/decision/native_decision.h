@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +37,8 @@ struct NativeVerdict {
   bool allowed = false;
   bool has_ticket = false, pinned = false, per_exec = false, parent_bound = false, spent = false, last_use = false;
   TicketId ticket{};
+  std::uint64_t job = 0;     // the job whose ticket entry or output decided
+  std::uint32_t writer = 0;  // a job's output: the builder process that wrote it
 };
 
 class NativeDecision {
@@ -48,6 +52,14 @@ class NativeDecision {
   // generation as they are now: a later change is `stale`.
   void add_ticket(const NativeFile& file, KernelTicket ticket);
   void remove_ticket(const NativeFile& file);
+  // Jobs (docs/gate.md "Jobs"): JOB (a cgroup id) is live; the asking task runs in job
+  // `task_job` (0: none); a job-bound ticket's entry for FILE in JOB (the caller puts the
+  // inode's own entry with add_ticket: has_jobs, and jobs_only when only jobs' tickets name
+  // it); FILE written inside a job by a builder (OUTPUT: builder ticket, builder image, job).
+  void add_live_job(std::uint64_t job) { live_jobs_.insert(job); }
+  void set_task_job(std::uint64_t job) { task_job_ = job; }
+  void add_job_ticket(const NativeFile& file, std::uint64_t job, KernelTicket ticket);
+  void add_output(const NativeFile& file, const JobOutput& output);
   // FILE pinned as baseline as it is now.
   void pin_baseline(const NativeFile& file);
   // FILE is the dynamic loader (never allowed as a program by the baseline).
@@ -77,6 +89,13 @@ class NativeDecision {
   std::uint64_t now_ = 0;
   std::map<Key, std::vector<std::uint8_t>> tickets_, baseline_;  // the kernel's value bytes
   std::map<Key, bool> loaders_;
+  std::map<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>, std::vector<std::uint8_t>> job_tickets_;
+  std::map<Key, std::vector<std::uint8_t>> outputs_;
+  std::set<std::uint64_t> live_jobs_;
+  std::uint64_t task_job_ = 0;
+  friend void* native_job_lookup(const void* key);
+  friend bool native_jobs_live();
+  friend std::uint64_t native_current_job();
   friend void* native_lookup(int table, std::uint64_t dev, std::uint64_t ino);
   friend bool native_fleet_silent();
 };

@@ -40,9 +40,11 @@ struct eg_native_verdict {
 	__u8 spent;
 	__u8 last_use;
 	__u8 ticket[EG_ID_LEN];
+	__u64 job;
+	__u32 writer;
 };
 
-enum eg_native_table { EG_NATIVE_TICKETS, EG_NATIVE_BASELINE, EG_NATIVE_LOADERS };
+enum eg_native_table { EG_NATIVE_TICKETS, EG_NATIVE_BASELINE, EG_NATIVE_LOADERS, EG_NATIVE_JOB_TICKETS, EG_NATIVE_OUTPUTS };
 
 /* decide() (bpf/lib/decision.h) on FILE. */
 void eg_native_decide(const struct eg_config *cfg, const struct eg_native_file *file, __u32 uid,
@@ -53,11 +55,15 @@ void eg_native_decide(const struct eg_config *cfg, const struct eg_native_file *
  * outcome of eg_native_decide (consume and is_exec false). */
 __u8 eg_native_mapping_reason(const struct eg_native_verdict *v, bool own_image);
 
-/* Answered by the C++ side: the entry of KEY in that table (a struct eg_ticket, struct
- * eg_baseline or any non-NULL pointer for a loader), NULL when none; CLOCK_BOOTTIME. */
-void *eg_native_lookup(enum eg_native_table table, const struct eg_inode_key *key);
+/* Answered by the C++ side: the entry of KEY (a struct eg_inode_key, or for the job
+ * tickets a struct eg_job_ticket_key) in that table (a struct eg_ticket, struct
+ * eg_baseline, struct eg_output or any non-NULL pointer for a loader), NULL when none;
+ * CLOCK_BOOTTIME; the fleet-silent word; the live-jobs word and the asking task's job. */
+void *eg_native_lookup(enum eg_native_table table, const void *key);
 __u64 eg_native_boot_ns(void);
 bool eg_native_fleet_silent(void);
+bool eg_native_jobs_live(void);
+__u64 eg_native_current_job(void);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,8 @@
 // (loaders, baseline directories, protected inodes), reserved names, baseline pins,
 // tickets, the scope's written marks, and the counters. Values cross through
 // kernel_values.h; no other file here knows a map's layout.
+#include <time.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -153,6 +155,75 @@ std::vector<std::pair<InodeKey, KernelTicket>> Gate::tickets() const {
     eg_ticket v{};
     if (bpf_map__lookup_elem(impl_->skel->maps.eg_tickets, &k, sizeof k, &v, sizeof v, 0) == 0)
       out.push_back({InodeKey{k.dev, k.ino}, from_kernel(v)});
+  }
+  return out;
+}
+
+void Gate::put_job_ticket(const InodeKey& key, std::uint64_t job, const KernelTicket& value) {
+  const eg_job_ticket_key k{key.dev, key.ino, job};
+  const eg_ticket v = to_kernel(value);
+  check(bpf_map__update_elem(impl_->skel->maps.eg_job_tickets, &k, sizeof k, &v, sizeof v, BPF_ANY),
+        "job ticket map (max " + std::to_string(EG_MAX_TICKETS) + " entries)");
+}
+
+bool Gate::delete_job_ticket(const InodeKey& key, std::uint64_t job) {
+  const eg_job_ticket_key k{key.dev, key.ino, job};
+  return bpf_map__delete_elem(impl_->skel->maps.eg_job_tickets, &k, sizeof k, 0) == 0;
+}
+
+std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> Gate::job_tickets() const {
+  std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> out;
+  for (const auto& k : map_keys<eg_job_ticket_key>(impl_->skel->maps.eg_job_tickets)) {
+    eg_ticket v{};
+    if (bpf_map__lookup_elem(impl_->skel->maps.eg_job_tickets, &k, sizeof k, &v, sizeof v, 0) == 0)
+      out.emplace_back(InodeKey{k.dev, k.ino}, k.job, from_kernel(v));
+  }
+  return out;
+}
+
+// The live-job count (EG_C_JOBS) follows the map: the kernel asks for a task's job only
+// while it is not 0.
+void Gate::add_job(std::uint64_t cgroup_id) {
+  const __u64 k = cgroup_id;
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  const eg_job v{static_cast<__u64>(now.tv_sec) * 1000000000ull + static_cast<__u64>(now.tv_nsec)};
+  check(bpf_map__update_elem(impl_->skel->maps.eg_jobs, &k, sizeof k, &v, sizeof v, BPF_ANY),
+        "job map (max " + std::to_string(EG_MAX_JOBS) + " jobs)");
+  __atomic_store_n(impl_->state.counter(EG_C_JOBS), jobs().size(), __ATOMIC_RELEASE);
+}
+
+void Gate::remove_job(std::uint64_t cgroup_id) {
+  const __u64 k = cgroup_id;
+  bpf_map__delete_elem(impl_->skel->maps.eg_jobs, &k, sizeof k, 0);
+  bpf_map* out = impl_->skel->maps.eg_outputs;
+  for (const auto& f : map_keys<eg_inode_key>(out)) {
+    eg_output v{};
+    if (bpf_map__lookup_elem(out, &f, sizeof f, &v, sizeof v, 0) == 0 && v.job == cgroup_id)
+      bpf_map__delete_elem(out, &f, sizeof f, 0);
+  }
+  __atomic_store_n(impl_->state.counter(EG_C_JOBS), jobs().size(), __ATOMIC_RELEASE);
+}
+
+std::vector<std::uint64_t> Gate::jobs() const {
+  std::vector<std::uint64_t> out;
+  for (const auto k : map_keys<__u64>(impl_->skel->maps.eg_jobs)) out.push_back(k);
+  return out;
+}
+
+std::vector<JobOutput> Gate::job_outputs() const {
+  std::vector<JobOutput> out;
+  bpf_map* m = impl_->skel->maps.eg_outputs;
+  for (const auto& f : map_keys<eg_inode_key>(m)) {
+    eg_output v{};
+    if (bpf_map__lookup_elem(m, &f, sizeof f, &v, sizeof v, 0) != 0) continue;
+    JobOutput o;
+    o.file = InodeKey{f.dev, f.ino};
+    std::memcpy(o.builder_ticket.data(), v.builder_ticket, EG_ID_LEN);
+    o.builder = InodeKey{v.builder.dev, v.builder.ino};
+    o.job = v.job;
+    o.writer = v.writer;
+    out.push_back(o);
   }
   return out;
 }

@@ -69,6 +69,13 @@ class Gate final : public GateOps {
   bool delete_ticket(const InodeKey& key) override;
   std::optional<KernelTicket> get_ticket(const InodeKey& key) const override;
   std::vector<std::pair<InodeKey, KernelTicket>> tickets() const override;
+  void put_job_ticket(const InodeKey& key, std::uint64_t job, const KernelTicket& value) override;
+  bool delete_job_ticket(const InodeKey& key, std::uint64_t job) override;
+  std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> job_tickets() const override;
+  void add_job(std::uint64_t cgroup_id) override;
+  void remove_job(std::uint64_t cgroup_id) override;
+  std::vector<std::uint64_t> jobs() const override;
+  std::vector<JobOutput> job_outputs() const override;
 
   GateCounters counters() const override;
   std::size_t attached_programs() const override;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,11 @@ class TicketMap {
   virtual bool delete_ticket(const InodeKey& key) = 0;
   virtual std::optional<KernelTicket> get_ticket(const InodeKey& key) const = 0;
   virtual std::vector<std::pair<InodeKey, KernelTicket>> tickets() const = 0;
+  // Job-bound tickets' entries, by inode and job (the job's cgroup id): valid only for tasks
+  // in that job, and looked up only when the inode's entry has has_jobs.
+  virtual void put_job_ticket(const InodeKey& key, std::uint64_t job, const KernelTicket& value) = 0;
+  virtual bool delete_job_ticket(const InodeKey& key, std::uint64_t job) = 0;
+  virtual std::vector<std::tuple<InodeKey, std::uint64_t, KernelTicket>> job_tickets() const = 0;
 };
 
 class GateOps : public TicketMap {
@@ -54,6 +60,14 @@ class GateOps : public TicketMap {
   virtual void set_protected(const std::map<InodeKey, std::uint8_t>& entries) = 0;
   // Names the scope may not create: (directory, name) pairs (kMaxReservedName bytes at most).
   virtual void set_reserved_names(const std::set<std::pair<InodeKey, std::string>>& names) = 0;
+
+  // --- jobs (docs/gate.md "Jobs"): the live jobs by cgroup id; the kernel counts them
+  // (EG_C_JOBS: none, and no task pays for a job lookup). Removing a job drops its outputs.
+  virtual void add_job(std::uint64_t cgroup_id) = 0;
+  virtual void remove_job(std::uint64_t cgroup_id) = 0;
+  virtual std::vector<std::uint64_t> jobs() const = 0;
+  // The files builders wrote inside jobs (kernel-written).
+  virtual std::vector<JobOutput> job_outputs() const = 0;
 
   // --- the baseline
   virtual void put_baseline(const InodeKey& key, const BaselineFile& value) = 0;

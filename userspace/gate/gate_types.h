@@ -15,6 +15,8 @@
 
 namespace execgate {
 
+inline constexpr std::size_t kMaxJobs = 1024;  // EG_MAX_JOBS: live jobs
+
 // Limits of the kernel's entries and maps (bpf/execgate.h; bpf_gate.cpp asserts that
 // each equals the kernel's).
 inline constexpr std::size_t kTicketIdBytes = 16;         // EG_ID_LEN
@@ -85,6 +87,10 @@ struct KernelTicket {
   std::int32_t writers = 0;               // kernel-written: writers at that open
   std::uint32_t generation = 0;           // i_generation at that open
   bool fleet = false;                     // from the fleet: nothing while it is silent (EG_TF_FLEET)
+  bool builder = false;                   // its subjects are builders: what they write in a job is its output
+  // Jobs (docs/gate.md "Jobs"): the inode's entry says jobs' tickets name it too (their
+  // entries are by inode and job), and, with jobs_only, that it is only their anchor.
+  bool has_jobs = false, jobs_only = false;
   bool operator==(const KernelTicket&) const = default;
 };
 
@@ -109,6 +115,18 @@ struct GateEvent {
   std::optional<int> capability;        // hook "capable": the capability refused
   std::optional<std::uint32_t> arg;     // other refusals: what was refused (a signal, an ioctl command, a mode)
   bool last_use = false;                // an allowed exec that took its ticket's last use
+  std::uint64_t job = 0;                // the job (cgroup id) whose ticket or output decided
+  std::uint32_t writer = 0;             // an exec of a job's output: the builder process that wrote it
+};
+
+// A file a builder wrote inside a job, as the kernel keeps it (docs/gate.md "Jobs").
+struct JobOutput {
+  InodeKey file;
+  TicketId builder_ticket{};
+  InodeKey builder;
+  std::uint64_t job = 0;
+  std::uint32_t writer = 0;
+  bool operator==(const JobOutput&) const = default;
 };
 
 // A cgroup v2 directory as the kernel names it: its id (the kernfs node id, which is the

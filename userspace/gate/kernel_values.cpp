@@ -7,6 +7,7 @@
 namespace execgate {
 
 // gate_types.h's limits and flags are the kernel's
+static_assert(kMaxJobs == EG_MAX_JOBS);
 static_assert(kTicketIdBytes == EG_ID_LEN && kMaxTicketUids == EG_MAX_UIDS && kMaxScopeSlots == EG_MAX_SCOPES &&
               kMaxProtectedInodes == EG_MAX_PROTECTED && kMaxReservedName == EG_NAME_LEN - 1);
 static_assert(protect::dir == EG_PROT_DIR && protect::name == EG_PROT_NAME && protect::content == EG_PROT_CONTENT &&
@@ -34,6 +35,9 @@ eg_ticket to_kernel(const KernelTicket& t) {
   if (t.pending) v.flags |= EG_TF_PENDING;
   if (t.probed) v.flags |= EG_TF_PROBED;
   if (t.fleet) v.flags |= EG_TF_FLEET;
+  if (t.builder) v.flags |= EG_TF_BUILDER;
+  if (t.has_jobs) v.flags |= EG_TF_HAS_JOBS;
+  if (t.jobs_only) v.flags |= EG_TF_JOBS_ONLY;
   v.writers = t.writers;
   v.generation = t.generation;
   return v;
@@ -55,6 +59,9 @@ KernelTicket from_kernel(const eg_ticket& v) {
   t.pending = v.flags & EG_TF_PENDING;
   t.probed = v.flags & EG_TF_PROBED;
   t.fleet = v.flags & EG_TF_FLEET;
+  t.builder = v.flags & EG_TF_BUILDER;
+  t.has_jobs = v.flags & EG_TF_HAS_JOBS;
+  t.jobs_only = v.flags & EG_TF_JOBS_ONLY;
   t.writers = v.writers;
   t.generation = v.generation;
   return t;
@@ -68,6 +75,7 @@ KernelTicket ticket_entry(const TicketBody& t, std::uint64_t (*to_ns)(std::int64
   v.not_after_ns = to_ns(t.not_after);
   if (t.max_uses > 0) v.uses_left = static_cast<std::int64_t>(t.max_uses);
   v.uids.assign(t.uids.begin(), t.uids.end());
+  v.builder = t.builder;
   return v;
 }
 

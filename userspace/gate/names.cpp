@@ -41,6 +41,8 @@ std::optional<GateEvent> decode_gate_event(std::span<const std::uint8_t> bytes) 
   e.reason = reason_name(ev.reason);
   if (ev.has_ticket) e.ticket = id_of(ev.ticket);
   if (ev.has_proc_ticket) e.proc_ticket = id_of(ev.proc_ticket);
+  e.job = ev.job;
+  e.writer = ev.writer;
   e.comm.assign(ev.comm, strnlen(ev.comm, sizeof ev.comm));
   e.path.assign(ev.path, strnlen(ev.path, sizeof ev.path));
   if (ev.hook == EG_HOOK_CAPABLE)

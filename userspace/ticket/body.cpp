@@ -1,4 +1,5 @@
 // Ticket and revocation bodies: validation, canonical serialization, strict parsing.
+#include <cctype>
 #include <sodium.h>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,13 @@ std::string new_ticket_id() {
   return hex_encode(r);
 }
 
+bool valid_job_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxJobIdBytes || !std::isalnum(static_cast<unsigned char>(id.front()))) return false;
+  for (unsigned char c : id)
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
 void validate_ticket_body(const TicketBody& b) {
   const std::string& w = kTicket;
   check_id_and_window(w, b.id, b.issued_at, b.not_before, b.not_after);
@@ -44,6 +52,10 @@ void validate_ticket_body(const TicketBody& b) {
   check_text(w, "initiator", b.initiator, kMaxTextBytes);
   check_text(w, "purpose", b.purpose, kMaxTextBytes);
   check_text(w, "policy", b.policy, kMaxPolicyNameBytes);
+  if (b.job) {
+    check_job(w, "job", *b.job);
+    if (b.max_uses != 0) fail_field(w, "max_uses", "absent: a job-bound ticket's uses are bounded by its job");
+  }
 }
 
 void validate_revocation_body(const RevocationBody& b) {
@@ -80,6 +92,8 @@ std::string serialize_ticket_body(const TicketBody& b) {
   j["purpose"] = b.purpose;
   j["policy"] = b.policy;
   if (!b.delegation.empty()) j["delegation"] = b.delegation;
+  if (b.job) j["job"] = *b.job;
+  if (b.builder) j["builder"] = true;
   return j.dump();
 }
 
@@ -98,7 +112,7 @@ TicketBody parse_ticket_body(std::string_view text) {
   json doc = ticket_detail::parse_strict(text, w, 4);
   FieldReader r(doc, w);
   r.only({"id", "issued_at", "not_before", "not_after", "subjects", "hosts", "uids", "max_uses", "parent",
-          "initiator", "purpose", "policy", "delegation"});
+          "initiator", "purpose", "policy", "delegation", "job", "builder"});
   TicketBody b;
   read_id_and_window(r, w, b.id, b.issued_at, b.not_before, b.not_after);
 
@@ -138,6 +152,12 @@ TicketBody parse_ticket_body(std::string_view text) {
       b.delegation.push_back(chain[i].get<std::string>());
     }
   }
+  if (r.has("job")) {
+    b.job = r.string("job", kMaxJobIdBytes);
+    check_job(w, "job", *b.job);
+    if (b.max_uses != 0) r.fail("max_uses", "absent: a job-bound ticket's uses are bounded by its job");
+  }
+  b.builder = r.boolean("builder");
   return b;
 }
 

@@ -50,6 +50,12 @@ inline void check_count(const std::string& what, const std::string& field, std::
                    std::to_string(n) + ")");
 }
 
+inline void check_job(const std::string& what, const std::string& field, const std::string& v) {
+  if (!valid_job_id(v))
+    fail_field(what, field,
+               "a job id: 1 to " + std::to_string(kMaxJobIdBytes) + " characters of A-Z a-z 0-9 . _ -, the first a letter or digit");
+}
+
 inline std::string idx(const char* field, std::size_t i) { return std::string(field) + "[" + std::to_string(i) + "]"; }
 
 // The id and the validity window every signed body but a revocation has.

@@ -60,7 +60,8 @@ std::optional<Refusal> admit_delegated(const TicketBody& t, const std::vector<De
     if (t.subjects.size() > d.max_subjects)
       return exceeded(std::to_string(t.subjects.size()) + " subjects, more than max_subjects " +
                       std::to_string(d.max_subjects));
-    if (d.require_job) return exceeded("it names no job, which the delegation requires");
+    if (d.require_job && !t.job) return exceeded("it names no job, which the delegation requires");
+    if (t.builder && !d.builders) return exceeded("it marks builders, which the delegation does not allow");
   }
   return std::nullopt;
 }

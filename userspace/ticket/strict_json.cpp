@@ -273,6 +273,13 @@ void FieldReader::fail(const std::string& key, const std::string& expected) cons
 
 bool FieldReader::has(const char* key) const { return obj_.contains(key); }
 
+bool FieldReader::boolean(const char* key) const {
+  if (!has(key)) return false;
+  const json& v = get(key);
+  if (!v.is_boolean()) fail(key, "true or false");
+  return v.get<bool>();
+}
+
 const json& FieldReader::get(const char* key) const {
   auto it = obj_.find(key);
   if (it == obj_.end()) throw MalformedError(what_ + ": missing required field '" + name(key) + "'");

@@ -25,6 +25,7 @@ class FieldReader {
   std::string string(const char* key, std::size_t max_bytes, bool allow_empty = true) const;
   std::int64_t int64(const char* key) const;
   std::uint64_t uint64(const char* key) const;
+  bool boolean(const char* key) const;  // optional: absent is false
   const nlohmann::json& array(const char* key, std::size_t min, std::size_t max) const;
   // Throws if the object has a key not in `allowed`.
   void only(std::initializer_list<const char*> allowed) const;
