@@ -10,6 +10,21 @@
 #define EPERM 1
 #define ENOMEM 12
 #define O_TRUNC 01000
+#define PF_IO_WORKER 0x00000010 /* an io_uring worker or SQPOLL thread: it writes for whoever submits */
+/* Filesystems whose file contents can change with no writer this kernel sees (the
+ * daemon's unsealable_fs, userspace/gate/sealing.cpp): no job output lies there. */
+#define FUSE_SUPER_MAGIC 0x65735546
+#define NFS_SUPER_MAGIC 0x6969
+#define SMB2_MAGIC_NUMBER 0xFE534D42
+#define CIFS_SUPER_MAGIC 0xFF534D42
+#define V9FS_MAGIC 0x01021997
+#define CEPH_SUPER_MAGIC 0x00c36400
+#define AFS_FS_MAGIC 0x6B414653
+#define CODA_SUPER_MAGIC 0x73757245
+#define OCFS2_SUPER_MAGIC 0x7461636f
+#define GFS2_MAGIC 0x01161970
+#define LUSTRE_SUPER_MAGIC 0x0BD00BD0
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define SB_KERNMOUNT (1u << 22) /* include/linux/fs.h: a kernel-internal mount (shm, hugetlbfs) */
 #define FMODE_WRITE 0x2
 #define MAY_WRITE 0x2

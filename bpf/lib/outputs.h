@@ -23,11 +23,25 @@
 #include "lib/maps.h"
 #include "lib/written.h"
 
-/* The current task's state when its image is a builder's. */
+/* The current task's state when its image is a builder's. An io_uring worker or SQPOLL
+ * thread is none: it writes what any process holding the ring submits. */
 static __always_inline struct eg_task_state *current_builder(void)
 {
-	struct eg_task_state *st = bpf_task_storage_get(&eg_task_state, bpf_get_current_task_btf(), 0, 0);
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->flags & PF_IO_WORKER)
+		return NULL;
+	struct eg_task_state *st = bpf_task_storage_get(&eg_task_state, task, 0, 0);
 	return st && st->builder && st->has_ticket ? st : NULL;
+}
+
+/* A filesystem where the kernel sees every writer of a file: not a network, cluster or
+ * FUSE filesystem, nor overlayfs (its lower layers change beneath it). */
+static __always_inline bool output_fs(struct inode *inode)
+{
+	__u64 m = inode->i_sb->s_magic;
+	return m != FUSE_SUPER_MAGIC && m != NFS_SUPER_MAGIC && m != SMB2_MAGIC_NUMBER && m != CIFS_SUPER_MAGIC &&
+	       m != V9FS_MAGIC && m != CEPH_SUPER_MAGIC && m != AFS_FS_MAGIC && m != CODA_SUPER_MAGIC &&
+	       m != OCFS2_SUPER_MAGIC && m != GFS2_MAGIC && m != LUSTRE_SUPER_MAGIC && m != OVERLAYFS_SUPER_MAGIC;
 }
 
 /* Whether FILE, opened for writing by a builder, is wholly the builder's from here on: it
@@ -56,7 +70,7 @@ static __always_inline void output_write(struct inode *inode, struct file *opene
 		bpf_map_delete_elem(&eg_outputs, &k);
 		return;
 	}
-	if (!st || !opened || !builder_owns(opened, inode))
+	if (!st || !opened || !output_fs(inode) || !builder_owns(opened, inode))
 		return;
 	__u64 job = current_job();
 	if (!job)
