@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs deps, shellchecks every script, checks
 # that what the docs name exists (scripts/check-docs.sh), builds with warnings as errors,
-# runs the unit tests and the fleet's 3-member etcd walk-through, builds the CLI without the daemon (EXECGATE_DAEMON=OFF, the issuing
+# runs the unit tests, the CI runner hooks against the runners' contracts (no build needed)
+# and the fleet's 3-member etcd walk-through, builds the CLI without the daemon (EXECGATE_DAEMON=OFF, the issuing
 # workstation's build) and runs its offline verbs, fuzzes the four parsers (tickets,
 # policy, audit lines, control requests) for 20 s each under ASan+UBSan, then runs the
 # real-kernel suites in the VM: every security suite (exec, bypass, tamper, launcher,
@@ -54,6 +55,9 @@ fi
 
 step "unit tests"
 ctest --test-dir "$build" --output-on-failure -j2
+
+step "CI runner hooks against the runners' contracts, with a fake execgate (tests/runners/runner_hooks_test.sh)"
+tests/runners/runner_hooks_test.sh | grep -v '^ok '
 
 step "the fleet's etcd as docs/fleet.md sets it up: 3 members, TLS, RBAC, the fleet verbs (tests/fleet/etcd_cluster_walkthrough.sh)"
 EXECGATE_CLI=$build/execgate tests/fleet/etcd_cluster_walkthrough.sh | tail -2
