@@ -12,7 +12,8 @@
 # builds the Debian package and runs it on Debian 12 and Debian 13 systems booted with
 # systemd (install, enforce, reboot, upgrade during an exec loop, a broken daemon at boot,
 # stop, purge), and last the VM benchmarks on one kernel (6.1): the exec path (as
-# installed and with full maps), and the whole cost beside fapolicyd (3 rounds). The
+# installed and with full maps), the whole cost beside fapolicyd (3 rounds) and a compile-heavy
+# job (3 rounds). The
 # benchmarks (the host's after the unit tests) print their figures and fail only when
 # execs are denied or not all recorded, never on a ratio.
 #
@@ -122,5 +123,8 @@ BUILD_DIR=$build MAPS=10000:200000 ROUNDS=4 tests/bench/vm_exec_cost.sh "${kerne
 
 step "VM benchmark: the whole cost beside fapolicyd (tests/bench/peer_bench.sh, 3 rounds on bookworm; docs/cost.md has the 11-round runs)"
 BUILD_DIR=$build ROUNDS=${PEER_ROUNDS:-3} STATS_REPS=1 tests/bench/peer_bench.sh bookworm
+
+step "VM benchmark: a compile-heavy job, gated and outside the scope (tests/bench/job_build_bench.sh, 3 rounds of 200 files on bookworm; docs/ci.md \"Cost\")"
+BUILD_DIR=$build ROUNDS=${JOB_ROUNDS:-3} tests/bench/job_build_bench.sh bookworm
 
 step "done"

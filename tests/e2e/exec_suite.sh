@@ -443,7 +443,8 @@ case_job_builds() {
       outside) printf '\n' >>/work/jb/re-$how ;;
       mapping) rm -f /work/jb/t /work/jb/d
         execgate run --job build -- $PROBE mmap-write /work/jb/re-$how /work/jb/t /work/jb/d >/dev/null &
-        sleep 1; touch /work/jb/t; poll test -e /work/jb/d; wait ;;
+        writer=$!
+        sleep 1; touch /work/jb/t; poll test -e /work/jb/d; wait $writer ;;
     esac
     out=$(execgate run --job build -- $PROBE exec /work/jb/re-$how 2>&1)
     check "an output rewritten after linking ($how) is denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"

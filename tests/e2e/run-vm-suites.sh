@@ -104,17 +104,6 @@ mapfile -t plan < <(for ks in "${plan[@]}"; do
   echo "$w $ks"
 done | sort -s -k1,1nr | cut -d' ' -f2)
 
-# The toolchain of the exec suite's job builds case: tcc (compiler and linker in one), its
-# runtime, and what a program that includes <stdio.h> needs of libc's development files.
-toolchain=()
-for f in /usr/bin/tcc /usr/lib/x86_64-linux-gnu/tcc /usr/lib/x86_64-linux-gnu/crt1.o /usr/lib/x86_64-linux-gnu/crti.o \
-  /usr/lib/x86_64-linux-gnu/crtn.o /usr/lib/x86_64-linux-gnu/libc.so /usr/lib/x86_64-linux-gnu/libc_nonshared.a \
-  /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
-  /usr/include/stdio.h /usr/include/features.h /usr/include/features-time64.h /usr/include/stdc-predef.h \
-  /usr/include/x86_64-linux-gnu/bits /usr/include/x86_64-linux-gnu/gnu /usr/include/x86_64-linux-gnu/sys; do
-  toolchain+=(--add "$f")
-done
-
 run_planned() { # KERNEL:SUITE
   local k=${1%%:*} s=${1#*:}
   case $s in
@@ -131,7 +120,7 @@ run_planned() { # KERNEL:SUITE
     upgrade) # the daemon built with fault points
       run_suite "$k" upgrade_suite.sh --add "$build/tests/execgated-faults" ;;
     exec) # etcd for the fleet case (etcdctl: its health check); tcc for the job builds case
-      run_suite "$k" exec_suite.sh --add /usr/bin/etcd --add /usr/bin/etcdctl "${toolchain[@]}" ;;
+      run_suite "$k" exec_suite.sh --add /usr/bin/etcd --add /usr/bin/etcdctl "${toolchain_adds[@]}" ;;
     *) run_suite "$k" "${s}_suite.sh" ;;
   esac
 }

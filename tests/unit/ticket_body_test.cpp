@@ -55,6 +55,23 @@ TEST(TicketBody, OptionalFieldsMayBeAbsent) {
   EXPECT_EQ(b.initiator, "");
 }
 
+TEST(TicketBody, AJobAndABuilderRoundTripAndAreOmittedWhenAbsent) {
+  TicketBody b = full_ticket();
+  b.max_uses = 0;
+  b.job = "gh-123-1-build_x.y";
+  b.builder = true;
+  const std::string text = serialize_ticket_body(b);
+  EXPECT_NE(text.find(R"("builder":true)"), std::string::npos);
+  EXPECT_NE(text.find(R"("job":"gh-123-1-build_x.y")"), std::string::npos);
+  EXPECT_EQ(parse_ticket_body(text), b);
+  b.job.reset();
+  b.builder = false;
+  const std::string plain = serialize_ticket_body(b);
+  EXPECT_EQ(plain.find("\"job\""), std::string::npos);
+  EXPECT_EQ(plain.find("\"builder\""), std::string::npos);
+  EXPECT_TRUE(valid_job_id("a") && valid_job_id("A.b_c-9") && !valid_job_id(".a") && !valid_job_id("a/b"));
+}
+
 // A correctly signed body with one bad field: verify says malformed and names the field.
 struct BadField {
   std::function<void(json&)> fn;
@@ -68,6 +85,13 @@ TEST(TicketBody, EveryRuleNamesItsField) {
   const std::string long_text(kMaxTextBytes + 1, 'x');
   const std::vector<BadField> cases = {
       {[](json& j) { j.erase("id"); }, "'id'"},
+      {[](json& j) { j["job"] = ""; }, "'job'"},
+      {[](json& j) { j["job"] = "../etc"; }, "'job'"},
+      {[](json& j) { j["job"] = "-x"; }, "'job'"},
+      {[](json& j) { j["job"] = std::string(kMaxJobIdBytes + 1, 'a'); }, "'job'"},
+      {[](json& j) { j["job"] = 42; }, "'job'"},
+      {[](json& j) { j["job"] = "ci-1"; j["max_uses"] = 3; }, "'max_uses'"},
+      {[](json& j) { j["builder"] = "yes"; }, "'builder'"},
       {[](json& j) { j["id"] = "0123456789ABCDEF0123456789ABCDEF"; }, "'id'"},
       {[](json& j) { j["id"] = "0123"; }, "'id'"},
       {[](json& j) { j["id"] = 7; }, "'id'"},

@@ -166,12 +166,17 @@ TEST_F(Delegation, TheTicketGetsTheIntersectionOfTheRights) {
   const auto late = judged(t, kT0 + 86400);
   ASSERT_TRUE(late);
   EXPECT_EQ(late->reason, RefusalReason::delegation_expired);
-  // a link that requires a job: tickets cannot name one, so none passes
+  // a link that requires a job: a ticket naming none is beyond it, one naming a job passes
   root.require_job = true;
   const std::vector<std::string> jobs{sign_delegation(root, ops.secret), chain[1]};
   x = ticket_under(jobs);
   x.uids = {1000};
   exceeded(x, "names no job");
+  x.job = "ci-7";
+  EXPECT_FALSE(judged(x)) << "a job-bound ticket within every link";
+  // marking builders needs every link's leave
+  x.builder = true;
+  exceeded(x, "marks builders");
 }
 
 }  // namespace

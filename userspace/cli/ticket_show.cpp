@@ -51,6 +51,8 @@ void print_human(const VerifiedDocument& d, const std::string& sig_note) {
     for (auto u : t.uids) std::cout << " " << u;
     std::cout << "\n  max uses    " << (t.max_uses ? std::to_string(t.max_uses) : std::string("unlimited")) << "\n"
               << "  parent      " << (t.parent ? *t.parent : std::string("none")) << "\n"
+              << "  job         " << (t.job ? *t.job + " (valid only inside that job)" : std::string("none")) << "\n"
+              << "  builder     " << (t.builder ? "yes (what its subjects write inside the job runs there)" : "no") << "\n"
               << "  initiator   " << printable(t.initiator) << "\n"
               << "  purpose     " << printable(t.purpose) << "\n"
               << "  policy      " << printable(t.policy) << "\n";
