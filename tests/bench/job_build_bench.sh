@@ -8,7 +8,9 @@
 #      object and the program the job's outputs
 #   U  outside the scope, the gate loaded (what every other task on the host pays)
 # Prints per kernel the median [min-max] wall seconds of each and the ratio G / U (target
-# <= 1.05; under TCG a few percent are within noise), then one build of each with bpf_stats
+# <= 1.05; under TCG a few percent are within noise), execgated's CPU per build (the audit
+# records of the build's execs: under TCG the guest's vCPUs share one host thread, so the
+# daemon's CPU is the build's wall time too), then one build of each with bpf_stats
 # on: the time of every gate program the build crossed, per program and in all, as a share
 # of the build's wall time (the cost that reproduces). Fails only on a broken run: the
 # program not built or not running, or the gate not denying a downloaded binary in the job.
@@ -39,7 +41,7 @@ for k in "${kernels[@]}"; do
       return sprintf("[%.2f-%.2f]", lo, hi)
     }
     /^kernel / { head = $0 }
-    /^round / { if ($3 == "G") g[++ng] = $5; else u[++nu] = $5 }
+    /^round / { if ($3 == "G") { g[++ng] = $5; gd[ng] = $7; gr[ng] = $9 } else { u[++nu] = $5; ud[nu] = $7; ur[nu] = $9 } }
     /^stats / { stats[++ns] = $0 }
     /^BROKEN/ { print; broken = 1 }
     END {
@@ -49,6 +51,7 @@ for k in "${kernels[@]}"; do
       printf "  G inside a job:          %.2f s %s\n", mg, span(g, ng)
       printf "  U outside the scope:     %.2f s %s\n", mu, span(u, nu)
       printf "  wall ratio G / U: %.3f (target <= 1.05; the rounds spread as shown)\n", mg / mu
+      printf "  execgated CPU per build: G %d ms (%d audit records), U %d ms (%d records), medians\n", median(gd, ng), median(gr, ng), median(ud, nu), median(ur, nu)
       for (i = 1; i <= ns; i++) { s = stats[i]; sub(/^stats /, "", s); print "  " s }
       exit broken
     }' "$log"; then

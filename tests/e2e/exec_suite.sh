@@ -375,6 +375,20 @@ case_jobs() {
   out=$(gated $PROBE exec /opt/jobs/true 2>&1)
   check "  ... denied in the scope outside any job (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
   check "control: outside the scope it runs (ungated)" /opt/jobs/true
+  # the runner's model: a delegated key that may sign only job-bound tickets
+  execgate keygen -o $W/runner >/dev/null
+  execgate delegate --key $W/ops.key --to $W/runner.pub --ttl 1h --max-ttl 10m --host "$(cat /etc/machine-id)" \
+    --require-job -o $W/runner.delegation >/dev/null
+  execgate issue --key $W/runner.key --delegation $W/runner.delegation --binary /opt/jobs/true --this-host --ttl 5m \
+    -o $W/runner-nojob.ticket >/dev/null
+  out=$(execgate submit $W/runner-nojob.ticket 2>&1)
+  check "a runner key's ticket naming no job is refused at submit (require_job)" contains "$out" "delegation_exceeded"
+  execgate issue --key $W/runner.key --delegation $W/runner.delegation --binary /opt/jobs/true --this-host --ttl 5m \
+    --job b -o $W/runner-b.ticket >/dev/null
+  check "  ... its ticket for job b is installed" sh -c "execgate submit $W/runner-b.ticket >/dev/null"
+  check "  ... and runs in job b" execgate run --job b -- /opt/jobs/true
+  out=$(execgate run --job a -- $PROBE exec /opt/jobs/true 2>&1)
+  check "  control: job a still runs its own ticket" [ -z "$out" ]
   issue_ops job_z /opt/jobs/true --ttl 10m --job zz
   out=$(execgate submit $W/job_z.ticket 2>&1)
   check "a ticket naming a job that is not running is refused wrong_job" contains "$out" "wrong_job"
@@ -448,11 +462,13 @@ case_job_builds() {
     esac
     out=$(execgate run --job build -- $PROBE exec /work/jb/re-$how 2>&1)
     check "an output rewritten after linking ($how) is denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+    check "  ... audited no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' "re-$how"
   done
   # the builder writes, then a child it runs writes through the fd it inherited
   execgate run --job build -- /opt/toolchain/mkexe write-file /work/jb/hello /work/jb/fd-out /bin/sh -c 'printf x >&3' >/dev/null
   out=$(execgate run --job build -- $PROBE exec /work/jb/fd-out 2>&1)
   check "an output a child wrote through an inherited fd is denied (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' 'fd-out' 
   execgate run --job build -- /opt/toolchain/mkexe write-file /work/jb/hello /work/jb/fd-ctl >/dev/null
   check "  control: the builder's own write alone runs" execgate run --job build -- /work/jb/fd-ctl
   execgate run --job build -- /opt/toolchain/tcc -o /work/jb/late /work/jb/hello.c
@@ -469,8 +485,10 @@ case_job_builds() {
   execgate job start build >/dev/null
   out=$(execgate run --job build -- $PROBE exec /work/jb/final 2>&1)
   check "after the job ends, its output is denied in a new job of the same name (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' '/work/jb/final'
   out=$(execgate run --job build -- $PROBE exec /opt/toolchain/tcc 2>&1)
   check "  ... and so are its tickets (EPERM)" contains "$out" "EXEC_ERRNO=EPERM"
+  check "  ... audited no_ticket" audit_has '"verdict":"deny"' '"reason":"no_ticket"' '/opt/toolchain/tcc' 
   out=$(/work/jb/final 2>&1)
   check "control: an output does not run outside the scope either (scope_written)" [ "$out" != "built in the job" ]
   /opt/toolchain/tcc -o /work/jb/host /work/jb/hello.c
