@@ -76,16 +76,18 @@ struct RevocationBody {
 
 // A bounded right for another key to issue tickets (docs/tickets.md "Delegation"), signed
 // by a policy issuer or, down a chain, by the delegate of the link before. A ticket under
-// it must meet every link's limits.
+// it must meet every link's limits. In the JSON the key is `delegate` (its key id) beside
+// `delegate_key` (the key), and max_ttl .. max_depth are the members of `constraints`.
 struct DelegationBody {
   std::string id;  // 32 lower-case hex (a revocation may name it)
   std::int64_t issued_at = 0, not_before = 0, not_after = 0;  // unix seconds
   PublicKey delegate;                 // the key it empowers
+  // constraints
   std::int64_t max_ttl = 0;           // the longest ticket validity (not_after - not_before), >= 1 s
   std::vector<std::string> hosts;     // 1..kMaxHosts machine-ids or "*"
   std::vector<std::uint32_t> uids;    // empty = any uid
   bool require_job = false;           // its tickets must name a job
-  bool builders = false;              // its tickets may mark builders
+  bool may_mark_builders = false;     // its tickets may mark builders
   std::uint32_t max_subjects = kMaxSubjects;  // subjects per ticket, 1..kMaxSubjects
   std::uint32_t max_depth = 0;        // further delegations below it, 0..kMaxDelegationDepth-1
   std::string purpose;

@@ -31,7 +31,9 @@ struct Keys {
   std::vector<PublicKey> trusted;
   Keys() {
     std::array<std::uint8_t, 32> seed{};
-    seed.fill(0x42);  // tests/fuzz/corpus seeds are signed with this key
+    // tests/fuzz/corpus seeds are signed with this key (delegated_ticket_envelope.json by a
+    // delegate, under a chain of two whose root it signed: made with execgate delegate / issue)
+    seed.fill(0x42);
     issuer = keypair_from_seed(seed);
     seed.fill(0x43);
     trusted = {keypair_from_seed(seed).pub, issuer.pub};

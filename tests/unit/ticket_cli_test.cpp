@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <cstring>
 #include <sstream>
 
@@ -162,12 +163,29 @@ TEST_F(CliTest, DelegateIssueUnderItAndVerifyTheChain) {
   ASSERT_EQ(run("keygen -o ci").rc, 0);
   ASSERT_EQ(run("keygen -o job").rc, 0);
   const std::string ci_id = load_public_key(dir.file("ci.pub")).key_id();
-  Result r = run("delegate --key ops.key --to ci.pub --ttl 1d --max-ttl 30m --host '*' --depth 1 -o ci.delegation");
+  Result r = run("delegate --key ops.key --to ci.pub --ttl 1d --max-ttl 30m --host '*' --depth 1 --may-mark-builders "
+                 "-o ci.delegation");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find(ci_id), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("may mark builders"), std::string::npos) << r.out;
   r = run("inspect ci.delegation");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("max ttl     1800 s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("delegate    " + ci_id), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_ttl            1800 s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("may_mark_builders  yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_depth          1 further"), std::string::npos) << r.out;
+  // the body as signed: delegate is the key id, the key beside it, the limits in constraints
+  r = run("--json inspect ci.delegation");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto body = nlohmann::json::parse(r.out)["chain"][0]["body"];
+  EXPECT_EQ(body["delegate"], ci_id) << r.out;
+  EXPECT_EQ(body["delegate_key"], base64_encode(load_public_key(dir.file("ci.pub")).bytes)) << r.out;
+  EXPECT_EQ(body["constraints"]["max_ttl"], 1800) << r.out;
+  EXPECT_EQ(body["constraints"]["may_mark_builders"], true) << r.out;
+  EXPECT_FALSE(body.contains("max_ttl")) << r.out;
+  // the flag's old name is gone
+  EXPECT_EQ(run("delegate --key ops.key --to ci.pub --ttl 1d --max-ttl 30m --host '*' --builders -o old.delegation").rc,
+            2);
   r = run("issue --key ci.key --delegation ci.delegation --binary /usr/bin/true --ttl 10m --this-host -o d.json");
   ASSERT_EQ(r.rc, 0) << r.err;
   r = run("verify --pub ops.pub d.json");

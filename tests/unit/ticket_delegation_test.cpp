@@ -3,8 +3,10 @@
 // what admit_delegated refuses: every right is the intersection of the links'.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
+#include "common/encoding.h"
 #include "ticket/refusal.h"
 #include "ticket_test_util.h"
 
@@ -57,24 +59,62 @@ TEST_F(Delegation, TheBodyRoundTripsCanonicallyAndStrictly) {
   DelegationBody d = delegation_to(ci.pub, 1);
   d.uids = {1000};
   d.require_job = true;
-  d.builders = true;
+  d.may_mark_builders = true;
   const std::string text = serialize_delegation_body(d);
   EXPECT_EQ(parse_delegation_body(text), d);
   EXPECT_EQ(serialize_delegation_body(parse_delegation_body(text)), text);
-  auto j = nlohmann::json::parse(text);
-  j["extra"] = 1;
-  EXPECT_THROW(parse_delegation_body(j.dump()), MalformedError);
-  j = nlohmann::json::parse(text);
-  j["delegate"] = "AAAA";
-  EXPECT_THROW(parse_delegation_body(j.dump()), MalformedError);
-  j = nlohmann::json::parse(text);
-  j["max_depth"] = kMaxDelegationDepth;
-  EXPECT_THROW(parse_delegation_body(j.dump()), MalformedError);
-  j = nlohmann::json::parse(text);
-  j["require_job"] = 1;
-  EXPECT_THROW(parse_delegation_body(j.dump()), MalformedError);
+  const auto refused = [&](const nlohmann::json& j, const std::string& field) {
+    try {
+      parse_delegation_body(j.dump());
+    } catch (const MalformedError& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + field + "'"), std::string::npos) << e.what();
+      return;
+    }
+    ADD_FAILURE() << "accepted: " << j.dump();
+  };
+  const auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto j = nlohmann::json::parse(text);
+    edit(j);
+    return j;
+  };
+  refused(edited([](auto& j) { j["extra"] = 1; }), "extra");
+  refused(edited([](auto& j) { j["constraints"]["extra"] = 1; }), "constraints.extra");
+  // the flat layout of before, and the old name of may_mark_builders
+  refused(edited([](auto& j) { j["max_ttl"] = 60; }), "max_ttl");
+  refused(edited([](auto& j) { j["constraints"]["builders"] = true; }), "constraints.builders");
+  refused(edited([](auto& j) { j.erase("constraints"); }), "constraints");
+  refused(edited([](auto& j) { j["constraints"] = nlohmann::json::array(); }), "constraints");
+  refused(edited([](auto& j) { j["constraints"].erase("max_ttl"); }), "constraints.max_ttl");
+  refused(edited([](auto& j) { j["constraints"]["max_depth"] = kMaxDelegationDepth; }), "constraints.max_depth");
+  refused(edited([](auto& j) { j["constraints"]["max_subjects"] = 0; }), "constraints.max_subjects");
+  refused(edited([](auto& j) { j["constraints"]["require_job"] = 1; }), "constraints.require_job");
+  refused(edited([](auto& j) { j["constraints"]["may_mark_builders"] = "yes"; }), "constraints.may_mark_builders");
+  refused(edited([](auto& j) { j["constraints"]["hosts"] = {"nothex"}; }), "constraints.hosts[0]");
+  refused(edited([](auto& j) { j["constraints"]["uids"] = {-1}; }), "constraints.uids[0]");
+  // delegate: the key id of delegate_key, which is the key
+  EXPECT_EQ(nlohmann::json::parse(text)["delegate"], ci.pub.key_id());
+  refused(edited([](auto& j) { j["delegate_key"] = "AAAA"; }), "delegate_key");
+  refused(edited([](auto& j) { j.erase("delegate_key"); }), "delegate_key");
+  refused(edited([&](auto& j) { j["delegate"] = job.pub.key_id(); }), "delegate");
+  refused(edited([&](auto& j) { j["delegate"] = base64_encode(ci.pub.bytes); }), "delegate");  // the old layout
+  refused(edited([](auto& j) { j.erase("delegate"); }), "delegate");
+  // the canonical form: sorted keys at both levels, false flags and empty uids omitted
+  d.uids = {};
+  d.require_job = d.may_mark_builders = false;
+  d.id = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(serialize_delegation_body(d),
+            "{\"constraints\":{\"hosts\":[\"" + std::string(kHostA) +
+                "\"],\"max_depth\":1,\"max_subjects\":4,\"max_ttl\":3600},\"delegate\":\"" + ci.pub.key_id() +
+                "\",\"delegate_key\":\"" + base64_encode(ci.pub.bytes) + "\",\"id\":\"" + d.id +
+                "\",\"issued_at\":" + std::to_string(kT0 - 100) + ",\"not_after\":" + std::to_string(kT0 + 86400) +
+                ",\"not_before\":" + std::to_string(kT0 - 100) + ",\"purpose\":\"ci runners\"}");
   d.max_ttl = 0;
-  EXPECT_THROW(serialize_delegation_body(d), MalformedError);
+  try {
+    serialize_delegation_body(d);
+    ADD_FAILURE() << "max_ttl 0 serialized";
+  } catch (const MalformedError& e) {
+    EXPECT_NE(std::string(e.what()).find("'constraints.max_ttl'"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Delegation, ATicketVerifiesThroughItsChainToTheIssuer) {

@@ -36,7 +36,7 @@ struct DelegateOpts {
   std::string key, to, ttl, not_before, max_ttl, under, purpose, out;
   std::vector<std::string> hosts, uids;
   std::string max_subjects = std::to_string(kMaxSubjects), depth = "0";
-  bool require_job = false, builders = false;
+  bool require_job = false, may_mark_builders = false;
 };
 
 int run_delegate(const Cli& cli, const DelegateOpts& o) {
@@ -52,7 +52,7 @@ int run_delegate(const Cli& cli, const DelegateOpts& o) {
   b.hosts = o.hosts;
   for (const auto& u : o.uids) b.uids.push_back(static_cast<std::uint32_t>(parse_unsigned("--uid", u, UINT32_MAX - 1)));
   b.require_job = o.require_job;
-  b.builders = o.builders;
+  b.may_mark_builders = o.may_mark_builders;
   b.max_subjects = static_cast<std::uint32_t>(parse_unsigned("--max-subjects", o.max_subjects, kMaxSubjects));
   b.max_depth = static_cast<std::uint32_t>(parse_unsigned("--depth", o.depth, kMaxDelegationDepth - 1));
   b.purpose = o.purpose;
@@ -90,7 +90,8 @@ int run_delegate(const Cli& cli, const DelegateOpts& o) {
               << "  delegate   " << b.delegate.key_id() << "\n"
               << "  valid      " << iso_time(b.not_before) << " .. " << iso_time(b.not_after) << "\n"
               << "  max ttl    " << b.max_ttl << " s, " << b.max_subjects << " subject(s) per ticket, depth "
-              << b.max_depth << (b.require_job ? ", a job required" : "") << (b.builders ? ", builders" : "") << "\n";
+              << b.max_depth << (b.require_job ? ", a job required" : "")
+              << (b.may_mark_builders ? ", may mark builders" : "") << "\n";
   }
   return 0;
 }
@@ -109,7 +110,7 @@ void add_delegate(CLI::App& app, Cli& cli) {
   sub->add_option("--host", o->hosts, "machine-id its tickets may name (repeatable), or \"*\"");
   sub->add_option("--uid", o->uids, "uid its tickets may name (repeatable; default any)");
   sub->add_flag("--require-job", o->require_job, "its tickets must name a job");
-  sub->add_flag("--builders", o->builders, "its tickets may mark builders");
+  sub->add_flag("--may-mark-builders", o->may_mark_builders, "its tickets may mark builders");
   sub->add_option("--max-subjects", o->max_subjects, "subjects per ticket")->capture_default_str();
   sub->add_option("--depth", o->depth, "further delegations below this one")->capture_default_str();
   sub->add_option("--under", o->under, "the delegation file whose delegate --key is: continue its chain");

@@ -60,7 +60,7 @@ void print_human(const VerifiedDocument& d, const std::string& sig_note) {
       std::cout << "  issued under a delegation chain (root first):\n";
       for (const auto& link : d.chain)
         std::cout << "    delegation " << link.body.id << ": key " << link.signer_key_id << " -> key "
-                  << link.body.delegate.key_id() << ", until " << iso_time(link.body.not_after) << ", max ttl "
+                  << link.body.delegate.key_id() << ", until " << iso_time(link.body.not_after) << ", max_ttl "
                   << link.body.max_ttl << " s\n";
     }
   } else {
@@ -103,14 +103,18 @@ int show_delegation_file(const Cli& cli, const std::string& file) {
               << "  key id      " << link.signer_key_id << "  (claimed; not verified)\n"
               << "  delegate    " << b.delegate.key_id() << "\n"
               << "  valid       " << iso_time(b.not_before) << " .. " << iso_time(b.not_after) << "\n"
-              << "  max ttl     " << b.max_ttl << " s\n  hosts      ";
+              << "  constraints\n"
+              << "    max_ttl            " << b.max_ttl << " s\n"
+              << "    hosts             ";
     for (const auto& h : b.hosts) std::cout << " " << printable(h);
-    std::cout << "\n  uids       ";
+    std::cout << "\n    uids              ";
     if (b.uids.empty()) std::cout << " any";
     for (auto u : b.uids) std::cout << " " << u;
-    std::cout << "\n  subjects    at most " << b.max_subjects << "\n  depth       " << b.max_depth
-              << " further\n  job         " << (b.require_job ? "required" : "not required") << "\n  builders    "
-              << (b.builders ? "may mark" : "no") << "\n  purpose     " << printable(b.purpose) << "\n";
+    std::cout << "\n    require_job        " << (b.require_job ? "yes" : "no") << "\n"
+              << "    may_mark_builders  " << (b.may_mark_builders ? "yes" : "no") << "\n"
+              << "    max_subjects       " << b.max_subjects << "\n"
+              << "    max_depth          " << b.max_depth << " further\n"
+              << "  purpose     " << printable(b.purpose) << "\n";
   }
   if (cli.json) std::cout << json{{"file", file}, {"type", "delegation"}, {"chain", a}}.dump() << "\n";
   return 0;

@@ -134,7 +134,7 @@ TicketBody parse_ticket_body(std::string_view text) {
   }
 
   b.hosts = read_hosts(r, w);
-  b.uids = read_uids(r, w);
+  b.uids = read_uids(r);
   if (r.has("max_uses")) b.max_uses = r.uint64("max_uses");
   if (r.has("parent")) {
     b.parent = r.string("parent", 64);

@@ -17,20 +17,35 @@ using namespace ticket_detail;
 namespace {
 
 const std::string kDelegation = "delegation body";
+// The limits live in the body's `constraints` object; its fields are named with this prefix.
+const std::string kConstraints = "constraints.";
+const std::string kDelegateKey = "the delegate's Ed25519 public key: canonical base64 of 32 bytes";
 
 void check_limits(const std::string& w, const DelegationBody& b) {
-  if (b.max_ttl < 1) fail_field(w, "max_ttl", "seconds >= 1 (the longest ticket validity it may issue)");
+  const std::string& c = kConstraints;
+  if (b.max_ttl < 1) fail_field(w, c + "max_ttl", "seconds >= 1 (the longest ticket validity it may issue)");
   if (b.max_subjects < 1 || b.max_subjects > kMaxSubjects)
-    fail_field(w, "max_subjects", "1 to " + std::to_string(kMaxSubjects));
+    fail_field(w, c + "max_subjects", "1 to " + std::to_string(kMaxSubjects));
   if (b.max_depth >= kMaxDelegationDepth)
-    fail_field(w, "max_depth", "0 to " + std::to_string(kMaxDelegationDepth - 1) + " further delegations");
+    fail_field(w, c + "max_depth", "0 to " + std::to_string(kMaxDelegationDepth - 1) + " further delegations");
 }
 
-bool boolean(const FieldReader& r, const char* key) {
-  if (!r.has(key)) return false;
-  const json& v = r.get(key);
-  if (!v.is_boolean()) r.fail(key, "true or false");
-  return v.get<bool>();
+// `delegate_key`, and `delegate` naming it by its key id: the contract names the delegate by
+// key id, and the key travels beside it so that a chain verifies offline.
+PublicKey read_delegate(const FieldReader& r) {
+  const std::string text = r.string("delegate_key", 64);
+  Bytes raw;
+  try {
+    raw = base64_decode(text);
+  } catch (const Error&) {
+    r.fail("delegate_key", kDelegateKey);
+  }
+  if (raw.size() != 32 || base64_encode(raw) != text) r.fail("delegate_key", kDelegateKey);
+  PublicKey key;
+  std::copy(raw.begin(), raw.end(), key.bytes.begin());
+  if (r.string("delegate", 64) != key.key_id())
+    r.fail("delegate", "the key id of delegate_key (" + key.key_id() + ")");
+  return key;
 }
 
 }  // namespace
@@ -39,26 +54,31 @@ void validate_delegation_body(const DelegationBody& b) {
   const std::string& w = kDelegation;
   check_id_and_window(w, b.id, b.issued_at, b.not_before, b.not_after);
   check_limits(w, b);
-  check_hosts(w, b.hosts);
-  check_uids(w, b.uids);
+  check_hosts(w, b.hosts, kConstraints);
+  check_uids(w, b.uids, kConstraints);
   check_text(w, "purpose", b.purpose, kMaxTextBytes);
 }
 
+// Canonical as the ticket body's (body.cpp): sorted keys at both levels; `uids`,
+// `require_job` and `may_mark_builders` omitted when empty or false.
 std::string serialize_delegation_body(const DelegationBody& b) {
   validate_delegation_body(b);
+  json c = json::object();
+  c["max_ttl"] = b.max_ttl;
+  c["hosts"] = b.hosts;
+  if (!b.uids.empty()) c["uids"] = b.uids;
+  if (b.require_job) c["require_job"] = true;
+  if (b.may_mark_builders) c["may_mark_builders"] = true;
+  c["max_subjects"] = b.max_subjects;
+  c["max_depth"] = b.max_depth;
   json j = json::object();
   j["id"] = b.id;
   j["issued_at"] = b.issued_at;
   j["not_before"] = b.not_before;
   j["not_after"] = b.not_after;
-  j["delegate"] = base64_encode(b.delegate.bytes);
-  j["max_ttl"] = b.max_ttl;
-  j["hosts"] = b.hosts;
-  if (!b.uids.empty()) j["uids"] = b.uids;
-  if (b.require_job) j["require_job"] = true;
-  if (b.builders) j["builders"] = true;
-  j["max_subjects"] = b.max_subjects;
-  j["max_depth"] = b.max_depth;
+  j["delegate"] = b.delegate.key_id();
+  j["delegate_key"] = base64_encode(b.delegate.bytes);
+  j["constraints"] = std::move(c);
   j["purpose"] = b.purpose;
   return j.dump();
 }
@@ -67,28 +87,20 @@ DelegationBody parse_delegation_body(std::string_view text) {
   const std::string& w = kDelegation;
   json doc = parse_strict(text, w, 4);
   FieldReader r(doc, w);
-  r.only({"id", "issued_at", "not_before", "not_after", "delegate", "max_ttl", "hosts", "uids", "require_job",
-          "builders", "max_subjects", "max_depth", "purpose"});
+  r.only({"id", "issued_at", "not_before", "not_after", "delegate", "delegate_key", "constraints", "purpose"});
   DelegationBody b;
   read_id_and_window(r, w, b.id, b.issued_at, b.not_before, b.not_after);
-  const std::string delegate = r.string("delegate", 64);
-  Bytes raw;
-  try {
-    raw = base64_decode(delegate);
-  } catch (const Error&) {
-    r.fail("delegate", "the delegate's Ed25519 public key: canonical base64 of 32 bytes");
-  }
-  if (raw.size() != 32 || base64_encode(raw) != delegate)
-    r.fail("delegate", "the delegate's Ed25519 public key: canonical base64 of 32 bytes");
-  std::copy(raw.begin(), raw.end(), b.delegate.bytes.begin());
-  b.max_ttl = r.int64("max_ttl");
-  b.hosts = read_hosts(r, w);
-  b.uids = read_uids(r, w);
-  b.require_job = boolean(r, "require_job");
-  b.builders = boolean(r, "builders");
-  const std::uint64_t subjects = r.uint64("max_subjects"), depth = r.uint64("max_depth");
-  if (subjects > kMaxSubjects) r.fail("max_subjects", "1 to " + std::to_string(kMaxSubjects));
-  if (depth >= kMaxDelegationDepth) r.fail("max_depth", "0 to " + std::to_string(kMaxDelegationDepth - 1));
+  b.delegate = read_delegate(r);
+  const FieldReader c(r.get("constraints"), w, kConstraints);
+  c.only({"max_ttl", "hosts", "uids", "require_job", "may_mark_builders", "max_subjects", "max_depth"});
+  b.max_ttl = c.int64("max_ttl");
+  b.hosts = read_hosts(c, w);
+  b.uids = read_uids(c);
+  b.require_job = c.boolean("require_job");
+  b.may_mark_builders = c.boolean("may_mark_builders");
+  const std::uint64_t subjects = c.uint64("max_subjects"), depth = c.uint64("max_depth");
+  if (subjects > kMaxSubjects) c.fail("max_subjects", "1 to " + std::to_string(kMaxSubjects));
+  if (depth >= kMaxDelegationDepth) c.fail("max_depth", "0 to " + std::to_string(kMaxDelegationDepth - 1));
   b.max_subjects = static_cast<std::uint32_t>(subjects);
   b.max_depth = static_cast<std::uint32_t>(depth);
   check_limits(w, b);

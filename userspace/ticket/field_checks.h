@@ -77,43 +77,47 @@ inline void read_id_and_window(const FieldReader& r, const std::string& what, st
   check_id_and_window(what, id, issued_at, not_before, not_after);
 }
 
-// `hosts`: 1..kMaxHosts machine ids or "*".
+// `hosts`: 1..kMaxHosts machine ids or "*". Fields are named with r's prefix
+// ("constraints.hosts[0]" in a delegation body).
 inline std::vector<std::string> read_hosts(const FieldReader& r, const std::string& what) {
   std::vector<std::string> out;
   const nlohmann::json& hosts = r.array("hosts", 1, kMaxHosts);
   for (std::size_t i = 0; i < hosts.size(); ++i) {
-    if (!hosts[i].is_string()) fail_field(what, idx("hosts", i), "a string");
+    if (!hosts[i].is_string()) r.fail(idx("hosts", i), "a string");
     out.push_back(hosts[i].get<std::string>());
-    check_host(what, idx("hosts", i), out.back());
+    check_host(what, r.name(idx("hosts", i)), out.back());
   }
   return out;
 }
 
 // `uids` when present: 0..kMaxUids uids (0 to 4294967294).
-inline std::vector<std::uint32_t> read_uids(const FieldReader& r, const std::string& what) {
+inline std::vector<std::uint32_t> read_uids(const FieldReader& r) {
   std::vector<std::uint32_t> out;
   if (!r.has("uids")) return out;
   const nlohmann::json& uids = r.array("uids", 0, kMaxUids);
   for (std::size_t i = 0; i < uids.size(); ++i) {
     const nlohmann::json& u = uids[i];
     if (!u.is_number_unsigned() && !(u.is_number_integer() && u.get<std::int64_t>() >= 0))
-      fail_field(what, idx("uids", i), "a uid from 0 to 4294967294");
+      r.fail(idx("uids", i), "a uid from 0 to 4294967294");
     const std::uint64_t v = u.get<std::uint64_t>();
-    if (v >= UINT32_MAX) fail_field(what, idx("uids", i), "a uid from 0 to 4294967294");
+    if (v >= UINT32_MAX) r.fail(idx("uids", i), "a uid from 0 to 4294967294");
     out.push_back(static_cast<std::uint32_t>(v));
   }
   return out;
 }
 
-inline void check_uids(const std::string& what, const std::vector<std::uint32_t>& uids) {
-  check_count(what, "uids", uids.size(), 0, kMaxUids);
+// `prefix` as a FieldReader's: "" at the top of a body, "constraints." in a delegation's.
+inline void check_uids(const std::string& what, const std::vector<std::uint32_t>& uids,
+                       const std::string& prefix = "") {
+  check_count(what, prefix + "uids", uids.size(), 0, kMaxUids);
   for (std::size_t i = 0; i < uids.size(); ++i)
-    if (uids[i] == UINT32_MAX) fail_field(what, idx("uids", i), "a uid from 0 to 4294967294");
+    if (uids[i] == UINT32_MAX) fail_field(what, prefix + idx("uids", i), "a uid from 0 to 4294967294");
 }
 
-inline void check_hosts(const std::string& what, const std::vector<std::string>& hosts) {
-  check_count(what, "hosts", hosts.size(), 1, kMaxHosts);
-  for (std::size_t i = 0; i < hosts.size(); ++i) check_host(what, idx("hosts", i), hosts[i]);
+inline void check_hosts(const std::string& what, const std::vector<std::string>& hosts,
+                        const std::string& prefix = "") {
+  check_count(what, prefix + "hosts", hosts.size(), 1, kMaxHosts);
+  for (std::size_t i = 0; i < hosts.size(); ++i) check_host(what, prefix + idx("hosts", i), hosts[i]);
 }
 
 }  // namespace execgate::ticket_detail

@@ -61,7 +61,7 @@ std::optional<Refusal> admit_delegated(const TicketBody& t, const std::vector<De
       return exceeded(std::to_string(t.subjects.size()) + " subjects, more than max_subjects " +
                       std::to_string(d.max_subjects));
     if (d.require_job && !t.job) return exceeded("it names no job, which the delegation requires");
-    if (t.builder && !d.builders) return exceeded("it marks builders, which the delegation does not allow");
+    if (t.builder && !d.may_mark_builders) return exceeded("it marks builders, which the delegation does not allow");
   }
   return std::nullopt;
 }
