@@ -211,3 +211,63 @@ TEST(NativeDecision, AnEstimateNearABoundReadsTheClock) {
 
 }  // namespace
 }  // namespace execgate
+
+namespace execgate {
+namespace {
+
+// Jobs (docs/gate.md "Jobs"): a job-bound ticket's entry decides only for a task of its
+// job, and the inode's own entry, only their anchor, allows nothing.
+TEST(NativeDecision, AJobsTicketAllowsOnlyInsideItsJob) {
+  NativeDecision d;
+  d.set_now(kNow);
+  NativeFile f = file();
+  KernelTicket anchor = ticket();
+  anchor.jobs_only = anchor.has_jobs = true;
+  d.add_ticket(f, anchor);
+  d.add_live_job(7);
+  d.add_live_job(8);
+  d.add_job_ticket(f, 7, ticket());
+  d.set_task_job(7);
+  NativeVerdict v = d.decide(f, 1000, std::nullopt, true, true);
+  EXPECT_TRUE(v.allowed);
+  EXPECT_EQ(v.reason, EG_R_TICKET);
+  EXPECT_EQ(v.job, 7u);
+  d.set_task_job(8);
+  EXPECT_EQ(d.decide(f, 1000, std::nullopt, true, true).reason, EG_R_WRONG_JOB);
+  d.set_task_job(0);
+  EXPECT_EQ(d.decide(f, 1000, std::nullopt, true, true).reason, EG_R_WRONG_JOB);
+}
+
+// A job's output runs in its job while its builder's ticket is installed and valid.
+TEST(NativeDecision, AJobsOutputRunsInItsJobWhileItsBuildersTicketHolds) {
+  NativeDecision d;
+  d.set_now(kNow);
+  NativeFile builder = file();
+  NativeFile out = file();
+  out.ino = builder.ino + 1;
+  KernelTicket bt = ticket();
+  bt.builder = true;
+  d.add_ticket(builder, bt);
+  d.add_live_job(7);
+  d.add_live_job(8);
+  d.add_output(out, JobOutput{{out.dev, out.ino}, bt.id, {builder.dev, builder.ino}, 7, 4242});
+  d.set_task_job(7);
+  NativeVerdict v = d.decide(out, 1000, std::nullopt, true, true);
+  EXPECT_TRUE(v.allowed);
+  EXPECT_EQ(v.reason, EG_R_JOB_OUTPUT);
+  EXPECT_EQ(v.writer, 4242u);
+  EXPECT_EQ(v.ticket, bt.id) << "the record names the builder's ticket";
+  EXPECT_TRUE(d.decide_mapping(out, 1000, false).allowed) << "loaded as a library in the job too";
+  d.set_task_job(8);
+  EXPECT_EQ(d.decide(out, 1000, std::nullopt, true, true).reason, EG_R_WRONG_JOB);
+  d.set_task_job(7);
+  d.remove_ticket(builder);
+  EXPECT_EQ(d.decide(out, 1000, std::nullopt, true, true).reason, EG_R_BUILDER_GONE);
+  KernelTicket other = ticket();
+  other.id = id(2);
+  d.add_ticket(builder, other);  // another ticket for the builder: not the one that built
+  EXPECT_EQ(d.decide(out, 1000, std::nullopt, true, true).reason, EG_R_BUILDER_GONE);
+}
+
+}  // namespace
+}  // namespace execgate

@@ -250,6 +250,7 @@ void GateDaemon::reload(Policy policy) {
   }
   policy_ = std::move(policy);
   scope_refs_ = std::move(scopes);
+  jobs_.set_parent(job_parent(policy_));  // new jobs below the new scope; running ones stay
   authority_ = std::make_unique<Authority>(std::move(issuers), machine_id_, clock_);
   recorder_.set_baseline_paths(applier_.baseline_paths());
   book_.drop_untrusted(*authority_);
