@@ -95,11 +95,11 @@ static __always_inline __u8 baseline_reason(const struct eg_config *cfg, struct 
 	return b ? EG_R_STALE : EG_R_NO_TICKET;
 }
 
-/* Checks a ticket for the inode. consume: spend one use (exec), not for mappings. now: the
- * caller's boot time, an estimate or a clock read (0: none); it decides validity only when
- * no bound is within the estimate's margin of it, else the clock is read. */
-static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
-					  const struct eg_task_state *caller, bool consume, __u64 now)
+/* Whether ticket entry T is in force at NOW (sealed, not a silent fleet's, inside its
+ * window): EG_R_TICKET, else why not. now: the caller's boot time, an estimate or a clock
+ * read (0: none); it decides only when no bound is within the estimate's margin of it, else
+ * the clock is read. */
+static __always_inline __u8 window_reason(struct eg_ticket *t, __u64 now)
 {
 	if (t->flags & EG_TF_PENDING)
 		return EG_R_UNSEALED;
@@ -111,6 +111,17 @@ static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *ino
 		return EG_R_NOT_YET_VALID;
 	if (now >= t->not_after_ns)
 		return EG_R_EXPIRED;
+	return EG_R_TICKET;
+}
+
+/* Checks a ticket for the inode. consume: spend one use (exec), not for mappings. now: as
+ * window_reason's. */
+static __always_inline __u8 ticket_reason(struct eg_ticket *t, struct inode *inode, __u32 uid,
+					  const struct eg_task_state *caller, bool consume, __u64 now)
+{
+	__u8 window = window_reason(t, now);
+	if (window != EG_R_TICKET)
+		return window;
 	if (!same_ctime(inode, t->ctime_sec, t->ctime_nsec) || inode->i_generation != t->generation)
 		return EG_R_STALE;
 	if (t->n_uids) {
@@ -170,19 +181,6 @@ static __always_inline __u8 entry_reason(struct eg_ticket *t, struct inode *inod
 	return reason;
 }
 
-/* Whether ticket entry T is in force now (sealed, inside its window, not a silent fleet's):
- * a job output's builder ticket. */
-static __always_inline bool entry_current(struct eg_ticket *t, __u64 now)
-{
-	if (t->flags & EG_TF_PENDING)
-		return false;
-	if ((t->flags & EG_TF_FLEET) && fleet_silent())
-		return false;
-	if (!now || near_bound(now, t->not_before_ns) || near_bound(now, t->not_after_ns))
-		now = bpf_ktime_get_boot_ns();
-	return now >= t->not_before_ns && now < t->not_after_ns;
-}
-
 /* The builder ticket of output O, still installed for the builder's image (in its host
  * entry or its job's) and in force. */
 static __always_inline bool builder_current(const struct eg_output *o, __u64 now)
@@ -192,12 +190,12 @@ static __always_inline bool builder_current(const struct eg_output *o, __u64 now
 	if (!t)
 		return false;
 	if (!(t->flags & EG_TF_JOBS_ONLY) && same_id(t->id, o->builder_ticket))
-		return entry_current(t, now);
+		return window_reason(t, now) == EG_R_TICKET;
 	if (!(t->flags & EG_TF_HAS_JOBS))
 		return false;
 	struct eg_job_ticket_key jk = {.dev = bk.dev, .ino = bk.ino, .job = o->job};
 	t = bpf_map_lookup_elem(&eg_job_tickets, &jk);
-	return t && same_id(t->id, o->builder_ticket) && entry_current(t, now);
+	return t && same_id(t->id, o->builder_ticket) && window_reason(t, now) == EG_R_TICKET;
 }
 
 /* A job output (lib/outputs.h): runs only in its job (JOB, the current task's), while its
