@@ -135,6 +135,18 @@ TEST_F(DaemonJobs, FromInsideTheScopeOnlyTheCallersOwnJobEndsAndNothingStartsOrM
   EXPECT_FALSE(env.job_cgroups.cgroups.count("/ci.slice/job.a")) << "removed once empty";
 }
 
+TEST(DaemonJobsHostScope, WithTheWholeHostTheScopeNoJobStarts) {
+  DaemonEnv env;
+  env.policy.scope_host = true;
+  env.policy.scope_cgroups.clear();
+  env.boot();
+  const ControlPeer peer{0, true, ::getpid()};  // with host = true every peer is inside
+  const json r = env.daemon().handle(ControlRequest{ControlRequest::Op::job_start, {}, "test", {}, 0, "a", {}}, peer);
+  EXPECT_EQ(r["result"], "refused");
+  EXPECT_NE(r.value("detail", "").find("[scope] cgroups"), std::string::npos) << r.dump();
+  EXPECT_TRUE(env.job_cgroups.cgroups.empty());
+}
+
 TEST_F(DaemonJobs, AProcessInsideTheScopeIsNotMovedIntoAJob) {
   const pid_t inside_pid = ::getppid();
   env.cgroups.place(inside_pid, "/ci.slice/run-1");

@@ -118,7 +118,7 @@ class GateDaemon {
   nlohmann::json make_ack();
   // Why process PID may not be moved into a job for PEER; nullopt when it may.
   std::optional<std::string> unmovable(pid_t pid, const ControlPeer& peer) const;
-  // Where jobs' cgroups go under POLICY: its first scope cgroup, or /execgate.jobs.
+  // Where jobs' cgroups go under POLICY: its first scope cgroup ("" with host = true: none).
   static std::string job_parent(const Policy& policy);
 
   mutable std::mutex mu_;

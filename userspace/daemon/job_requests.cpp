@@ -20,7 +20,7 @@ json job_refusal(const std::string& job, const std::string& detail) {
 }  // namespace
 
 std::string GateDaemon::job_parent(const Policy& policy) {
-  return policy.scope_host || policy.scope_cgroups.empty() ? "/execgate.jobs" : policy.scope_cgroups.front();
+  return policy.scope_host || policy.scope_cgroups.empty() ? "" : policy.scope_cgroups.front();
 }
 
 std::optional<std::string> GateDaemon::unmovable(pid_t pid, const ControlPeer& peer) const {
@@ -34,12 +34,16 @@ std::optional<std::string> GateDaemon::unmovable(pid_t pid, const ControlPeer& p
 }
 
 json GateDaemon::job_start(const std::string& job, const std::vector<pid_t>& pids, const ControlPeer& peer) {
+  {
+    std::lock_guard lk(mu_);
+    if (policy_.scope_host || policy_.scope_cgroups.empty())
+      return job_refusal(job, "jobs need [scope] cgroups: with host = true every caller and process is inside the scope, "
+                              "and nothing inside a scope starts a job");
+  }
   if (peer.in_scope) return job_refusal(job, "a process inside a gated scope cannot start a job");
   for (const pid_t pid : pids)
     if (auto why = unmovable(pid, peer)) return job_refusal(job, *why);
   std::lock_guard lk(mu_);
-  if (!policy_.scope_host && policy_.scope_cgroups.empty())
-    return job_refusal(job, "the policy gates no scope: a job below it would run ungated");
   try {
     const Job& j = jobs_.start(job, clock_.now());
     for (const pid_t pid : pids) jobs_.join(job, pid);

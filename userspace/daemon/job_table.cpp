@@ -32,7 +32,7 @@ std::string JobTable::name_of(std::uint64_t cgroup) const {
 
 void JobTable::discover() {
   jobs_.clear();
-  for (const auto& name : cgroups_.children(parent_)) {
+  for (const auto& name : parent_.empty() ? std::vector<std::string>{} : cgroups_.children(parent_)) {
     if (!name.starts_with("job.") || !valid_job_id(name.substr(4))) continue;
     const std::string id = name.substr(4);
     const std::string path = path_of(id);
@@ -69,6 +69,7 @@ const Job& JobTable::start(const std::string& id, std::int64_t now) {
   if (ended_.count(id) || cgroups_.id(path))
     throw JobRefused("job " + id + "'s cgroup " + path + " still exists (an ended job whose processes are exiting)");
   if (jobs_.size() >= kMaxJobs) throw JobRefused(std::to_string(kMaxJobs) + " jobs are running: end one first");
+  if (parent_.empty()) throw JobRefused("the policy names no scope cgroup to start jobs below");
   const std::uint64_t cg = cgroups_.make(path);
   try {
     gate_.add_job(cg);

@@ -1,5 +1,5 @@
 // The jobs on this host (docs/gate.md "Jobs"): a cgroup `job.<id>` below the policy's
-// first scope cgroup (`/execgate.jobs` when the whole host is the scope) for each, made by
+// first scope cgroup for each (none with host = true: jobs need [scope] cgroups), made by
 // the daemon for `execgate job start` and `execgate run --job`, listed in the kernel
 // (eg_jobs) while it is live. A job-bound ticket is valid only inside its job; what a
 // builder writes inside a job is that job's output. Ending a job takes it out of the
@@ -44,7 +44,7 @@ class JobTable {
   using AuditSink = std::function<void(nlohmann::json)>;
   JobTable(GateOps& gate, JobCgroups& cgroups, AuditSink audit);
 
-  // Where jobs' cgroups go (the policy's first scope cgroup, or /execgate.jobs).
+  // Where jobs' cgroups go (the policy's first scope cgroup; "": none, no job starts).
   void set_parent(const std::string& parent) { parent_ = parent; }
   const std::string& parent() const { return parent_; }
   // Start-up: every job.<id> cgroup below the parent is a live job again (listed in the
@@ -80,7 +80,7 @@ class JobTable {
   GateOps& gate_;
   JobCgroups& cgroups_;
   AuditSink audit_;
-  std::string parent_ = "/execgate.jobs";
+  std::string parent_;
   std::map<std::string, Job> jobs_;           // live, by id
   std::map<std::string, std::string> ended_;  // ended, cgroup not yet removed: id -> path
   mutable std::mutex names_mu_;
