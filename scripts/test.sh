@@ -12,8 +12,8 @@
 # builds the Debian package and runs it on Debian 12 and Debian 13 systems booted with
 # systemd (install, enforce, reboot, upgrade during an exec loop, a broken daemon at boot,
 # stop, purge), and last the VM benchmarks on one kernel (6.1): the exec path (as
-# installed and with full maps), the whole cost beside fapolicyd (3 rounds) and a compile-heavy
-# job (3 rounds). The
+# installed and with full maps), the whole cost beside fapolicyd (2 rounds) and a compile-heavy
+# job (2 rounds of 60 files). The
 # benchmarks (the host's after the unit tests) print their figures and fail only when
 # execs are denied or not all recorded, never on a ratio.
 #
@@ -121,10 +121,10 @@ rm -rf "$hostlogs"
 step "VM benchmark: exec path cost, as installed and with 10,000 tickets and 200,000 baseline entries (tests/bench/vm_exec_cost.sh)"
 BUILD_DIR=$build MAPS=10000:200000 ROUNDS=4 tests/bench/vm_exec_cost.sh "${kernels[0]}"
 
-step "VM benchmark: the whole cost beside fapolicyd (tests/bench/peer_bench.sh, 3 rounds on bookworm; docs/cost.md has the 11-round runs)"
-BUILD_DIR=$build ROUNDS=${PEER_ROUNDS:-3} STATS_REPS=1 tests/bench/peer_bench.sh bookworm
+step "VM benchmark: the whole cost beside fapolicyd (tests/bench/peer_bench.sh, 2 rounds on bookworm; docs/cost.md has the 11-round runs)"
+BUILD_DIR=$build ROUNDS=${PEER_ROUNDS:-2} STATS_REPS=1 tests/bench/peer_bench.sh bookworm
 
-step "VM benchmark: a compile-heavy job, gated and outside the scope (tests/bench/job_build_bench.sh, 3 rounds of 100 files on bookworm; docs/ci.md \"Cost\" has 200)"
-BUILD_DIR=$build ROUNDS=${JOB_ROUNDS:-3} FILES=${JOB_FILES:-100} tests/bench/job_build_bench.sh bookworm
+step "VM benchmark: a compile-heavy job, gated and outside the scope (tests/bench/job_build_bench.sh, 2 rounds of 60 files on bookworm; docs/ci.md \"Cost\" has 200)"
+BUILD_DIR=$build ROUNDS=${JOB_ROUNDS:-2} FILES=${JOB_FILES:-60} tests/bench/job_build_bench.sh bookworm
 
 step "done"
