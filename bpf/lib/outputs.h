@@ -62,6 +62,8 @@ static __always_inline void output_write(struct inode *inode, struct file *opene
 		return;
 	struct eg_inode_key k = inode_key(inode);
 	struct eg_output *o = bpf_map_lookup_elem(&eg_outputs, &k);
+	if (!o && !opened)
+		return; /* no output, and no open that could make one: the writer does not matter */
 	struct eg_task_state *st = current_builder();
 	if (o) {
 		if (st && o->generation == inode->i_generation && same_id(o->builder_ticket, st->ticket) &&

@@ -32,13 +32,15 @@ bool running(const json& status, const std::string& id) {
   return false;
 }
 
-bool start(Cli& cli, const std::string& id, const std::string& who) {
-  return answered(daemon_call(cli.socket, {{"op", "job_start"}, {"job", id}}), who, "job " + id);
+bool start(Cli& cli, const std::string& id, const std::string& who, std::string* cgroup) {
+  const json r = daemon_call(cli.socket, {{"op", "job_start"}, {"job", id}});
+  if (!answered(r, who, "job " + id)) return false;
+  if (cgroup) *cgroup = r.value("cgroup_root", std::string()) + r.value("cgroup", std::string());
+  return true;
 }
 
-bool join(Cli& cli, const std::string& id, pid_t pid, const std::string& who) {
-  return answered(daemon_call(cli.socket, {{"op", "job_join"}, {"job", id}, {"pids", {pid}}}), who,
-                  "job " + id + ": process " + std::to_string(pid));
+bool join(Cli& cli, const std::string& id, const std::vector<pid_t>& pids, const std::string& who) {
+  return answered(daemon_call(cli.socket, {{"op", "job_join"}, {"job", id}, {"pids", pids}}), who, "job " + id);
 }
 
 bool end(Cli& cli, const std::string& id, const std::string& who) {
@@ -78,15 +80,11 @@ void add_job_verbs(CLI::App& app, Cli& cli) {
   start->callback([&cli, s] {
     cli.action = [&cli, s]() -> int {
       const std::string who = "execgate job start";
-      if (!jobs::start(cli, s->id, who)) return static_cast<int>(ExitCode::denied);
+      std::string cgroup;
+      if (!jobs::start(cli, s->id, who, &cgroup)) return static_cast<int>(ExitCode::denied);
       bool ok = false;
       try {
-        ok = jobs::submit_all(cli, s->tickets, who);
-        if (ok && !s->pids.empty()) {
-          json r = daemon_call(cli.socket, {{"op", "job_join"}, {"job", s->id}, {"pids", s->pids}});
-          ok = r.value("result", "") != "refused";
-          if (!ok) std::cerr << who << ": job " << s->id << ": refused: " << ticket_verbs::printable(r.value("detail", "")) << "\n";
-        }
+        ok = jobs::submit_all(cli, s->tickets, who) && (s->pids.empty() || jobs::join(cli, s->id, s->pids, who));
       } catch (...) {
         jobs::end(cli, s->id, who);  // nothing half-started is left
         throw;
@@ -95,12 +93,7 @@ void add_job_verbs(CLI::App& app, Cli& cli) {
         jobs::end(cli, s->id, who);
         return static_cast<int>(ExitCode::denied);
       }
-      const json status = daemon_call(cli.socket, {{"op", "status"}});
-      for (const auto& j : status["jobs"].value("live", json::array()))
-        if (j.value("job", "") == s->id)
-          std::cout << status["gate"]["scope"].value("cgroup_root", std::string("/sys/fs/cgroup")) +
-                           j.value("cgroup", "")
-                    << "\n";
+      std::cout << cgroup << "\n";
       return 0;
     };
   });

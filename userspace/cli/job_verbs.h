@@ -15,8 +15,9 @@ namespace execgate::cli::jobs {
 
 // Whether STATUS (the daemon's status reply) lists job ID as running.
 bool running(const nlohmann::json& status, const std::string& id);
-bool start(Cli& cli, const std::string& id, const std::string& who);
-bool join(Cli& cli, const std::string& id, pid_t pid, const std::string& who);
+// start: CGROUP, when given, gets the job's cgroup directory (the hierarchy's root prefixed).
+bool start(Cli& cli, const std::string& id, const std::string& who, std::string* cgroup = nullptr);
+bool join(Cli& cli, const std::string& id, const std::vector<pid_t>& pids, const std::string& who);
 bool end(Cli& cli, const std::string& id, const std::string& who);
 // Submits each ticket file: false at the first one refused.
 bool submit_all(Cli& cli, const std::vector<std::string>& files, const std::string& who);

@@ -138,7 +138,7 @@ void add_run_verb(CLI::App& app, Cli& cli) {
         int rc = static_cast<int>(ExitCode::denied);
         try {
           if (jobs::submit_all(cli, o->tickets, "execgate run"))
-            rc = run_placed(o->cmd, [&](pid_t child) { return jobs::join(cli, o->job, child, "execgate run"); });
+            rc = run_placed(o->cmd, [&](pid_t child) { return jobs::join(cli, o->job, {child}, "execgate run"); });
         } catch (...) {
           if (own) jobs::end(cli, o->job, "execgate run");
           throw;
